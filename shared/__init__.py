@@ -1,0 +1,1 @@
+"""AKS kubelet CIS compliance scanner: the application package (pure core, adapters, CLI)."""

@@ -1,0 +1,1 @@
+"""Adapters: the Azure, Kubernetes and sink edges. Only here do SDK types appear."""

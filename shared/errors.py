@@ -1,0 +1,83 @@
+"""The scanner's one exception hierarchy.
+
+::
+
+    ScannerError
+    ├── SettingsError          a setting is missing or malformed; the run stops before any call
+    ├── DiscoveryError         a subscription's clusters could not be listed
+    ├── ClusterError           one cluster cannot be scanned; its rows become ERROR, node name empty
+    │   ├── CredentialsError   listClusterUserCredential failed, or its kubeconfig is unusable
+    │   ├── UnsupportedAuthError  the cluster has no Entra ID integration and local accounts are off
+    │   └── ApiServerError     the API server refused, failed or could not be reached (nodes list)
+    ├── NodeError              one node's configz cannot be read; its rows become ERROR
+    │   ├── ConfigzFetchError  transport, HTTP status, timeout or size cap
+    │   └── ConfigzParseError  the body is not a configz document
+    ├── FieldTypeError         one configz field has the wrong JSON type; that control's row is ERROR
+    └── SinkError              a sink could not accept rows (Log Analytics, a file)
+
+Per-target failures never end the run: the pipeline turns ClusterError and NodeError into
+ERROR finding rows whose Reason is the exception's message, so every message here is written
+for an operator to act on and never contains a token, key or kubeconfig.
+"""
+
+from __future__ import annotations
+
+
+class ScannerError(Exception):
+    """Base of every error the scanner raises on purpose."""
+
+
+class SettingsError(ScannerError):
+    """A setting is missing or malformed. The message names the setting."""
+
+
+class DiscoveryError(ScannerError):
+    """A subscription's clusters could not be listed."""
+
+
+class ClusterError(ScannerError):
+    """One cluster cannot be scanned."""
+
+
+class CredentialsError(ClusterError):
+    """The cluster's user kubeconfig could not be obtained or parsed."""
+
+
+class UnsupportedAuthError(ClusterError):
+    """The cluster cannot accept the scanner's Entra ID token."""
+
+
+class ApiServerError(ClusterError):
+    """The cluster's API server refused, failed or could not be reached."""
+
+
+class NodeError(ScannerError):
+    """One node's configz cannot be read."""
+
+
+class ConfigzFetchError(NodeError):
+    """configz could not be fetched: transport, HTTP status, timeout or size cap."""
+
+
+class ConfigzParseError(NodeError):
+    """The configz body is not a kubelet configuration document."""
+
+
+class FieldTypeError(ScannerError):
+    """A configz field holds a value of the wrong JSON type ("5" for a number, a list for a bool)."""
+
+    def __init__(self, path: str, expected: str, value: object) -> None:
+        super().__init__(
+            f"{path} has the wrong type: expected {expected}, got {type(value).__name__} "
+            f"{_excerpt(value)}; not evaluated rather than guessed"
+        )
+        self.path = path
+
+
+def _excerpt(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class SinkError(ScannerError):
+    """A sink could not accept rows."""

@@ -1,0 +1,113 @@
+"""Plain values that cross module lines. No Azure or Kubernetes types appear here."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Status(enum.StrEnum):
+    """The closed set of verdicts. A row is PASS only when the value was read and complied."""
+
+    PASS = "PASS"  # noqa: S105 - a verdict, not a password
+    FAIL = "FAIL"
+    ERROR = "ERROR"
+    SKIPPED = "SKIPPED"
+
+
+class QpsMode(enum.StrEnum):
+    """How the eventRecordQPS control (CIS AKS 1.8 3.2.7) is read; see controls.rules."""
+
+    CIS = "cis"
+    ZERO_ONLY = "zero-only"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The judgement calls an operator may set."""
+
+    event_record_qps_min: int = 5
+    event_record_qps_mode: QpsMode = QpsMode.CIS
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """An AKS managed cluster as discovery sees it (Resource Graph row or ARM object)."""
+
+    resource_id: str
+    subscription_id: str
+    resource_group: str
+    name: str
+    location: str = ""
+    power_state: str = "Running"
+    aad_managed: bool = False
+    azure_rbac: bool = False
+    local_accounts_disabled: bool = False
+    private_cluster: bool = False
+    fqdn: str = ""
+    private_fqdn: str = ""
+    kubernetes_version: str = ""
+
+    @property
+    def stopped(self) -> bool:
+        """True when the cluster's power state says it is stopped (no API server to contact)."""
+        return self.power_state.lower() == "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A Kubernetes node as the node list reports it."""
+
+    name: str
+    node_pool: str = ""
+    kubelet_version: str = ""
+    os_image: str = ""
+    ready: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One control evaluated against one node's configz."""
+
+    control_id: str
+    status: Status
+    actual: str
+    expected: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanScope:
+    """What one scan covers: subscriptions and/or explicit cluster resource ids (empty = all)."""
+
+    subscriptions: tuple[str, ...] = ()
+    clusters: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class RunTotals:
+    """Mutable counters a run accumulates; frozen into a RunRecord at the end."""
+
+    subscriptions: set[str] = field(default_factory=set)
+    clusters: int = 0
+    clusters_failed: int = 0
+    nodes: int = 0
+    nodes_failed: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    rows_sent: int = 0
+    rows_dead_lettered: int = 0
+    rows_replayed: int = 0
+
+    def count(self, status: Status) -> None:
+        """Count one finding row by its status."""
+        if status is Status.PASS:
+            self.passed += 1
+        elif status is Status.FAIL:
+            self.failed += 1
+        elif status is Status.ERROR:
+            self.errors += 1
+        else:
+            self.skipped += 1

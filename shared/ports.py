@@ -1,0 +1,66 @@
+"""The ports between the pure core and the edges. Adapters and fakes implement these.
+
+The pipeline (shared.pipeline) depends only on these protocols; shared.bootstrap wires the
+real adapters, tests and the simulated estate wire theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from shared.model import Cluster, Node, ScanScope
+from shared.records import Finding, RunRecord
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionFailure:
+    """Discovery could not list one subscription's clusters; the reason is operator-readable."""
+
+    subscription_id: str
+    reason: str
+
+
+class ClusterDiscovery(Protocol):
+    """Finds clusters in scope (Resource Graph, or per-subscription ARM listing)."""
+
+    def discover(self, scope: ScanScope) -> Iterator[Cluster | SubscriptionFailure]:
+        """Every cluster in scope, and one SubscriptionFailure per subscription that failed."""
+        ...
+
+
+class ClusterSession(Protocol):
+    """An authenticated connection to one cluster's API server."""
+
+    def list_nodes(self) -> list[Node]:
+        """All nodes (paged with limit/continue). Raises ApiServerError."""
+        ...
+
+    def read_configz(self, node_name: str) -> bytes:
+        """The raw configz body of one node. Raises ConfigzFetchError."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class ClusterConnector(Protocol):
+    """Turns a discovered cluster into a session. Raises ClusterError subclasses."""
+
+    def connect(self, cluster: Cluster) -> ClusterSession:
+        """Fetch server URL and CA, authenticate, and return a session."""
+        ...
+
+
+class FindingSink(Protocol):
+    """Where rows go: Log Analytics, a file, the terminal, a test list."""
+
+    def write_findings(self, rows: Sequence[Finding]) -> None:
+        """Accept one cluster's rows. Raises SinkError when rows could not be kept."""
+        ...
+
+    def write_run(self, run: RunRecord) -> None:
+        """Accept the run record."""
+        ...

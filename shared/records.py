@@ -1,0 +1,229 @@
+"""The two record shapes the scanner emits, and their one schema.
+
+``FINDING_COLUMNS`` and ``RUN_COLUMNS`` are the single source of truth for the Log Analytics
+tables ``KubeletFindings_CL`` / ``KubeletScanRuns_CL``, the data collection rule's stream
+declarations (infra/) and the JSON outputs; tests check all of them against these tuples.
+Types are Log Analytics column types.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.controls import Benchmark, Control
+from shared.model import Cluster, Node, RunTotals, Status, Verdict
+
+FINDING_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("TimeGenerated", "datetime"),
+    ("RunId", "string"),
+    ("RecordId", "string"),
+    ("Benchmark", "string"),
+    ("ControlId", "string"),
+    ("Title", "string"),
+    ("Level", "int"),
+    ("Status", "string"),
+    ("Actual", "string"),
+    ("Expected", "string"),
+    ("Reason", "string"),
+    ("Remediation", "string"),
+    ("SubscriptionId", "string"),
+    ("ResourceGroup", "string"),
+    ("ClusterName", "string"),
+    ("ClusterId", "string"),
+    ("NodePool", "string"),
+    ("NodeName", "string"),
+    ("KubeletVersion", "string"),
+    ("OsImage", "string"),
+)
+
+RUN_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("TimeGenerated", "datetime"),
+    ("RunId", "string"),
+    ("Trigger", "string"),
+    ("Benchmark", "string"),
+    ("StartedAt", "datetime"),
+    ("FinishedAt", "datetime"),
+    ("Subscriptions", "int"),
+    ("Clusters", "int"),
+    ("ClustersFailed", "int"),
+    ("Nodes", "int"),
+    ("NodesFailed", "int"),
+    ("Passed", "int"),
+    ("Failed", "int"),
+    ("Errors", "int"),
+    ("Skipped", "int"),
+    ("RowsSent", "int"),
+    ("RowsDeadLettered", "int"),
+    ("RowsReplayed", "int"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One row per (node, control); node fields empty when the whole cluster was not reached."""
+
+    TimeGenerated: str
+    RunId: str
+    RecordId: str
+    Benchmark: str
+    ControlId: str
+    Title: str
+    Level: int
+    Status: str
+    Actual: str
+    Expected: str
+    Reason: str
+    Remediation: str
+    SubscriptionId: str
+    ResourceGroup: str
+    ClusterName: str
+    ClusterId: str
+    NodePool: str
+    NodeName: str
+    KubeletVersion: str
+    OsImage: str
+
+    def row(self) -> dict[str, Any]:
+        """The Log Analytics / JSON row."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One row per scan run."""
+
+    TimeGenerated: str
+    RunId: str
+    Trigger: str
+    Benchmark: str
+    StartedAt: str
+    FinishedAt: str
+    Subscriptions: int
+    Clusters: int
+    ClustersFailed: int
+    Nodes: int
+    NodesFailed: int
+    Passed: int
+    Failed: int
+    Errors: int
+    Skipped: int
+    RowsSent: int
+    RowsDeadLettered: int
+    RowsReplayed: int
+
+    def row(self) -> dict[str, Any]:
+        """The Log Analytics / JSON row."""
+        return asdict(self)
+
+
+def utc_now() -> str:
+    """ISO 8601 UTC timestamp with a Z suffix, as Log Analytics expects for datetime columns."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def record_id(run_id: str, cluster_id: str, node_name: str, control_id: str) -> str:
+    """Deterministic id of a (run, cluster, node, control) row, so KQL can drop duplicates."""
+    key = "\x1f".join((run_id, cluster_id.lower(), node_name, control_id))
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class RowContext:
+    """What every row of one target (a node, or a cluster with no node) shares."""
+
+    run_id: str
+    benchmark: Benchmark
+    subscription_id: str
+    resource_group: str = ""
+    cluster_name: str = ""
+    cluster_id: str = ""
+    node: Node | None = None
+
+    @classmethod
+    def for_cluster(
+        cls, run_id: str, benchmark: Benchmark, cluster: Cluster, node: Node | None = None
+    ) -> RowContext:
+        """Context for a cluster's rows (with ``node`` for a node's rows)."""
+        return cls(
+            run_id,
+            benchmark,
+            cluster.subscription_id,
+            cluster.resource_group,
+            cluster.name,
+            cluster.resource_id,
+            node,
+        )
+
+
+def findings(context: RowContext, verdicts: tuple[Verdict, ...], when: str) -> list[Finding]:
+    """Rows for one target's verdicts."""
+    node = context.node or Node(name="")
+    controls: dict[str, Control] = {c.id: c for c in context.benchmark.controls}
+    rows = []
+    for verdict in verdicts:
+        control = controls[verdict.control_id]
+        rows.append(
+            Finding(
+                TimeGenerated=when,
+                RunId=context.run_id,
+                RecordId=record_id(
+                    context.run_id,
+                    context.cluster_id or context.subscription_id,
+                    node.name,
+                    control.id,
+                ),
+                Benchmark=context.benchmark.name,
+                ControlId=control.id,
+                Title=control.title,
+                Level=control.level,
+                Status=verdict.status.value,
+                Actual=verdict.actual,
+                Expected=verdict.expected,
+                Reason=verdict.reason,
+                Remediation=control.remediation if verdict.status is Status.FAIL else "",
+                SubscriptionId=context.subscription_id,
+                ResourceGroup=context.resource_group,
+                ClusterName=context.cluster_name,
+                ClusterId=context.cluster_id,
+                NodePool=node.node_pool,
+                NodeName=node.name,
+                KubeletVersion=node.kubelet_version,
+                OsImage=node.os_image,
+            )
+        )
+    return rows
+
+
+def run_record(
+    run_id: str, trigger: str, benchmark: str, started: str, totals: RunTotals
+) -> RunRecord:
+    """Freeze a run's counters into its record."""
+    finished = utc_now()
+    return RunRecord(
+        TimeGenerated=finished,
+        RunId=run_id,
+        Trigger=trigger,
+        Benchmark=benchmark,
+        StartedAt=started,
+        FinishedAt=finished,
+        Subscriptions=len(totals.subscriptions),
+        Clusters=totals.clusters,
+        ClustersFailed=totals.clusters_failed,
+        Nodes=totals.nodes,
+        NodesFailed=totals.nodes_failed,
+        Passed=totals.passed,
+        Failed=totals.failed,
+        Errors=totals.errors,
+        Skipped=totals.skipped,
+        RowsSent=totals.rows_sent,
+        RowsDeadLettered=totals.rows_dead_lettered,
+        RowsReplayed=totals.rows_replayed,
+    )
+
+
+def column_names(record_type: type[Finding] | type[RunRecord]) -> tuple[str, ...]:
+    """Field names of a record dataclass, in order."""
+    return tuple(f.name for f in fields(record_type))

@@ -1,0 +1,207 @@
+"""Settings: every environment variable the scanner reads, validated before any call.
+
+Each ``Setting`` below is documented once (README "Configuration" is generated from the same
+facts). A missing or malformed value raises SettingsError naming the variable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from shared.errors import SettingsError
+from shared.model import Policy, QpsMode
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+CLUSTER_ID = re.compile(
+    r"^/subscriptions/(?P<sub>[0-9a-fA-F-]{36})/resourcegroups/(?P<rg>[-\w._()]{1,90})"
+    r"/providers/microsoft\.containerservice/managedclusters/(?P<name>[a-zA-Z0-9][-_a-zA-Z0-9]{0,62})$",
+    re.IGNORECASE,
+)
+DCR_IMMUTABLE_ID = re.compile(r"^dcr-[0-9a-f]{32}$")
+STREAM = re.compile(r"^Custom-[A-Za-z0-9_]{1,100}$")
+
+#: name -> (default, one-line description); README's settings table mirrors this.
+DOCUMENTED: dict[str, tuple[str, str]] = {
+    "AZURE_CLIENT_ID": (
+        "",
+        "Client id of the user-assigned managed identity; unset: DefaultAzureCredential (az login locally).",
+    ),
+    "ARM_ENDPOINT": (
+        "https://management.azure.com",
+        "Azure Resource Manager endpoint (sovereign clouds).",
+    ),
+    "SCAN_SUBSCRIPTIONS": (
+        "",
+        "Comma-separated subscription ids to scan; unset: every subscription the identity can see.",
+    ),
+    "DISCOVERY_MODE": (
+        "auto",
+        "auto (Resource Graph, per-subscription ARM listing if it fails), resource-graph, or arm.",
+    ),
+    "CIS_BENCHMARK": ("cis-aks-1.8", "Benchmark whose controls are evaluated."),
+    "EVENT_RECORD_QPS_MODE": (
+        "cis",
+        "cis: 0 or >= EVENT_RECORD_QPS_MIN passes; zero-only: only 0 passes (kube-bench).",
+    ),
+    "EVENT_RECORD_QPS_MIN": ("5", "Lowest non-zero eventRecordQPS that passes 3.2.7 in cis mode."),
+    "ALLOW_LOCAL_ACCOUNTS": (
+        "false",
+        "true: clusters without Entra ID are scanned with their kubeconfig's own credentials.",
+    ),
+    "SCAN_CONCURRENCY": ("64", "configz requests in flight across the whole run."),
+    "SCAN_CLUSTER_CONCURRENCY": ("8", "configz requests in flight per API server."),
+    "SCAN_REQUEST_TIMEOUT": ("10", "Seconds per API server request (connect and read)."),
+    "SCAN_MAX_RETRIES": (
+        "3",
+        "Retries of a 429/5xx configz or node-list request (Retry-After honoured).",
+    ),
+    "CONFIGZ_MAX_BYTES": (
+        "1048576",
+        "Largest configz body read; a larger one is an ERROR for that node.",
+    ),
+    "LOGS_INGESTION_ENDPOINT": (
+        "",
+        "Logs Ingestion endpoint of the data collection rule; with LOGS_DCR_IMMUTABLE_ID enables upload.",
+    ),
+    "LOGS_DCR_IMMUTABLE_ID": ("", "Immutable id (dcr-...) of the data collection rule."),
+    "LOGS_FINDINGS_STREAM": ("Custom-KubeletFindings", "DCR stream for finding rows."),
+    "LOGS_RUNS_STREAM": ("Custom-KubeletScanRuns", "DCR stream for run records."),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Validated settings."""
+
+    azure_client_id: str
+    arm_endpoint: str
+    subscriptions: tuple[str, ...]
+    discovery_mode: str
+    benchmark: str
+    policy: Policy
+    allow_local_accounts: bool
+    concurrency: int
+    cluster_concurrency: int
+    request_timeout: float
+    max_retries: int
+    configz_max_bytes: int
+    logs_endpoint: str
+    logs_dcr_id: str
+    logs_findings_stream: str
+    logs_runs_stream: str
+
+    @property
+    def logs_enabled(self) -> bool:
+        """True when findings go to Log Analytics."""
+        return bool(self.logs_endpoint and self.logs_dcr_id)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read and validate every setting from ``env`` (os.environ or a test dict)."""
+        get = _Reader(env)
+        from shared.controls import get_benchmark  # noqa: PLC0415 - avoid a cycle at import
+
+        benchmark = get.text("CIS_BENCHMARK")
+        get_benchmark(benchmark)
+        logs_endpoint = get.url("LOGS_INGESTION_ENDPOINT", required=False)
+        logs_dcr_id = get.text("LOGS_DCR_IMMUTABLE_ID")
+        if logs_dcr_id and not DCR_IMMUTABLE_ID.match(logs_dcr_id):
+            raise SettingsError(
+                f"LOGS_DCR_IMMUTABLE_ID: {logs_dcr_id!r} is not a DCR immutable id (dcr- and 32 hex digits)"
+            )
+        if bool(logs_endpoint) != bool(logs_dcr_id):
+            missing = "LOGS_DCR_IMMUTABLE_ID" if logs_endpoint else "LOGS_INGESTION_ENDPOINT"
+            raise SettingsError(
+                f"{missing}: must be set together with "
+                f"{'LOGS_INGESTION_ENDPOINT' if logs_endpoint else 'LOGS_DCR_IMMUTABLE_ID'}"
+            )
+        client_id = get.text("AZURE_CLIENT_ID")
+        if client_id and not GUID.match(client_id):
+            raise SettingsError(f"AZURE_CLIENT_ID: {client_id!r} is not a GUID")
+        return cls(
+            azure_client_id=client_id,
+            arm_endpoint=get.url("ARM_ENDPOINT", required=True).rstrip("/"),
+            subscriptions=get.guids("SCAN_SUBSCRIPTIONS"),
+            discovery_mode=get.choice("DISCOVERY_MODE", ("auto", "resource-graph", "arm")),
+            benchmark=benchmark,
+            policy=Policy(
+                event_record_qps_min=get.integer("EVENT_RECORD_QPS_MIN", minimum=1, maximum=10_000),
+                event_record_qps_mode=QpsMode(
+                    get.choice("EVENT_RECORD_QPS_MODE", tuple(m.value for m in QpsMode))
+                ),
+            ),
+            allow_local_accounts=get.boolean("ALLOW_LOCAL_ACCOUNTS"),
+            concurrency=get.integer("SCAN_CONCURRENCY", minimum=1, maximum=1024),
+            cluster_concurrency=get.integer("SCAN_CLUSTER_CONCURRENCY", minimum=1, maximum=256),
+            request_timeout=float(get.integer("SCAN_REQUEST_TIMEOUT", minimum=1, maximum=300)),
+            max_retries=get.integer("SCAN_MAX_RETRIES", minimum=0, maximum=10),
+            configz_max_bytes=get.integer(
+                "CONFIGZ_MAX_BYTES", minimum=4096, maximum=64 * 1024 * 1024
+            ),
+            logs_endpoint=logs_endpoint.rstrip("/"),
+            logs_dcr_id=logs_dcr_id,
+            logs_findings_stream=get.stream("LOGS_FINDINGS_STREAM"),
+            logs_runs_stream=get.stream("LOGS_RUNS_STREAM"),
+        )
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str) -> str:
+        value = self._env.get(name)
+        if value is None or value.strip() == "":
+            return DOCUMENTED[name][0]
+        return value.strip()
+
+    def url(self, name: str, *, required: bool) -> str:
+        value = self.text(name)
+        if not value:
+            if required:
+                raise SettingsError(f"{name}: required")
+            return ""
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname:
+            raise SettingsError(f"{name}: {value!r} is not an https:// URL")
+        return value
+
+    def guids(self, name: str) -> tuple[str, ...]:
+        raw = [p.strip() for p in self.text(name).split(",") if p.strip()]
+        for item in raw:
+            if not GUID.match(item):
+                raise SettingsError(f"{name}: {item!r} is not a subscription id (GUID)")
+        return tuple(dict.fromkeys(i.lower() for i in raw))
+
+    def choice(self, name: str, choices: tuple[str, ...]) -> str:
+        value = self.text(name)
+        if value not in choices:
+            raise SettingsError(f"{name}: {value!r} is not one of {', '.join(choices)}")
+        return value
+
+    def integer(self, name: str, *, minimum: int, maximum: int) -> int:
+        value = self.text(name)
+        try:
+            number = int(value, 10)
+        except ValueError:
+            raise SettingsError(f"{name}: {value!r} is not an integer") from None
+        if not minimum <= number <= maximum:
+            raise SettingsError(f"{name}: {number} is outside {minimum}..{maximum}")
+        return number
+
+    def boolean(self, name: str) -> bool:
+        value = self.text(name).lower()
+        if value in ("true", "1", "yes"):
+            return True
+        if value in ("false", "0", "no"):
+            return False
+        raise SettingsError(f"{name}: {value!r} is not true or false")
+
+    def stream(self, name: str) -> str:
+        value = self.text(name)
+        if not STREAM.match(value):
+            raise SettingsError(f"{name}: {value!r} is not a DCR stream name (Custom-...)")
+        return value
