@@ -80,4 +80,8 @@ def _excerpt(value: object, limit: int = 60) -> str:
 
 
 class SinkError(ScannerError):
-    """A sink could not accept rows."""
+    """A sink could not accept rows; ``failed_rows`` are the rows it did not keep."""
+
+    def __init__(self, message: str, failed_rows: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.failed_rows = failed_rows or []

@@ -15,18 +15,29 @@ from shared.records import Finding, RunRecord
 
 
 @dataclass(frozen=True, slots=True)
-class SubscriptionFailure:
-    """Discovery could not list one subscription's clusters; the reason is operator-readable."""
+class DiscoveryFailure:
+    """Discovery could not list a subscription's clusters, or read one named cluster."""
 
     subscription_id: str
     reason: str
+    cluster_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSearched:
+    """A subscription was searched; emitted once per subscription so empty ones are counted."""
+
+    subscription_id: str
+
+
+Discovered = Cluster | DiscoveryFailure | SubscriptionSearched
 
 
 class ClusterDiscovery(Protocol):
     """Finds clusters in scope (Resource Graph, or per-subscription ARM listing)."""
 
-    def discover(self, scope: ScanScope) -> Iterator[Cluster | SubscriptionFailure]:
-        """Every cluster in scope, and one SubscriptionFailure per subscription that failed."""
+    def discover(self, scope: ScanScope) -> Iterator[Discovered]:
+        """Clusters in scope, failures, and one SubscriptionSearched per subscription searched."""
         ...
 
 

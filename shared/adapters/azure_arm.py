@@ -1,0 +1,291 @@
+"""The Azure edge: discover AKS clusters and fetch each cluster's user kubeconfig.
+
+Discovery asks Azure Resource Graph first (one query per chunk of subscriptions, paged with its
+skip token) and falls back to per-subscription ARM listing where Resource Graph fails
+(``DISCOVERY_MODE=auto``). SDK objects become ``shared.model.Cluster`` here and go no further.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import AzureError, HttpResponseError
+from azure.mgmt.containerservice import ContainerServiceClient
+from azure.mgmt.resourcegraph import ResourceGraphClient
+from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+from azure.mgmt.subscription import SubscriptionClient
+
+from shared.adapters.kube_api import KubeSession, RequestPolicy
+from shared.adapters.kubeconfig import parse_kubeconfig
+from shared.errors import CredentialsError, UnsupportedAuthError
+from shared.model import Cluster, ScanScope
+from shared.ports import Discovered, DiscoveryFailure, SubscriptionSearched
+from shared.settings import CLUSTER_ID
+
+log = logging.getLogger(__name__)
+
+AKS_SERVER_SCOPE = "6dae42f8-4368-4678-94ff-3960e28e3630/.default"
+ARG_PAGE_SIZE = 1000
+ARG_SUBSCRIPTION_CHUNK = 100
+ARM_RETRIES = 4
+
+CLUSTER_QUERY = """resources
+| where type =~ 'microsoft.containerservice/managedclusters'
+| project id, name, subscriptionId, resourceGroup, location, properties
+| order by id asc"""
+
+
+def cluster_from_rest(resource: dict[str, Any]) -> Cluster:
+    """A Cluster from the ARM / Resource Graph JSON of a managed cluster."""
+    props = resource.get("properties") or {}
+    resource_id = str(resource.get("id", ""))
+    match = CLUSTER_ID.match(resource_id)
+    aad = props.get("aadProfile") or {}
+    access = props.get("apiServerAccessProfile") or {}
+    return Cluster(
+        resource_id=resource_id,
+        subscription_id=str(
+            resource.get("subscriptionId") or (match["sub"] if match else "")
+        ).lower(),
+        resource_group=str(resource.get("resourceGroup") or (match["rg"] if match else "")),
+        name=str(resource.get("name") or (match["name"] if match else "")),
+        location=str(resource.get("location", "")),
+        power_state=str((props.get("powerState") or {}).get("code") or "Running"),
+        aad_managed=bool(aad.get("managed")),
+        azure_rbac=bool(aad.get("enableAzureRBAC")),
+        local_accounts_disabled=bool(props.get("disableLocalAccounts")),
+        private_cluster=bool(access.get("enablePrivateCluster")),
+        fqdn=str(props.get("fqdn") or ""),
+        private_fqdn=str(props.get("privateFQDN") or ""),
+        kubernetes_version=str(
+            props.get("currentKubernetesVersion") or props.get("kubernetesVersion") or ""
+        ),
+    )
+
+
+def _azure_reason(exc: AzureError, doing: str) -> str:
+    if isinstance(exc, HttpResponseError):
+        code = getattr(exc.error, "code", None) or exc.reason or ""
+        message = getattr(exc.error, "message", None) or ""
+        return f"HTTP {exc.status_code} {code} while {doing}: {str(message)[:300]}".rstrip(": ")
+    return f"{type(exc).__name__} while {doing}: {str(exc).splitlines()[0][:300] if str(exc) else ''}".rstrip(
+        ": "
+    )
+
+
+class AzureClients:
+    """Thread-safe cache of ARM clients per subscription, all on one credential and endpoint."""
+
+    def __init__(self, credential: TokenCredential, arm_endpoint: str) -> None:
+        self.credential = credential
+        self.arm_endpoint = arm_endpoint
+        self._scopes = [f"{arm_endpoint}/.default"]
+        self._aks: dict[str, ContainerServiceClient] = {}
+        self._lock = threading.Lock()
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {
+            "base_url": self.arm_endpoint,
+            "credential_scopes": self._scopes,
+            "retry_total": ARM_RETRIES,
+        }
+
+    def resource_graph(self) -> ResourceGraphClient:
+        """A Resource Graph client (tenant-level, no subscription)."""
+        return ResourceGraphClient(self.credential, **self._kwargs())
+
+    def subscriptions(self) -> SubscriptionClient:
+        """A subscription-listing client."""
+        return SubscriptionClient(self.credential, **self._kwargs())
+
+    def aks(self, subscription_id: str) -> ContainerServiceClient:
+        """The managed-clusters client of one subscription, created once."""
+        with self._lock:
+            client = self._aks.get(subscription_id)
+            if client is None:
+                client = ContainerServiceClient(self.credential, subscription_id, **self._kwargs())
+                self._aks[subscription_id] = client
+            return client
+
+    def close(self) -> None:
+        """Close cached clients."""
+        with self._lock:
+            for client in self._aks.values():
+                client.close()
+            self._aks.clear()
+
+
+class AzureDiscovery:
+    """ClusterDiscovery over Resource Graph with per-subscription ARM fallback."""
+
+    def __init__(self, clients: AzureClients, mode: str = "auto") -> None:
+        self._clients = clients
+        self._mode = mode
+
+    def discover(self, scope: ScanScope) -> Iterator[Discovered]:
+        """Clusters in scope; a DiscoveryFailure for each subscription or cluster that failed."""
+        if scope.clusters:
+            yield from self._explicit(scope.clusters)
+            if not scope.subscriptions:
+                return
+        subscriptions = list(scope.subscriptions)
+        if not subscriptions:
+            try:
+                subscriptions = self._visible_subscriptions()
+            except AzureError as exc:
+                yield DiscoveryFailure("", _azure_reason(exc, "listing subscriptions"))
+                return
+        explicit = {c.lower() for c in scope.clusters}
+        for start in range(0, len(subscriptions), ARG_SUBSCRIPTION_CHUNK):
+            chunk = subscriptions[start : start + ARG_SUBSCRIPTION_CHUNK]
+            for item in self._chunk(chunk):
+                if isinstance(item, Cluster) and item.resource_id.lower() in explicit:
+                    continue  # already yielded from the explicit list
+                yield item
+
+    def _visible_subscriptions(self) -> list[str]:
+        client = self._clients.subscriptions()
+        try:
+            return [
+                str(s.subscription_id).lower()
+                for s in client.subscriptions.list()
+                if str(getattr(s, "state", "Enabled") or "Enabled") not in ("Disabled", "Deleted")
+            ]
+        finally:
+            client.close()
+
+    def _chunk(self, subscriptions: list[str]) -> Iterable[Discovered]:
+        if self._mode in ("auto", "resource-graph"):
+            try:
+                return list(self._resource_graph(subscriptions))
+            except AzureError as exc:
+                reason = _azure_reason(exc, "querying Azure Resource Graph")
+                if self._mode == "resource-graph":
+                    return [DiscoveryFailure(s, reason) for s in subscriptions]
+                log.warning(
+                    "Resource Graph failed (%s); listing clusters per subscription through ARM",
+                    reason,
+                )
+        return self._arm_listing(subscriptions)
+
+    def _resource_graph(self, subscriptions: list[str]) -> Iterator[Discovered]:
+        client = self._clients.resource_graph()
+        try:
+            token: str | None = None
+            seen = set()
+            while True:
+                options = QueryRequestOptions(
+                    top=ARG_PAGE_SIZE, skip_token=token, result_format="objectArray"
+                )
+                response = client.resources(
+                    QueryRequest(query=CLUSTER_QUERY, subscriptions=subscriptions, options=options)
+                )
+                data: object = response.data or []
+                if not isinstance(data, list):
+                    raise HttpResponseError(
+                        message="Resource Graph answered a table, not objectArray rows"
+                    )
+                rows: list[dict[str, Any]] = data
+                for row in rows:
+                    cluster = cluster_from_rest(row)
+                    if cluster.resource_id.lower() in seen:
+                        continue  # a page boundary can repeat a row when the estate changes
+                    seen.add(cluster.resource_id.lower())
+                    yield cluster
+                token = response.skip_token
+                if not token:
+                    break
+            for subscription in subscriptions:
+                yield SubscriptionSearched(subscription)
+        finally:
+            client.close()
+
+    def _arm_listing(self, subscriptions: list[str]) -> Iterator[Discovered]:
+        for subscription in subscriptions:
+            try:
+                clusters = [
+                    cluster_from_rest(mc.as_dict())
+                    for mc in self._clients.aks(subscription).managed_clusters.list()
+                ]
+            except AzureError as exc:
+                yield DiscoveryFailure(subscription, _azure_reason(exc, "listing managed clusters"))
+                continue
+            yield from clusters
+            yield SubscriptionSearched(subscription)
+
+    def _explicit(self, cluster_ids: Iterable[str]) -> Iterator[Discovered]:
+        for cluster_id in cluster_ids:
+            match = CLUSTER_ID.match(cluster_id)
+            if match is None:
+                yield DiscoveryFailure(
+                    "", f"{cluster_id!r} is not an AKS cluster resource id", cluster_id=cluster_id
+                )
+                continue
+            subscription = match["sub"].lower()
+            try:
+                mc = self._clients.aks(subscription).managed_clusters.get(
+                    match["rg"], match["name"]
+                )
+            except AzureError as exc:
+                yield DiscoveryFailure(
+                    subscription,
+                    _azure_reason(exc, "reading the managed cluster"),
+                    cluster_id=cluster_id,
+                )
+                continue
+            yield cluster_from_rest(mc.as_dict())
+
+
+class AksConnector:
+    """ClusterConnector: kubeconfig from ARM, token from the same Azure credential."""
+
+    def __init__(
+        self, clients: AzureClients, policy: RequestPolicy, *, allow_local_accounts: bool
+    ) -> None:
+        self._clients = clients
+        self._policy = policy
+        self._allow_local = allow_local_accounts
+
+    def connect(self, cluster: Cluster) -> KubeSession:
+        """A session to the cluster's API server. Raises ClusterError subclasses."""
+        if not cluster.aad_managed and not self._allow_local:
+            raise UnsupportedAuthError(
+                "the cluster has no Microsoft Entra ID integration (aadProfile is not set), so it "
+                "cannot accept the scanner's managed-identity token; enable AKS-managed Entra ID, "
+                "or set ALLOW_LOCAL_ACCOUNTS=true to scan it with its kubeconfig's local account"
+            )
+        try:
+            result = self._clients.aks(
+                cluster.subscription_id
+            ).managed_clusters.list_cluster_user_credentials(cluster.resource_group, cluster.name)
+        except AzureError as exc:
+            raise CredentialsError(
+                _azure_reason(exc, "calling listClusterUserCredential")
+            ) from None
+        kubeconfigs = result.kubeconfigs or []
+        if not kubeconfigs or not kubeconfigs[0].value:
+            raise CredentialsError("listClusterUserCredential returned no kubeconfig")
+        endpoint = parse_kubeconfig(bytes(kubeconfigs[0].value))
+        if cluster.aad_managed:
+            credential = self._clients.credential
+
+            def token() -> str:
+                return credential.get_token(AKS_SERVER_SCOPE).token
+
+            try:
+                token()
+            except AzureError as exc:
+                raise CredentialsError(
+                    _azure_reason(exc, "getting an Entra ID token for the AKS server app")
+                ) from None
+            return KubeSession(endpoint, self._policy, token)
+        if not endpoint.has_local_credentials:
+            raise UnsupportedAuthError(
+                "ALLOW_LOCAL_ACCOUNTS=true, but the cluster's user kubeconfig carries no local "
+                "credential (no client certificate or token)"
+            )
+        return KubeSession(endpoint, self._policy)

@@ -1,0 +1,297 @@
+"""The Kubernetes edge: list nodes and read configz through one cluster's API server.
+
+Uses the official kubernetes client with ``_preload_content=False`` and parses the bytes
+itself: ``connect_get_node_proxy_with_path`` would otherwise return a Python repr of the body,
+and ``list_node`` would build thousands of model objects the scanner does not need. TLS is
+always verified against the cluster CA; there is no setting that turns it off.
+
+Retries: 429 and 5xx answers are retried up to ``max_retries`` times, waiting for the
+``Retry-After`` header when there is one (capped) and an exponential backoff otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar, cast
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
+
+from shared.adapters.kubeconfig import KubeEndpoint
+from shared.errors import ApiServerError, ConfigzFetchError, ScannerError
+from shared.model import Node
+
+log = logging.getLogger(__name__)
+
+AGENTPOOL_LABELS = ("kubernetes.azure.com/agentpool", "agentpool")
+NODE_PAGE_SIZE = 500
+MAX_RETRY_AFTER_SECONDS = 30.0
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPolicy:
+    """Per-request limits shared by every call of a session."""
+
+    timeout: float = 10.0
+    max_retries: int = 3
+    max_body_bytes: int = 1024 * 1024
+    pool_size: int = 8
+    page_size: int = NODE_PAGE_SIZE
+    backoff: float = 0.5
+
+
+class KubeSession:
+    """A connection pool to one API server, authenticated by a bearer token or client cert."""
+
+    def __init__(
+        self,
+        endpoint: KubeEndpoint,
+        policy: RequestPolicy,
+        token_provider: Callable[[], str] | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._endpoint = endpoint
+        self._policy = policy
+        self._sleep = sleep
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        config = k8s.Configuration(host=endpoint.server)
+        config.ca_cert_data = endpoint.ca_pem
+        config.verify_ssl = True
+        config.retries = 0  # our loop retries; urllib3's own retries would double the waits
+        config.connection_pool_maxsize = policy.pool_size
+        if token_provider is not None:
+            config.api_key = {"BearerToken": token_provider()}
+            config.api_key_prefix = {"BearerToken": "Bearer"}
+            lock = threading.Lock()
+
+            def refresh(cfg: Any) -> None:
+                # The credential caches tokens and renews them before expiry.
+                with lock:
+                    cfg.api_key["BearerToken"] = token_provider()
+
+            config.refresh_api_key_hook = refresh  # type: ignore[assignment]  # typed as None upstream
+        elif endpoint.client_cert_pem and endpoint.client_key_pem:
+            self._tempdir = tempfile.TemporaryDirectory(prefix="kubecred-")
+            config.cert_file = _private_file(
+                self._tempdir.name, "client.crt", endpoint.client_cert_pem
+            )
+            config.key_file = _private_file(
+                self._tempdir.name, "client.key", endpoint.client_key_pem
+            )
+        elif endpoint.token:
+            config.api_key = {"BearerToken": endpoint.token}
+            config.api_key_prefix = {"BearerToken": "Bearer"}
+        self._api_client = k8s.ApiClient(config)
+        self._api = k8s.CoreV1Api(self._api_client)
+
+    # -- nodes -----------------------------------------------------------------------------
+
+    def list_nodes(self) -> list[Node]:
+        """Every node, following ``continue`` tokens; ApiServerError on failure."""
+        nodes: list[Node] = []
+        token: str | None = None
+        pages = 0
+        while True:
+            pages += 1
+            if pages > 10_000:
+                raise ApiServerError(
+                    "node list did not end after 10,000 pages (continue token loops)"
+                )
+            kwargs: dict[str, Any] = {"limit": self._policy.page_size}
+            if token:
+                kwargs["_continue"] = token
+            body = self._call(partial(self._list_page, kwargs), ApiServerError, "listing nodes")
+            try:
+                document = json.loads(body)
+                items = document.get("items") or []
+                token = (document.get("metadata") or {}).get("continue") or None
+                nodes.extend(_node(item) for item in items)
+            except (ValueError, AttributeError, TypeError) as exc:
+                raise ApiServerError(
+                    f"the API server's node list is not a NodeList document ({exc})"
+                ) from exc
+            if not token:
+                return nodes
+
+    # -- configz ---------------------------------------------------------------------------
+
+    def _list_page(self, kwargs: dict[str, Any]) -> bytes:
+        response = self._api.list_node(
+            _preload_content=False, _request_timeout=self._timeout(), **kwargs
+        )
+        return self._read(cast(urllib3.BaseHTTPResponse, response))
+
+    def read_configz(self, node_name: str) -> bytes:
+        """The raw configz body of ``node_name``; ConfigzFetchError on failure."""
+        return self._call(
+            lambda: self._read(
+                cast(
+                    urllib3.BaseHTTPResponse,
+                    self._api.connect_get_node_proxy_with_path(
+                        node_name,
+                        "configz",
+                        _preload_content=False,
+                        _request_timeout=self._timeout(),
+                    ),
+                )
+            ),
+            ConfigzFetchError,
+            "reading configz",
+        )
+
+    def close(self) -> None:
+        """Close pooled connections and remove any credential files."""
+        self._api_client.close()  # type: ignore[no-untyped-call]  # untyped in kubernetes 37
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+            self._tempdir = None
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _timeout(self) -> tuple[float, float]:
+        return (self._policy.timeout, self._policy.timeout)
+
+    def _read(self, response: urllib3.BaseHTTPResponse) -> bytes:
+        limit = self._policy.max_body_bytes
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.stream(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise ConfigzFetchError(
+                        f"response body exceeds CONFIGZ_MAX_BYTES={limit} bytes; not read further"
+                    )
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            response.release_conn()
+
+    def _call(self, fetch: Callable[[], T], error: type[ScannerError], doing: str) -> T:
+        attempt = 0
+        while True:
+            try:
+                return fetch()
+            except ApiException as exc:
+                status = exc.status or 0
+                if status == 0:  # the client reports TLS failures as status 0
+                    raise error(self._tls_message(exc)) from None
+                if (status == 429 or status >= 500) and attempt < self._policy.max_retries:
+                    attempt += 1
+                    self._sleep(self._wait(exc, attempt))
+                    continue
+                raise error(self._status_message(exc, doing, attempt)) from None
+            except urllib3.exceptions.ProtocolError as exc:
+                if attempt < min(1, self._policy.max_retries):
+                    attempt += 1
+                    continue
+                raise error(
+                    f"connection to the API server {self._endpoint.server} broke while {doing} ({_first_line(exc)})"
+                ) from None
+            except urllib3.exceptions.SSLError as exc:
+                raise error(self._tls_message(exc)) from None
+            except (urllib3.exceptions.TimeoutError, TimeoutError):
+                raise error(
+                    f"timed out after {self._policy.timeout:g}s while {doing} "
+                    f"(SCAN_REQUEST_TIMEOUT) at {self._endpoint.server}"
+                ) from None
+            except urllib3.exceptions.HTTPError as exc:
+                raise error(
+                    f"API server {self._endpoint.server} unreachable while {doing} ({_first_line(exc)}); "
+                    "a private cluster or a firewall (authorized IP ranges) can cause this"
+                ) from None
+
+    def _wait(self, exc: ApiException, attempt: int) -> float:
+        headers = exc.headers or {}
+        retry_after: object = headers.get("Retry-After") if hasattr(headers, "get") else None
+        if retry_after is not None:
+            try:
+                return min(max(float(str(retry_after)), 0.0), MAX_RETRY_AFTER_SECONDS)
+            except ValueError:
+                pass
+        backoff: float = self._policy.backoff * (2 ** (attempt - 1))
+        return min(backoff, MAX_RETRY_AFTER_SECONDS)
+
+    def _tls_message(self, exc: Exception) -> str:
+        return (
+            f"TLS verification of the API server {self._endpoint.server} failed against the "
+            f"cluster CA from its kubeconfig ({_first_line(exc)})"
+        )
+
+    def _status_message(self, exc: ApiException, doing: str, retries: int) -> str:
+        status = exc.status
+        detail = _status_detail(exc.body)
+        after = f" after {retries} retries" if retries else ""
+        if status == 401:
+            hint = "the API server rejected the scanner's credential"
+        elif status == 403:
+            hint = (
+                "the scanner's identity is not authorized (it needs get/list on nodes and get on "
+                "nodes/proxy; see infra/k8s and the README's Permissions section)"
+            )
+        elif status == 404:
+            hint = "not found"
+        elif status in (500, 502, 503, 504):
+            hint = "the API server could not complete the request"
+        elif status == 429:
+            hint = "the API server kept throttling the scanner"
+        else:
+            hint = "unexpected answer"
+        return f"HTTP {status} while {doing}{after}: {hint}" + (f": {detail}" if detail else "")
+
+
+def _private_file(directory: str, name: str, content: str) -> str:
+    path = os.path.join(directory, name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
+    return path
+
+
+def _status_detail(body: object) -> str:
+    """The ``message`` of a Kubernetes Status body, cut short; never the raw body."""
+    if isinstance(body, bytes):
+        body = body[:4096].decode("utf-8", "replace")
+    if not isinstance(body, str) or not body:
+        return ""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return ""
+    message = document.get("message") if isinstance(document, dict) else None
+    return str(message)[:300] if message else ""
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+def _node(item: dict[str, Any]) -> Node:
+    metadata = item.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    status = item.get("status") or {}
+    info = status.get("nodeInfo") or {}
+    pool = next((labels[k] for k in AGENTPOOL_LABELS if labels.get(k)), "")
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    return Node(
+        name=str(metadata.get("name", "")),
+        node_pool=str(pool),
+        kubelet_version=str(info.get("kubeletVersion", "")),
+        os_image=str(info.get("osImage", "")),
+        ready=ready,
+    )

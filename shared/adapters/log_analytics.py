@@ -1,0 +1,83 @@
+"""The Log Analytics edge: rows to a data collection rule through the Logs Ingestion API.
+
+azure-monitor-ingestion splits each upload into gzip chunks of at most 1 MiB and retries
+throttling and server errors (azure-core's RetryPolicy); chunks that still fail are collected
+through ``on_error`` and raised as one SinkError carrying exactly the rows that were not
+accepted, so a dead-letter store can keep them. The HTTP Data Collector API is not used: it
+stopped working in September 2026.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping, Sequence
+from typing import Any
+
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import AzureError
+from azure.monitor.ingestion import LogsIngestionClient, LogsUploadError
+
+from shared.errors import SinkError
+from shared.records import Finding, RunRecord
+
+log = logging.getLogger(__name__)
+
+
+class LogAnalyticsSink:
+    """FindingSink that uploads findings and run records to their DCR streams."""
+
+    def __init__(
+        self,
+        credential: TokenCredential,
+        endpoint: str,
+        rule_id: str,
+        findings_stream: str,
+        runs_stream: str,
+    ) -> None:
+        self._client = LogsIngestionClient(endpoint, credential)
+        self._rule_id = rule_id
+        self._findings_stream = findings_stream
+        self._runs_stream = runs_stream
+        self.rows_sent = 0
+
+    def write_findings(self, rows: Sequence[Finding]) -> None:
+        """Upload one batch of finding rows; SinkError with the rows that were not accepted."""
+        self.upload(self._findings_stream, [r.row() for r in rows])
+
+    def write_run(self, run: RunRecord) -> None:
+        """Upload the run record."""
+        self.upload(self._runs_stream, [run.row()])
+
+    def upload(self, stream: str, rows: list[dict[str, Any]]) -> None:
+        """Upload plain rows to ``stream``; SinkError carries every row that failed."""
+        failed: list[dict[str, Any]] = []
+        errors: list[str] = []
+
+        def on_error(error: LogsUploadError) -> None:
+            failed.extend(dict(item) for item in error.failed_logs)
+            errors.append(_describe(error.error))
+
+        try:
+            logs: list[MutableMapping[str, Any]] = list(rows)
+            self._client.upload(self._rule_id, stream, logs, on_error=on_error)
+        except AzureError as exc:  # raised before any chunk was attempted (e.g. no token)
+            raise SinkError(
+                f"Logs Ingestion upload to {stream} failed: {_describe(exc)}", rows
+            ) from None
+        self.rows_sent += len(rows) - len(failed)
+        if failed:
+            raise SinkError(
+                f"Logs Ingestion did not accept {len(failed)} of {len(rows)} rows for {stream}: "
+                f"{errors[0]}",
+                failed,
+            )
+
+    def close(self) -> None:
+        """Close the HTTP pipeline."""
+        self._client.close()
+
+
+def _describe(error: Exception) -> str:
+    status = getattr(error, "status_code", None)
+    first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+    return f"HTTP {status}: {first}" if status else f"{type(error).__name__}: {first}"

@@ -1,0 +1,140 @@
+"""Terminal and file outputs: a table for people, JSON and JSON lines for machines.
+
+``--format json`` writes one object ``{"run": {...}, "findings": [...]}``; ``jsonl`` writes one
+finding row per line as rows arrive and a last line ``{"run": {...}}``. Both sort nothing and
+drop nothing: every row the pipeline produced is written. The table sink keeps a compact
+matrix (node-by-control) for people and lists every non-PASS reason once per pool.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from shared.records import Finding, RunRecord
+
+_STYLE = {"PASS": "green", "FAIL": "bold red", "ERROR": "bold yellow", "SKIPPED": "dim"}
+_GLYPH = {"PASS": "PASS", "FAIL": "FAIL", "ERROR": "ERR", "SKIPPED": "skip"}
+
+
+class JsonLinesSink:
+    """One JSON object per line, written as rows arrive (memory stays flat)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def write_findings(self, rows: Sequence[Finding]) -> None:
+        """Write each row as a line."""
+        text = "".join(json.dumps(r.row(), separators=(",", ":")) + "\n" for r in rows)
+        with self._lock:
+            self._stream.write(text)
+
+    def write_run(self, run: RunRecord) -> None:
+        """Write the run record as the last line."""
+        with self._lock:
+            self._stream.write(json.dumps({"run": run.row()}, separators=(",", ":")) + "\n")
+            self._stream.flush()
+
+
+class JsonSink:
+    """One JSON document ``{"run": ..., "findings": [...]}`` written when the run ends."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._rows: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def write_findings(self, rows: Sequence[Finding]) -> None:
+        """Keep rows until the run record arrives."""
+        with self._lock:
+            self._rows.extend(r.row() for r in rows)
+
+    def write_run(self, run: RunRecord) -> None:
+        """Write the document."""
+        with self._lock:
+            json.dump({"run": run.row(), "findings": self._rows}, self._stream, indent=2)
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+class TableSink:
+    """A node-by-control matrix, the reasons behind every non-PASS cell, and the run's totals."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._lock = threading.Lock()
+        self._cells: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
+        self._controls: dict[str, None] = {}
+        self._reasons: dict[tuple[str, str, str, str], tuple[str, str, int]] = {}
+
+    def write_findings(self, rows: Sequence[Finding]) -> None:
+        """Fold rows into the matrix."""
+        with self._lock:
+            for r in rows:
+                target = (
+                    r.ClusterName or f"(subscription {r.SubscriptionId})",
+                    r.NodePool,
+                    r.NodeName,
+                )
+                self._cells[target][r.ControlId] = r.Status
+                self._controls.setdefault(r.ControlId, None)
+                if r.Status != "PASS":
+                    key = (target[0], r.NodePool, r.ControlId, r.Reason)
+                    status, reason, count = self._reasons.get(key, (r.Status, r.Reason, 0))
+                    self._reasons[key] = (status, reason, count + 1)
+
+    def write_run(self, run: RunRecord) -> None:
+        """Print everything."""
+        with self._lock:
+            self._print(run)
+
+    def _print(self, run: RunRecord) -> None:
+        table = Table(title=f"{run.Benchmark} — run {run.RunId}", show_lines=False)
+        table.add_column("Cluster")
+        table.add_column("Pool")
+        table.add_column("Node")
+        controls = sorted(self._controls, key=_control_key)
+        for control in controls:
+            table.add_column(control, justify="center")
+        for (cluster, pool, node), cells in sorted(self._cells.items()):
+            statuses = [cells.get(c, "") for c in controls]
+            table.add_row(
+                cluster,
+                pool,
+                node or "—",
+                *[Text(_GLYPH.get(s, s), style=_STYLE.get(s, "")) for s in statuses],
+            )
+        self._console.print(table)
+        if self._reasons:
+            self._console.print(
+                "\n[bold]Not passing[/bold] (one line per cluster, pool, control and reason):"
+            )
+            for (cluster, pool, control, _), (status, reason, count) in sorted(
+                self._reasons.items()
+            ):
+                where = f"{cluster}/{pool}" if pool else cluster
+                nodes = f"{count} node{'s' if count != 1 else ''}" if pool else "cluster"
+                self._console.print(
+                    Text.assemble(
+                        (f"{status:<7}", _STYLE.get(status, "")),
+                        f" {control:<7} {where} ({nodes}): {reason}",
+                    )
+                )
+        self._console.print(
+            f"\n{run.Clusters} clusters ({run.ClustersFailed} not reached), {run.Nodes} nodes "
+            f"({run.NodesFailed} unreadable) in {run.Subscriptions} subscriptions: "
+            f"[green]{run.Passed} PASS[/green], [red]{run.Failed} FAIL[/red], "
+            f"[yellow]{run.Errors} ERROR[/yellow], {run.Skipped} SKIPPED"
+        )
+
+
+def _control_key(control_id: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in control_id.split("."))

@@ -1,0 +1,332 @@
+"""The scan pipeline: discover → reach each cluster → read each node's configz → evaluate → emit.
+
+One code path for the CLI and the Functions triggers. It depends only on the ports
+(shared.ports); shared.bootstrap wires real adapters. Concurrency is bounded twice: at most
+``cluster_concurrency`` configz requests in flight per API server, and at most ``concurrency``
+across the run. Rows leave per cluster in batches, so memory follows concurrency rather than the
+size of the estate.
+
+Nothing is dropped: every (node, control) gets exactly one row; a node whose configz cannot be
+read gets ERROR rows naming the cause, a cluster that cannot be reached gets ERROR rows with an
+empty node name, a stopped cluster SKIPPED rows, and a failure to deliver rows to a sink is
+counted and reported, never swallowed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from shared.controls import Benchmark
+from shared.controls.configz import parse_configz
+from shared.errors import ClusterError, NodeError, SinkError
+from shared.evaluate import evaluate, uniform_verdicts
+from shared.model import Cluster, Node, Policy, RunTotals, ScanScope, Status
+from shared.ports import (
+    ClusterConnector,
+    ClusterDiscovery,
+    ClusterSession,
+    DiscoveryFailure,
+    FindingSink,
+    SubscriptionSearched,
+)
+from shared.records import Finding, RowContext, RunRecord, findings, run_record, utc_now
+from shared.settings import CLUSTER_ID
+
+log = logging.getLogger(__name__)
+
+FLUSH_ROWS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Politeness and time bounds of a run."""
+
+    concurrency: int = 64
+    cluster_concurrency: int = 8
+    deadline_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Scanner:
+    """Everything a scan needs, wired once by shared.bootstrap."""
+
+    discovery: ClusterDiscovery
+    connector: ClusterConnector
+    benchmark: Benchmark
+    policy: Policy
+    limits: Limits = Limits()
+
+
+class Progress:
+    """Hooks a terminal progress bar can implement; the default does nothing."""
+
+    def clusters_found(self, count: int) -> None:
+        """Discovery finished with ``count`` clusters to contact."""
+
+    def nodes_found(self, count: int) -> None:
+        """A cluster's node list added ``count`` nodes."""
+
+    def node_done(self) -> None:
+        """One node was evaluated (or marked ERROR)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOutcome:
+    """The run record and what could not be delivered."""
+
+    run: RunRecord
+    undelivered_rows: int = 0
+    sink_errors: tuple[str, ...] = ()
+
+
+@dataclass
+class _Run:
+    scanner: Scanner
+    sinks: Sequence[FindingSink]
+    run_id: str
+    deadline: float | None
+    progress: Progress
+    clock: Callable[[], float]
+    totals: RunTotals = field(default_factory=RunTotals)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    undelivered: int = 0
+    sink_errors: list[str] = field(default_factory=list)
+
+    def expired(self) -> bool:
+        return self.deadline is not None and self.clock() >= self.deadline
+
+    def emit(self, rows: list[Finding]) -> None:
+        """Count rows and hand them to every sink; a sink failure is recorded, not raised."""
+        if not rows:
+            return
+        with self.lock:
+            for row in rows:
+                self.totals.count(Status(row.Status))
+        for sink in self.sinks:
+            try:
+                sink.write_findings(rows)
+            except SinkError as exc:
+                log.error("sink %s did not accept %d rows: %s", type(sink).__name__, len(rows), exc)
+                with self.lock:
+                    self.undelivered += len(rows)
+                    self.sink_errors.append(str(exc))
+
+    def rows(self, context: RowContext, status: Status, reason: str) -> list[Finding]:
+        verdicts = uniform_verdicts(self.scanner.benchmark, status, reason)
+        return findings(context, verdicts, utc_now())
+
+
+def run_scan(
+    scanner: Scanner,
+    scope: ScanScope,
+    sinks: Sequence[FindingSink],
+    *,
+    trigger: str,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> ScanOutcome:
+    """Scan everything in ``scope``, hand rows to ``sinks``, and return the run record."""
+    started = utc_now()
+    limits = scanner.limits
+    run = _Run(
+        scanner=scanner,
+        sinks=sinks,
+        run_id=run_id or str(uuid.uuid4()),
+        deadline=clock() + limits.deadline_seconds if limits.deadline_seconds else None,
+        progress=progress or Progress(),
+        clock=clock,
+    )
+    clusters = _discover(run, scope)
+    run.progress.clusters_found(len(clusters))
+    if clusters:
+        workers = min(len(clusters), math.ceil(limits.concurrency / limits.cluster_concurrency) + 1)
+        with (
+            ThreadPoolExecutor(limits.concurrency, thread_name_prefix="configz") as node_pool,
+            ThreadPoolExecutor(workers, thread_name_prefix="cluster") as cluster_pool,
+        ):
+            done = list(cluster_pool.map(lambda c: _scan_cluster(run, c, node_pool), clusters))
+            log.debug("scanned %d clusters", len(done))
+    record = run_record(run.run_id, trigger, scanner.benchmark.name, started, run.totals)
+    for sink in sinks:
+        try:
+            sink.write_run(record)
+        except SinkError as exc:
+            log.error("sink %s did not accept the run record: %s", type(sink).__name__, exc)
+            run.sink_errors.append(str(exc))
+    return ScanOutcome(record, run.undelivered, tuple(run.sink_errors))
+
+
+def _discover(run: _Run, scope: ScanScope) -> list[Cluster]:
+    benchmark = run.scanner.benchmark
+    to_scan: list[Cluster] = []
+    for item in run.scanner.discovery.discover(scope):
+        if isinstance(item, SubscriptionSearched):
+            run.totals.subscriptions.add(item.subscription_id)
+        elif isinstance(item, DiscoveryFailure):
+            reason = f"discovery failed: {item.reason}"
+            if item.subscription_id:
+                run.totals.subscriptions.add(item.subscription_id)
+            match = CLUSTER_ID.match(item.cluster_id) if item.cluster_id else None
+            if match:
+                run.totals.clusters += 1
+                run.totals.clusters_failed += 1
+                context = RowContext(
+                    run.run_id,
+                    benchmark,
+                    match["sub"].lower(),
+                    match["rg"],
+                    match["name"],
+                    item.cluster_id,
+                )
+            else:
+                context = RowContext(
+                    run.run_id, benchmark, item.subscription_id, cluster_id=item.cluster_id
+                )
+            run.emit(run.rows(context, Status.ERROR, reason))
+        else:
+            run.totals.subscriptions.add(item.subscription_id)
+            run.totals.clusters += 1
+            if item.stopped:
+                context = RowContext.for_cluster(run.run_id, benchmark, item)
+                reason = f"cluster is stopped (powerState {item.power_state}); not contacted"
+                run.emit(run.rows(context, Status.SKIPPED, reason))
+            else:
+                to_scan.append(item)
+    return to_scan
+
+
+def _scan_cluster(run: _Run, cluster: Cluster, node_pool: ThreadPoolExecutor) -> None:
+    benchmark = run.scanner.benchmark
+    cluster_context = RowContext.for_cluster(run.run_id, benchmark, cluster)
+    if run.expired():
+        _cluster_failed(run, cluster_context, "not scanned: the run's deadline was reached first")
+        return
+    try:
+        session = run.scanner.connector.connect(cluster)
+    except ClusterError as exc:
+        _cluster_failed(run, cluster_context, str(exc))
+        return
+    try:
+        try:
+            nodes = session.list_nodes()
+        except ClusterError as exc:
+            _cluster_failed(run, cluster_context, str(exc))
+            return
+        if not nodes:
+            run.emit(run.rows(cluster_context, Status.SKIPPED, "the cluster has no nodes"))
+            return
+        with run.lock:
+            run.totals.nodes += len(nodes)
+        run.progress.nodes_found(len(nodes))
+        _scan_nodes(run, cluster, session, nodes, node_pool)
+    finally:
+        session.close()
+
+
+def _cluster_failed(run: _Run, context: RowContext, reason: str) -> None:
+    log.warning("cluster %s not scanned: %s", context.cluster_id, reason)
+    with run.lock:
+        run.totals.clusters_failed += 1
+    run.emit(run.rows(context, Status.ERROR, reason))
+
+
+def _scan_nodes(
+    run: _Run,
+    cluster: Cluster,
+    session: ClusterSession,
+    nodes: list[Node],
+    node_pool: ThreadPoolExecutor,
+) -> None:
+    """Keep at most cluster_concurrency configz reads in flight; flush rows in batches."""
+    window = run.scanner.limits.cluster_concurrency
+    pending = iter(nodes)
+    in_flight: dict[Future[tuple[list[Finding], bool]], Node] = {}
+    batch: list[Finding] = []
+    failed = 0
+    exhausted = False
+    while True:
+        while not exhausted and len(in_flight) < window:
+            node = next(pending, None)
+            if node is None:
+                exhausted = True
+                break
+            in_flight[node_pool.submit(_scan_node, run, cluster, session, node)] = node
+        if not in_flight:
+            break
+        timeout = None if run.deadline is None else max(0.0, run.deadline - run.clock())
+        done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+        if not done:  # the deadline passed with reads still in flight
+            for future, node in in_flight.items():
+                future.cancel()
+                batch.extend(
+                    _node_rows(
+                        run,
+                        cluster,
+                        node,
+                        Status.ERROR,
+                        "not read: the run's deadline was reached first",
+                    )
+                )
+                failed += 1
+            for node in pending:
+                batch.extend(
+                    _node_rows(
+                        run,
+                        cluster,
+                        node,
+                        Status.ERROR,
+                        "not read: the run's deadline was reached first",
+                    )
+                )
+                failed += 1
+            in_flight.clear()
+            break
+        for future in done:
+            node = in_flight.pop(future)
+            rows, was_read = future.result()
+            failed += 0 if was_read else 1
+            batch.extend(rows)
+            run.progress.node_done()
+        if len(batch) >= FLUSH_ROWS:
+            run.emit(batch)
+            batch = []
+    run.emit(batch)
+    with run.lock:
+        run.totals.nodes_failed += failed
+
+
+def _node_rows(
+    run: _Run, cluster: Cluster, node: Node, status: Status, reason: str
+) -> list[Finding]:
+    context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, cluster, node)
+    return run.rows(context, status, reason)
+
+
+def _scan_node(
+    run: _Run, cluster: Cluster, session: ClusterSession, node: Node
+) -> tuple[list[Finding], bool]:
+    """Read, parse and evaluate one node: its rows, and whether its configz was read.
+
+    A NodeError becomes that node's ERROR rows.
+    """
+    if run.expired():
+        reason = "not read: the run's deadline was reached first"
+        return _node_rows(run, cluster, node, Status.ERROR, reason), False
+    try:
+        config = parse_configz(session.read_configz(node.name))
+    except NodeError as exc:
+        reason = f"configz not read: {exc}"
+        if not node.ready:
+            reason += " (the node reports NotReady)"
+        return _node_rows(run, cluster, node, Status.ERROR, reason), False
+    context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, cluster, node)
+    verdicts = evaluate(config, run.scanner.benchmark, run.scanner.policy)
+    return findings(context, verdicts, utc_now()), True
