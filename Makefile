@@ -1,0 +1,35 @@
+# Every target creates what it needs from the project's own files: a fresh clone needs only
+# Python 3.11, and (for the Azurite-backed tests) Node.js with npm.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+
+.PHONY: demo test lint format infra-check bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## demo: start the embedded simulated estate and scan it (the first thing to run)
+demo: $(STAMP)
+	$(BIN)/python -m shared demo
+
+## test: every test, offline
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## lint: formatting, lint and strict typing
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache node_modules
