@@ -32,12 +32,11 @@ class FakeDiscovery:
         wanted_ids = {c.lower() for c in scope.clusters}
         seen: set[str] = set()
         for cluster in self.clusters:
-            if wanted_ids or wanted_subs:
-                if (
-                    cluster.resource_id.lower() not in wanted_ids
-                    and cluster.subscription_id not in wanted_subs
-                ):
-                    continue
+            in_scope = (
+                cluster.resource_id.lower() in wanted_ids or cluster.subscription_id in wanted_subs
+            )
+            if (wanted_ids or wanted_subs) and not in_scope:
+                continue
             seen.add(cluster.subscription_id)
             yield cluster
         yield from self.failures

@@ -17,7 +17,7 @@ def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def kubeconfig(cluster: dict, user: dict) -> bytes:
+def kubeconfig(cluster: dict[str, object], user: dict[str, object]) -> bytes:
     return yaml.safe_dump(
         {
             "apiVersion": "v1",

@@ -54,11 +54,12 @@ def scan(
     fakes,
     *,
     failures=(),
-    limits=Limits(concurrency=4, cluster_concurrency=2),
+    limits=None,
     sink=None,
     clock=time.monotonic,
 ):
     sink = sink or ListSink()
+    limits = limits or Limits(concurrency=4, cluster_concurrency=2)
     scanner = Scanner(
         FakeDiscovery(clusters, failures), FakeConnector(fakes), BENCH, Policy(), limits
     )
