@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 
 import pytest
 import yaml
@@ -17,7 +18,7 @@ def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def kubeconfig(cluster: dict[str, object], user: dict[str, object]) -> bytes:
+def kubeconfig(cluster: Mapping[str, object], user: Mapping[str, object]) -> bytes:
     return yaml.safe_dump(
         {
             "apiVersion": "v1",
@@ -30,7 +31,7 @@ def kubeconfig(cluster: dict[str, object], user: dict[str, object]) -> bytes:
     ).encode()
 
 
-EXEC_USER = {
+EXEC_USER: dict[str, object] = {
     "exec": {
         "apiVersion": "client.authentication.k8s.io/v1beta1",
         "command": "kubelogin",
