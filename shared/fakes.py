@@ -106,7 +106,10 @@ class FakeConnector:
 
 @dataclass
 class ListSink:
-    """FindingSink that keeps everything; ``fail_batches`` makes the first N batches fail."""
+    """FindingSink that keeps everything in memory; ``fail_batches`` makes the first N fail.
+
+    The Functions app uses it unconfigured to collect the rows an HTTP ``wait`` scan returns.
+    """
 
     rows: list[Finding] = field(default_factory=list)
     runs: list[RunRecord] = field(default_factory=list)

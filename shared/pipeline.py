@@ -32,6 +32,8 @@ from shared.ports import (
     ClusterConnector,
     ClusterDiscovery,
     ClusterSession,
+    DeliveryCounts,
+    Discovered,
     DiscoveryFailure,
     FindingSink,
     SubscriptionSearched,
@@ -132,8 +134,17 @@ def run_scan(
     run_id: str | None = None,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
+    discovered: Sequence[Discovered] | None = None,
+    dispatch: Callable[[list[Cluster]], None] | None = None,
+    delivery: DeliveryCounts | None = None,
 ) -> ScanOutcome:
-    """Scan everything in ``scope``, hand rows to ``sinks``, and return the run record."""
+    """Scan everything in ``scope``, hand rows to ``sinks``, and return the run record.
+
+    ``discovered`` replaces the discovery call (a caller that already discovered). With
+    ``dispatch``, running clusters are handed to it (the Functions fan-out enqueues them)
+    instead of being scanned here; failures and stopped clusters still get their rows.
+    ``delivery`` supplies the row counts of the run record.
+    """
     started = utc_now()
     limits = scanner.limits
     run = _Run(
@@ -144,16 +155,17 @@ def run_scan(
         progress=progress or Progress(),
         clock=clock,
     )
-    clusters = _discover(run, scope)
+    items = discovered if discovered is not None else list(scanner.discovery.discover(scope))
+    clusters = _triage(run, items)
     run.progress.clusters_found(len(clusters))
-    if clusters:
-        workers = min(len(clusters), math.ceil(limits.concurrency / limits.cluster_concurrency) + 1)
-        with (
-            ThreadPoolExecutor(limits.concurrency, thread_name_prefix="configz") as node_pool,
-            ThreadPoolExecutor(workers, thread_name_prefix="cluster") as cluster_pool,
-        ):
-            done = list(cluster_pool.map(lambda c: _scan_cluster(run, c, node_pool), clusters))
-            log.debug("scanned %d clusters", len(done))
+    if clusters and dispatch is not None:
+        dispatch(clusters)
+    elif clusters:
+        _scan_clusters(run, clusters)
+    if delivery is not None:
+        run.totals.rows_sent = delivery.rows_sent
+        run.totals.rows_dead_lettered = delivery.rows_dead_lettered
+        run.totals.rows_replayed = delivery.rows_replayed
     record = run_record(run.run_id, trigger, scanner.benchmark.name, started, run.totals)
     for sink in sinks:
         try:
@@ -164,10 +176,11 @@ def run_scan(
     return ScanOutcome(record, run.undelivered, tuple(run.sink_errors))
 
 
-def _discover(run: _Run, scope: ScanScope) -> list[Cluster]:
+def _triage(run: _Run, items: Sequence[Discovered]) -> list[Cluster]:
+    """Rows for failures and stopped clusters; the running clusters to scan."""
     benchmark = run.scanner.benchmark
     to_scan: list[Cluster] = []
-    for item in run.scanner.discovery.discover(scope):
+    for item in items:
         if isinstance(item, SubscriptionSearched):
             run.totals.subscriptions.add(item.subscription_id)
         elif isinstance(item, DiscoveryFailure):
@@ -203,54 +216,155 @@ def _discover(run: _Run, scope: ScanScope) -> list[Cluster]:
     return to_scan
 
 
-def _scan_cluster(run: _Run, cluster: Cluster, node_pool: ThreadPoolExecutor) -> None:
-    benchmark = run.scanner.benchmark
-    cluster_context = RowContext.for_cluster(run.run_id, benchmark, cluster)
+DEADLINE_REASON = "not read: the run's deadline was reached first"
+#: After the deadline, workers get this long to write the rows they hold before the sweep
+#: writes ERROR rows for whatever is still missing (a worker blocked in a connect, say).
+DEADLINE_GRACE_SECONDS = 2.0
+
+
+@dataclass
+class _ClusterState:
+    """Who writes a cluster's rows: its worker, or the deadline sweep, never both.
+
+    Rows are emitted per node under ``lock``; once ``closed`` no more rows are accepted, so a
+    worker that finishes after the deadline sweep cannot add a second row for any pair.
+    """
+
+    cluster: Cluster
+    nodes: list[Node] | None = None
+    emitted: set[str] = field(default_factory=set)
+    closed: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _scan_clusters(run: _Run, clusters: list[Cluster]) -> None:
+    limits = run.scanner.limits
+    workers = min(len(clusters), math.ceil(limits.concurrency / limits.cluster_concurrency) + 1)
+    node_pool = ThreadPoolExecutor(limits.concurrency, thread_name_prefix="configz")
+    cluster_pool = ThreadPoolExecutor(workers, thread_name_prefix="cluster")
+    states = [_ClusterState(c) for c in clusters]
+    futures = {cluster_pool.submit(_scan_cluster, run, state, node_pool): state for state in states}
+    timeout = None
+    if run.deadline is not None:
+        timeout = max(0.0, run.deadline - run.clock()) + DEADLINE_GRACE_SECONDS
+    _, late = wait(futures, timeout=timeout)
+    for future in late:
+        _abandon(run, futures[future])
+    # After a deadline, do not wait for reads still in flight: their rows are already ERROR.
+    keep_waiting = not late and not run.expired()
+    cluster_pool.shutdown(wait=keep_waiting, cancel_futures=not keep_waiting)
+    node_pool.shutdown(wait=keep_waiting, cancel_futures=not keep_waiting)
+    for future in futures:
+        if future.done() and not future.cancelled() and future.exception() is not None:
+            raise future.exception()  # type: ignore[misc]  # a bug, not a per-target failure
+
+
+def _emit_nodes(
+    run: _Run, state: _ClusterState, results: list[tuple[Node, list[Finding], bool]]
+) -> None:
+    with state.lock:
+        if state.closed:
+            return
+        rows = [row for _, node_rows, _ in results for row in node_rows]
+        run.emit(rows)
+        state.emitted.update(node.name for node, _, _ in results)
+        failed = sum(1 for _, _, was_read in results if not was_read)
+    if failed:
+        with run.lock:
+            run.totals.nodes_failed += failed
+
+
+def _close_cluster(
+    run: _Run, state: _ClusterState, status: Status | None = None, reason: str = ""
+) -> None:
+    """Close the cluster; with a status, write its cluster-level rows first (if still open)."""
+    with state.lock:
+        if state.closed:
+            return
+        state.closed = True
+        if status is not None:
+            if status is Status.ERROR:
+                log.warning("cluster %s not scanned: %s", state.cluster.resource_id, reason)
+                with run.lock:
+                    run.totals.clusters_failed += 1
+            context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, state.cluster)
+            run.emit(run.rows(context, status, reason))
+
+
+def _abandon(run: _Run, state: _ClusterState) -> None:
+    """The deadline passed: ERROR rows for whatever of this cluster has no rows yet."""
+    with state.lock:
+        if state.closed:
+            return
+        if state.nodes is None:
+            nodes_known = False
+        else:
+            nodes_known = True
+            missing = [n for n in state.nodes if n.name not in state.emitted]
+            state.closed = True
+    if not nodes_known:
+        _close_cluster(
+            run, state, Status.ERROR, "not scanned: the run's deadline was reached first"
+        )
+        return
+    rows = [
+        row
+        for node in missing
+        for row in _node_rows(run, state.cluster, node, Status.ERROR, DEADLINE_REASON)
+    ]
+    run.emit(rows)
+    with run.lock:
+        run.totals.nodes_failed += len(missing)
+
+
+def _scan_cluster(run: _Run, state: _ClusterState, node_pool: ThreadPoolExecutor) -> None:
+    cluster = state.cluster
     if run.expired():
-        _cluster_failed(run, cluster_context, "not scanned: the run's deadline was reached first")
+        _close_cluster(
+            run, state, Status.ERROR, "not scanned: the run's deadline was reached first"
+        )
         return
     try:
         session = run.scanner.connector.connect(cluster)
     except ClusterError as exc:
-        _cluster_failed(run, cluster_context, str(exc))
+        _close_cluster(run, state, Status.ERROR, str(exc))
         return
     try:
         try:
             nodes = session.list_nodes()
         except ClusterError as exc:
-            _cluster_failed(run, cluster_context, str(exc))
+            _close_cluster(run, state, Status.ERROR, str(exc))
             return
         if not nodes:
-            run.emit(run.rows(cluster_context, Status.SKIPPED, "the cluster has no nodes"))
+            _close_cluster(run, state, Status.SKIPPED, "the cluster has no nodes")
             return
+        with state.lock:
+            if state.closed:
+                return
+            state.nodes = nodes
         with run.lock:
             run.totals.nodes += len(nodes)
         run.progress.nodes_found(len(nodes))
-        _scan_nodes(run, cluster, session, nodes, node_pool)
+        _scan_nodes(run, state, session, nodes, node_pool)
+        _close_cluster(run, state)
     finally:
         session.close()
 
 
-def _cluster_failed(run: _Run, context: RowContext, reason: str) -> None:
-    log.warning("cluster %s not scanned: %s", context.cluster_id, reason)
-    with run.lock:
-        run.totals.clusters_failed += 1
-    run.emit(run.rows(context, Status.ERROR, reason))
-
-
 def _scan_nodes(
     run: _Run,
-    cluster: Cluster,
+    state: _ClusterState,
     session: ClusterSession,
     nodes: list[Node],
     node_pool: ThreadPoolExecutor,
 ) -> None:
-    """Keep at most cluster_concurrency configz reads in flight; flush rows in batches."""
+    """Keep at most cluster_concurrency configz reads in flight; emit rows in batches."""
     window = run.scanner.limits.cluster_concurrency
+    cluster = state.cluster
     pending = iter(nodes)
     in_flight: dict[Future[tuple[list[Finding], bool]], Node] = {}
-    batch: list[Finding] = []
-    failed = 0
+    batch: list[tuple[Node, list[Finding], bool]] = []
+    batch_rows = 0
     exhausted = False
     while True:
         while not exhausted and len(in_flight) < window:
@@ -258,7 +372,10 @@ def _scan_nodes(
             if node is None:
                 exhausted = True
                 break
-            in_flight[node_pool.submit(_scan_node, run, cluster, session, node)] = node
+            try:
+                in_flight[node_pool.submit(_scan_node, run, cluster, session, node)] = node
+            except RuntimeError:  # the pool was shut down at the deadline
+                return
         if not in_flight:
             break
         timeout = None if run.deadline is None else max(0.0, run.deadline - run.clock())
@@ -266,41 +383,24 @@ def _scan_nodes(
         if not done:  # the deadline passed with reads still in flight
             for future, node in in_flight.items():
                 future.cancel()
-                batch.extend(
-                    _node_rows(
-                        run,
-                        cluster,
-                        node,
-                        Status.ERROR,
-                        "not read: the run's deadline was reached first",
-                    )
+                batch.append(
+                    (node, _node_rows(run, cluster, node, Status.ERROR, DEADLINE_REASON), False)
                 )
-                failed += 1
             for node in pending:
-                batch.extend(
-                    _node_rows(
-                        run,
-                        cluster,
-                        node,
-                        Status.ERROR,
-                        "not read: the run's deadline was reached first",
-                    )
+                batch.append(
+                    (node, _node_rows(run, cluster, node, Status.ERROR, DEADLINE_REASON), False)
                 )
-                failed += 1
-            in_flight.clear()
             break
         for future in done:
             node = in_flight.pop(future)
             rows, was_read = future.result()
-            failed += 0 if was_read else 1
-            batch.extend(rows)
+            batch.append((node, rows, was_read))
+            batch_rows += len(rows)
             run.progress.node_done()
-        if len(batch) >= FLUSH_ROWS:
-            run.emit(batch)
-            batch = []
-    run.emit(batch)
-    with run.lock:
-        run.totals.nodes_failed += failed
+        if batch_rows >= FLUSH_ROWS:
+            _emit_nodes(run, state, batch)
+            batch, batch_rows = [], 0
+    _emit_nodes(run, state, batch)
 
 
 def _node_rows(
@@ -318,8 +418,7 @@ def _scan_node(
     A NodeError becomes that node's ERROR rows.
     """
     if run.expired():
-        reason = "not read: the run's deadline was reached first"
-        return _node_rows(run, cluster, node, Status.ERROR, reason), False
+        return _node_rows(run, cluster, node, Status.ERROR, DEADLINE_REASON), False
     try:
         config = parse_configz(session.read_configz(node.name))
     except NodeError as exc:

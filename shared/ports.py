@@ -75,3 +75,11 @@ class FindingSink(Protocol):
     def write_run(self, run: RunRecord) -> None:
         """Accept the run record."""
         ...
+
+
+class DeliveryCounts(Protocol):
+    """Row delivery counters a sink keeps for the run record."""
+
+    rows_sent: int
+    rows_dead_lettered: int
+    rows_replayed: int

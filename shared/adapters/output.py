@@ -12,16 +12,34 @@ import json
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import IO, Any
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import IO, TYPE_CHECKING, Any
 
 from shared.records import Finding, RunRecord
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 _STYLE = {"PASS": "green", "FAIL": "bold red", "ERROR": "bold yellow", "SKIPPED": "dim"}
 _GLYPH = {"PASS": "PASS", "FAIL": "FAIL", "ERROR": "ERR", "SKIPPED": "skip"}
+
+
+class CollectingSink:
+    """Keeps every row and the run record in memory (an HTTP ``wait`` scan returns them)."""
+
+    def __init__(self) -> None:
+        self.rows: list[Finding] = []
+        self.runs: list[RunRecord] = []
+        self._lock = threading.Lock()
+
+    def write_findings(self, rows: Sequence[Finding]) -> None:
+        """Keep rows."""
+        with self._lock:
+            self.rows.extend(rows)
+
+    def write_run(self, run: RunRecord) -> None:
+        """Keep the run record."""
+        with self._lock:
+            self.runs.append(run)
 
 
 class JsonLinesSink:
@@ -97,6 +115,9 @@ class TableSink:
             self._print(run)
 
     def _print(self, run: RunRecord) -> None:
+        from rich.table import Table  # noqa: PLC0415
+        from rich.text import Text  # noqa: PLC0415
+
         table = Table(title=f"{run.Benchmark} — run {run.RunId}", show_lines=False)
         table.add_column("Cluster")
         table.add_column("Pool")

@@ -260,3 +260,44 @@ class TestSinks:
         }
         assert (run.Passed, run.Failed, run.Errors, run.Skipped) == tuple(by_status.values())
         assert sink.runs == [run]
+
+
+class TestDeadlineReturnsWithoutWaiting:
+    def test_reads_in_flight_at_the_deadline_become_error_exactly_once(self):
+        """At the deadline the run returns: reads still hanging get ERROR rows, each pair once."""
+        c = cluster("a")
+        ns = nodes("n", 4)
+        release = threading.Event()
+        finished: list[str] = []
+
+        class Hanging(FakeConnector):
+            def connect(self, cl):
+                session = super().connect(cl)
+                original = session.read_configz
+
+                def read(name):
+                    if name in ("n-2", "n-3"):
+                        release.wait(10)  # hangs until the test releases it
+                        finished.append(name)
+                    return original(name)
+
+                session.read_configz = read  # type: ignore[method-assign]
+                return session
+
+        scanner = Scanner(
+            FakeDiscovery([c]),
+            Hanging({c.resource_id: FakeCluster(ns, {n.name: GOOD for n in ns})}),
+            BENCH,
+            Policy(),
+            Limits(concurrency=8, cluster_concurrency=4, deadline_seconds=0.5),
+        )
+        sink = ListSink()
+        outcome = run_scan(scanner, ScanScope(), [sink], trigger="test")
+        assert finished == []  # the run did not wait for the hanging reads
+        release.set()
+        pairs = sorted((r.NodeName, r.ControlId) for r in sink.rows)
+        assert pairs == sorted((n.name, cid) for n in ns for cid in CONTROLS)
+        late = {r.NodeName for r in sink.rows if r.Status == "ERROR"}
+        assert late == {"n-2", "n-3"}
+        assert all("deadline" in r.Reason for r in sink.rows if r.Status == "ERROR")
+        assert outcome.run.NodesFailed == 2

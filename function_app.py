@@ -1,0 +1,69 @@
+"""Azure Functions entry points (Python v2 programming model). Thin: parse, call, translate.
+
+* ``scheduled_scan`` (timer, ``%SCAN_SCHEDULE%``): dispatch a run, one queue message per cluster.
+* ``scan_cluster`` (queue ``scan-cluster``): scan one cluster; unparseable messages go straight
+  to ``scan-cluster-poison`` with the reason, instead of being retried.
+* ``manual_scan`` (``POST /api/scan``, function key): dispatch (202) or, with ``wait``, scan
+  at most ten clusters inline (200).
+
+Heavy SDKs load inside the handlers, so importing this module stays cheap on a cold start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import azure.functions as func
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+QUEUE, POISON, STORAGE = "scan-cluster", "scan-cluster-poison", "AzureWebJobsStorage"
+log = logging.getLogger("function_app")
+
+
+@app.timer_trigger(schedule="%SCAN_SCHEDULE%", arg_name="timer", run_on_startup=False)
+@app.queue_output(arg_name="messages", queue_name=QUEUE, connection=STORAGE)
+def scheduled_scan(timer: func.TimerRequest, messages: func.Out[list[str]]) -> None:
+    """Fan a scan of every cluster in scope out to the queue."""
+    from shared.jobs import dispatch  # noqa: PLC0415
+    from shared.model import ScanScope  # noqa: PLC0415
+
+    if timer.past_due:
+        log.warning("the timer is past due; running the missed scan now")
+    env = os.environ
+    result = dispatch(env, ScanScope(), trigger="timer")
+    messages.set(list(result.messages))
+
+
+@app.queue_trigger(arg_name="msg", queue_name=QUEUE, connection=STORAGE)
+@app.queue_output(arg_name="poison", queue_name=POISON, connection=STORAGE)
+def scan_cluster(msg: func.QueueMessage, poison: func.Out[str]) -> None:
+    """Scan the one cluster the message names."""
+    from shared.jobs import scan_cluster as scan  # noqa: PLC0415
+    from shared.messages import BadInputError, ClusterMessage  # noqa: PLC0415
+
+    text = msg.get_body().decode("utf-8", "replace")
+    try:
+        message = ClusterMessage.parse(text)
+    except BadInputError as exc:
+        log.error("message %s is not a scan-cluster message (%s); moved to %s", msg.id, exc, POISON)
+        poison.set(json.dumps({"reason": str(exc), "messageId": msg.id, "body": text[:60000]}))
+        return
+    scan(os.environ, message)
+
+
+@app.route(route="scan", methods=["POST"])
+@app.queue_output(arg_name="messages", queue_name=QUEUE, connection=STORAGE)
+def manual_scan(req: func.HttpRequest, messages: func.Out[list[str]]) -> func.HttpResponse:
+    """Validate the request, then dispatch (202) or scan inline (200)."""
+    from shared.httpapi import handle_scan_request  # noqa: PLC0415
+
+    status, body, queued = handle_scan_request(os.environ, req.get_body())
+    if queued:
+        messages.set(list(queued))
+    return func.HttpResponse(
+        json.dumps(body),
+        status_code=status,
+        mimetype="application/problem+json" if status >= 400 else "application/json",
+    )
