@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
+NODE_STAMP := node_modules/.installed
+
 .PHONY: demo test lint format infra-check bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -13,12 +15,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# Azurite (the Storage emulator the Functions tests run against), pinned in package-lock.json.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 ## demo: start the embedded simulated estate and scan it (the first thing to run)
 demo: $(STAMP)
 	$(BIN)/python -m shared demo
 
 ## test: every test, offline
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 ## lint: formatting, lint and strict typing

@@ -69,6 +69,9 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "LOGS_DCR_IMMUTABLE_ID": ("", "Immutable id (dcr-...) of the data collection rule."),
     "LOGS_FINDINGS_STREAM": ("Custom-KubeletFindings", "DCR stream for finding rows."),
     "LOGS_RUNS_STREAM": ("Custom-KubeletScanRuns", "DCR stream for run records."),
+    # Read by the Functions app only (the host resolves %SCAN_SCHEDULE%; jobs read the rest).
+    "SCAN_SCHEDULE": ("0 0 */6 * * *", "NCRONTAB schedule of the timer trigger (UTC; every 6 hours)."),
+    "DEADLETTER_CONTAINER": ("findings-deadletter", "Blob container where rows wait when Log Analytics does not accept them."),
 }
 
 
