@@ -13,7 +13,7 @@ import function_app
 @functools.cache  # get_functions() refuses to index the same app twice
 def bindings() -> dict[str, list[dict[str, object]]]:
     return {
-        f.get_function_name(): json.loads(f.get_function_json())["bindings"]
+        str(f.get_function_name()): json.loads(f.get_function_json())["bindings"]
         for f in function_app.app.get_functions()
     }
 
