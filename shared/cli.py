@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from shared.errors import SettingsError
@@ -109,14 +110,23 @@ def scan(
     from shared.bootstrap import build  # noqa: PLC0415
     from shared.pipeline import run_scan  # noqa: PLC0415
 
+    from shared.deadletter import DeliveringSink, DirectoryDeadLetterStore  # noqa: PLC0415
+
     wired = build(settings)
     try:
         with _open(output) as stream:
             sinks: list[FindingSink] = [_output_sink(fmt, stream)]
+            delivering = None
             if wired.log_analytics is not None:
-                sinks.append(wired.log_analytics)
+                # Rows Log Analytics refuses wait in a local folder and go first next time.
+                store = DirectoryDeadLetterStore(Path(os.environ.get("DEADLETTER_DIR") or ".deadletter"))
+                delivering = DeliveringSink(wired.log_analytics, store, settings.logs_findings_stream,
+                                            settings.logs_runs_stream)
+                delivering.replay()
+                sinks.append(delivering)
             with _progress(enabled=sys.stderr.isatty()) as progress:
-                outcome = run_scan(wired.scanner, scope, sinks, trigger="cli", progress=progress)
+                outcome = run_scan(wired.scanner, scope, sinks, trigger="cli", progress=progress,
+                                   delivery=delivering.stats if delivering else None)
     finally:
         wired.close()
     return exit_code(outcome, fail_on_findings)

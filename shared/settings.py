@@ -72,6 +72,8 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     # Read by the Functions app only (the host resolves %SCAN_SCHEDULE%; jobs read the rest).
     "SCAN_SCHEDULE": ("0 0 */6 * * *", "NCRONTAB schedule of the timer trigger (UTC; every 6 hours)."),
     "DEADLETTER_CONTAINER": ("findings-deadletter", "Blob container where rows wait when Log Analytics does not accept them."),
+    # Read by the CLI only.
+    "DEADLETTER_DIR": (".deadletter", "CLI: folder where rows wait when Log Analytics does not accept them."),
 }
 
 
