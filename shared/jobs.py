@@ -33,7 +33,7 @@ from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-HTTP_DEADLINE_SECONDS = 200.0  # the Functions front end cuts HTTP responses at 230 s
+HTTP_DEADLINE_SECONDS = 180.0  # the Functions front end cuts HTTP responses at 230 s
 
 
 @dataclass

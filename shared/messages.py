@@ -71,7 +71,9 @@ def parse_scan_request(body: bytes) -> ScanRequest:
         raise BadInputError("body", f"must be a JSON object, got {type(document).__name__}")
     unknown = sorted(set(document) - {"subscriptions", "clusters", "wait"})
     if unknown:
-        raise BadInputError(unknown[0], "unknown key (allowed: subscriptions, clusters, wait)")
+        raise BadInputError(
+            unknown[0] or '""', "unknown key (allowed: subscriptions, clusters, wait)"
+        )
     wait = document.get("wait", False)
     if not isinstance(wait, bool):
         raise BadInputError("wait", "must be true or false")
@@ -134,7 +136,7 @@ class ClusterMessage:
             )
         unknown = sorted(set(document) - {"v", "runId", "clusterId", "benchmark", "policy"})
         if unknown:
-            raise BadInputError(unknown[0], "unknown key")
+            raise BadInputError(unknown[0] or '""', "unknown key")
         run_id = document.get("runId")
         if not isinstance(run_id, str) or not _UUID.match(run_id):
             raise BadInputError("runId", "must be a lower-case UUID")
@@ -149,7 +151,9 @@ class ClusterMessage:
             "eventRecordQpsMin",
             "eventRecordQpsMode",
         }:
-            raise BadInputError("policy", "must hold exactly eventRecordQpsMin and eventRecordQpsMode")
+            raise BadInputError(
+                "policy", "must hold exactly eventRecordQpsMin and eventRecordQpsMode"
+            )
         qps_min, mode = policy["eventRecordQpsMin"], policy["eventRecordQpsMode"]
         if isinstance(qps_min, bool) or not isinstance(qps_min, int) or not 1 <= qps_min <= 10_000:
             raise BadInputError("policy.eventRecordQpsMin", "must be an integer from 1 to 10000")
