@@ -13,6 +13,7 @@ class Status(enum.StrEnum):
     FAIL = "FAIL"
     ERROR = "ERROR"
     SKIPPED = "SKIPPED"
+    MANUAL = "MANUAL"  # the benchmark asks for something configz cannot show; Reason says what
 
 
 class QpsMode(enum.StrEnum):
@@ -97,6 +98,7 @@ class RunTotals:
     failed: int = 0
     errors: int = 0
     skipped: int = 0
+    manual: int = 0
     rows_sent: int = 0
     rows_dead_lettered: int = 0
     rows_replayed: int = 0
@@ -109,5 +111,7 @@ class RunTotals:
             self.failed += 1
         elif status is Status.ERROR:
             self.errors += 1
+        elif status is Status.MANUAL:
+            self.manual += 1
         else:
             self.skipped += 1

@@ -55,6 +55,7 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("Failed", "int"),
     ("Errors", "int"),
     ("Skipped", "int"),
+    ("Manual", "int"),
     ("RowsSent", "int"),
     ("RowsDeadLettered", "int"),
     ("RowsReplayed", "int"),
@@ -110,6 +111,7 @@ class RunRecord:
     Failed: int
     Errors: int
     Skipped: int
+    Manual: int
     RowsSent: int
     RowsDeadLettered: int
     RowsReplayed: int
@@ -183,7 +185,7 @@ def findings(context: RowContext, verdicts: tuple[Verdict, ...], when: str) -> l
                 Actual=verdict.actual,
                 Expected=verdict.expected,
                 Reason=verdict.reason,
-                Remediation=control.remediation if verdict.status is Status.FAIL else "",
+                Remediation=control.remediation if verdict.status in (Status.FAIL, Status.MANUAL) else "",
                 SubscriptionId=context.subscription_id,
                 ResourceGroup=context.resource_group,
                 ClusterName=context.cluster_name,
@@ -218,6 +220,7 @@ def run_record(
         Failed=totals.failed,
         Errors=totals.errors,
         Skipped=totals.skipped,
+        Manual=totals.manual,
         RowsSent=totals.rows_sent,
         RowsDeadLettered=totals.rows_dead_lettered,
         RowsReplayed=totals.rows_replayed,
