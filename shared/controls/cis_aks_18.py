@@ -241,10 +241,13 @@ BENCHMARK = Benchmark(
             expected="gate not false and serverTLSBootstrap true",
             remediation=(
                 "Kubelet serving-certificate rotation is on by default for AKS node pools on "
-                "Kubernetes 1.27 and later. If it was disabled with the node pool tag "
-                "aks-disable-kubelet-serving-certificate-rotation=true, remove the tag and "
-                "reimage the pool (az aks nodepool upgrade --node-image-only); on older "
-                "versions, upgrade the node pool."
+                "Kubernetes 1.27 and later (it needs Kubernetes RBAC) and cannot be switched on "
+                "by hand. A pool tagged aks-disable-kubelet-serving-certificate-rotation=true "
+                "had it turned off on purpose; AKS stops honouring that tag on 1 April 2027 and "
+                "turns rotation on at the pool's next reimage. To comply sooner, create a node "
+                "pool without the tag and move workloads to it; on older Kubernetes versions, "
+                "upgrade the cluster and node pools first. (Microsoft Learn: AKS certificate "
+                "rotation, kubelet serving certificate rotation.)"
             ),
             check=check_server_cert_rotation,
         ),

@@ -47,12 +47,14 @@ def parse_configz(body: bytes) -> Mapping[str, Any]:
     """Return the ``kubeletconfig`` object of a configz body, or raise ConfigzParseError."""
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, int digit limit
         raise ConfigzParseError(f"configz body is not valid JSON ({_brief(exc)})") from exc
     if not isinstance(document, dict):
         raise ConfigzParseError(
             f"configz body is a JSON {type(document).__name__}, expected an object"
         )
+    if "kubeletconfig" in document and document["kubeletconfig"] is None:
+        raise ConfigzParseError("configz 'kubeletconfig' is null, expected an object")
     config = document.get("kubeletconfig")
     if config is None:
         keys = ", ".join(sorted(map(str, document))[:5]) or "none"
@@ -74,6 +76,8 @@ def _lookup(config: Mapping[str, Any], path: str) -> tuple[Any, bool]:
     node: Any = config
     walked: list[str] = []
     for part in path.split("."):
+        if node is None:  # JSON null decodes to Go's zero value: the same as absent
+            return None, False
         if not isinstance(node, Mapping):
             raise FieldTypeError(".".join(walked), "an object", node)
         if part not in node:
