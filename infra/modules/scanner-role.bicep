@@ -1,0 +1,56 @@
+metadata name = 'Scanner custom role'
+metadata description = 'The least-privilege role the scanner identity needs in each target subscription: discover clusters, fetch the user kubeconfig (server URL and CA), and, on clusters with Azure RBAC for Kubernetes, list nodes and GET nodes/{node}/proxy/configz.'
+
+targetScope = 'subscription'
+
+// ============== //
+//   Parameters   //
+// ============== //
+
+@description('Required. Name of the azd environment; makes the role name unique in the tenant.')
+param environmentName string
+
+@description('Required. Subscription IDs the role may be assigned in (its assignable scopes).')
+@minLength(1)
+param assignableSubscriptionIds array
+
+// ============= //
+//   Resources   //
+// ============= //
+
+// Each action is one call the scanner makes; tests/infra/test_roles.py keeps this list exact.
+// No wildcard, no admin credentials, no run command.
+resource scannerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(tenant().tenantId, environmentName, 'aks-kubelet-compliance-scanner')
+  properties: {
+    roleName: 'AKS kubelet compliance scanner (${environmentName})'
+    description: 'Discover AKS clusters, fetch the user kubeconfig (server URL and CA, no secret on Entra clusters), and on Azure-RBAC clusters list nodes and GET nodes/{node}/proxy/configz. Note: nodes/read also authorizes nodes/proxy, which reaches the kubelet API.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Resources/subscriptions/read' // list the subscriptions in scope
+          'Microsoft.ResourceGraph/resources/read' // discover clusters with one Resource Graph query
+          'Microsoft.ContainerService/managedClusters/read' // per-subscription ARM listing, the fallback
+          'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action' // API server URL and CA
+        ]
+        notActions: []
+        dataActions: [
+          'Microsoft.ContainerService/managedClusters/nodes/read' // Azure RBAC for Kubernetes: get/list nodes and get nodes/proxy
+        ]
+        notDataActions: []
+      }
+    ]
+    assignableScopes: [for subscriptionId in assignableSubscriptionIds: '/subscriptions/${subscriptionId}']
+  }
+}
+
+// =========== //
+//   Outputs   //
+// =========== //
+
+@description('The name (GUID) of the role definition; assign it with subscriptionResourceId in any assignable subscription.')
+output roleDefinitionName string = scannerRole.name
+
+@description('The display name of the role.')
+output roleName string = scannerRole.properties.roleName

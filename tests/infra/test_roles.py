@@ -1,0 +1,149 @@
+"""Least privilege: the scanner role holds exactly the calls the scanner makes, and each built-in
+role the app identity gets sits on the one resource that needs it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.infra.bicep import ROOT, Template, bicep_files, main, walk
+
+MAIN = main()
+ROLE = MAIN.module("scannerRole")
+
+#: Each action is one call of the scanner (shared/adapters/azure_arm.py, kube_api.py).
+SCANNER_ACTIONS = [
+    "Microsoft.Resources/subscriptions/read",  # SubscriptionClient.subscriptions.list
+    "Microsoft.ResourceGraph/resources/read",  # ResourceGraphClient.resources (discovery)
+    "Microsoft.ContainerService/managedClusters/read",  # managed_clusters.list (ARM fallback)
+    "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action",  # server URL + CA
+]
+#: Azure RBAC for Kubernetes: guard maps get/list nodes and get nodes/proxy to this data action.
+SCANNER_DATA_ACTIONS = ["Microsoft.ContainerService/managedClusters/nodes/read"]
+
+#: Built-in roles (id -> name) the app identity holds, and on which module's resource.
+BUILT_IN = {
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+    "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
+    "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+}
+EXPECTED_ASSIGNMENTS = {
+    ("storage", "roleAssignments", "Storage Blob Data Owner"),
+    ("storage", "roleAssignments", "Storage Queue Data Contributor"),
+    ("monitoring", "dataCollectionRuleRoleAssignments", "Monitoring Metrics Publisher"),
+    ("monitoring", "applicationInsightsRoleAssignments", "Monitoring Metrics Publisher"),
+}
+#: Roles that must never appear: Owner, Contributor, User Access Administrator, the AKS admin
+#: roles, and Storage Table Data Contributor (no table is used: see docs/infra.md).
+FORBIDDEN_ROLE_IDS = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+    "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8": "Azure Kubernetes Service Cluster Admin Role",
+    "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b": "Azure Kubernetes Service RBAC Cluster Admin",
+    "3498e952-d568-435e-9b2c-8d77e338d7f7": "Azure Kubernetes Service RBAC Admin",
+    "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
+}
+
+
+def _permissions() -> dict[str, Any]:
+    (symbol,) = ROLE.resources_of_type("Microsoft.Authorization/roleDefinitions")
+    body = ROLE.resource_body(symbol)
+    (permissions,) = body["properties"]["permissions"]
+    return dict(permissions)
+
+
+class TestScannerRole:
+    def test_actions_are_exactly_the_scanner_calls(self):
+        """Control-plane actions: subscriptions, Resource Graph, clusters, user kubeconfig."""
+        assert _permissions()["actions"] == SCANNER_ACTIONS
+
+    def test_data_action_is_nodes_read_only(self):
+        """One data action: what authorizes get nodes/proxy on Azure-RBAC clusters."""
+        assert _permissions()["dataActions"] == SCANNER_DATA_ACTIONS
+
+    def test_nothing_excluded_because_nothing_broad_is_granted(self):
+        """No notActions or notDataActions: the grant is an allow-list, not a broad grant with holes."""
+        assert _permissions()["notActions"] == []
+        assert _permissions()["notDataActions"] == []
+
+    @pytest.mark.parametrize("action", SCANNER_ACTIONS + SCANNER_DATA_ACTIONS)
+    def test_no_wildcard_no_admin(self, action):
+        """No '*', no admin credentials, no run command, no write."""
+        assert "*" not in action
+        assert not re.search(r"admin|runcommand|write|delete", action, re.IGNORECASE)
+
+    def test_every_role_definition_in_infra_is_wildcard_free(self):
+        """Whatever role definitions infra/ holds, none has a wildcard action."""
+        for path in bicep_files():
+            template = Template(path)
+            for symbol in template.resources_of_type("Microsoft.Authorization/roleDefinitions"):
+                for where, value in walk(
+                    template.resource_body(symbol)["properties"]["permissions"]
+                ):
+                    assert not (isinstance(value, str) and "*" in value), (
+                        f"{template.name}: {where}"
+                    )
+
+    def test_custom_role_and_assignable_in_every_target(self):
+        """A CustomRole assignable in exactly the target subscriptions."""
+        targets = MAIN.with_bindings(targetSubscriptionIds="a,b,c")
+        role = targets.module("scannerRole")
+        (symbol,) = role.resources_of_type("Microsoft.Authorization/roleDefinitions")
+        properties = role.evaluate(role.resource_body(symbol)["properties"]["type"])
+        assert properties == "CustomRole"
+        assert role.param("assignableSubscriptionIds") == ["a", "b", "c"]
+        assert role.tree["globals"]["scope"]["value"] == "subscription"
+
+
+class TestAssignedInEverySubscription:
+    def test_a_subscription_scope_module_loops_over_the_targets(self):
+        """scanner-access.bicep runs once per target subscription, at subscription scope."""
+        module = MAIN.section("modules")["scannerAccess"]
+        loop = module["config"]["loop_type"]["detail"]
+        assert loop["array_name"] == "targetSubscriptions"
+        scope = MAIN.module_body("scannerAccess")["scope"]["function"]
+        assert scope["type"] == "subscription"
+        assert scope["parameters"]["subscription_id"] == loop["item_name"]
+        access = MAIN.module("scannerAccess")
+        assert access.tree["globals"]["scope"]["value"] == "subscription"
+
+    def test_assigns_the_scanner_role_to_the_identity(self):
+        """The assignment gives the scanner role, nothing else, to the app identity."""
+        access = MAIN.module("scannerAccess")
+        (symbol,) = access.resources_of_type("Microsoft.Authorization/roleAssignments")
+        properties = access.resource_body(symbol)["properties"]
+        assert access.param("roleDefinitionName").text == "scannerRole.outputs.roleDefinitionName"
+        assert access.param("principalId").text == "identity.outputs.principalId"
+        assert properties["principalType"] == "ServicePrincipal"
+
+
+class TestBuiltInRoles:
+    def test_each_role_on_its_resource_only(self):
+        """Blob Data Owner and Queue Data Contributor on storage, Metrics Publisher on DCR and App Insights."""
+        found = set()
+        for module, parameter, _ in EXPECTED_ASSIGNMENTS:
+            for assignment in MAIN.module(module).param(parameter):
+                assert assignment["principalId"].text == "identity.outputs.principalId"
+                assert assignment["principalType"] == "ServicePrincipal"
+                assert assignment["description"].strip()
+                found.add((module, parameter, BUILT_IN[assignment["roleDefinitionId"]]))
+        assert found == EXPECTED_ASSIGNMENTS
+
+    def test_no_broad_role_anywhere(self):
+        """No Owner, Contributor, admin or unused data role is referenced anywhere in infra/."""
+        for path in [*bicep_files(), *(ROOT / "infra").rglob("*.json")]:
+            text = path.read_text(encoding="utf-8").lower()
+            for role_id, role_name in FORBIDDEN_ROLE_IDS.items():
+                assert role_id not in text, f"{path.relative_to(ROOT)} references {role_name}"
+
+
+class TestDocumented:
+    def test_docs_list_every_role_and_action(self):
+        """docs/infra.md (Permissions) names every role and every action granted here."""
+        docs = (ROOT / "docs/infra.md").read_text(encoding="utf-8")
+        permissions = docs.split("## Permissions", 1)[1].split("\n## ", 1)[0]
+        for name in [*BUILT_IN.values(), *SCANNER_ACTIONS, *SCANNER_DATA_ACTIONS, "nodes/proxy"]:
+            assert name in permissions, f"docs/infra.md Permissions does not mention {name}"
