@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
 from shared import records
+from shared.model import Status
 from tests.infra.bicep import ROOT, Opaque, Template, main
 from tests.infra.kql import check_columns, defined_names
 
@@ -143,6 +145,27 @@ class TestQueries:
         assert "ago(7d)" not in query
         assert "ago(30d)" not in query
         assert ALERTS.evaluate(_rule(symbol)["properties"]["overrideQueryTimeRange"]) == "P2D"
+
+
+class TestValuesTheCodeWrites:
+    @pytest.mark.parametrize("name", sorted(ALL_QUERIES))
+    def test_statuses_are_the_codes_statuses(self, name):
+        """Every status a query compares with is a value of shared.model.Status."""
+        query = ALL_QUERIES[name]
+        compared = re.findall(r'Status\s*==\s*"([^"]*)"', query)
+        for group in re.findall(r"Status\s+in\s*\(([^)]*)\)", query):
+            compared += re.findall(r'"([^"]*)"', group)
+        assert set(compared) <= {status.value for status in Status}, name
+
+    @pytest.mark.parametrize("name", sorted(ALL_QUERIES))
+    def test_triggers_are_the_codes_triggers(self, name):
+        """Every Trigger value a query compares with is one the entry points write."""
+        code = "".join(
+            (ROOT / f).read_text(encoding="utf-8") for f in ("function_app.py", "shared/jobs.py")
+        )
+        written = set(re.findall(r'trigger="([a-z]+)"', code))
+        compared = set(re.findall(r'Trigger\s*[!=]=\s*"([^"]*)"', ALL_QUERIES[name]))
+        assert compared <= written, f"{name}: {sorted(compared - written)} never written"
 
 
 class TestRules:
