@@ -59,9 +59,15 @@ class Benchmark:
 
 
 def _registry() -> dict[str, Benchmark]:
-    from shared.controls import cis_aks_18  # noqa: PLC0415 - tables import this module
+    """Selectable benchmarks by name; the first (cis-aks-1.8) is the default."""
+    from shared.controls import (  # noqa: PLC0415 - tables import this module
+        cis_aks_18,
+        cis_aks_versions,
+        cis_k8s_112,
+    )
 
-    return {b.name: b for b in (cis_aks_18.BENCHMARK,)}
+    ordered = (cis_aks_18.BENCHMARK, *cis_aks_versions.BENCHMARKS, cis_k8s_112.BENCHMARK)
+    return {b.name: b for b in ordered}
 
 
 def benchmark_names() -> tuple[str, ...]:
