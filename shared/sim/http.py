@@ -15,7 +15,6 @@ is how faults simulate a reset.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import logging
 import ssl
@@ -161,6 +160,8 @@ class HttpServer:
         self._max_body = max_body
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._stopping = False
         self._server_header = server_header
         self.port = 0
 
@@ -180,6 +181,7 @@ class HttpServer:
             limit=MAX_HEAD_BYTES,
             backlog=1024,
             ssl_handshake_timeout=10.0 if self._ssl is not None else None,
+            ssl_shutdown_timeout=2.0 if self._ssl is not None else None,
         )
         sockets = self._server.sockets
         self.port = int(sockets[0].getsockname()[1])
@@ -187,9 +189,16 @@ class HttpServer:
         return self.port
 
     async def stop(self) -> None:
-        """Stop listening, close every open connection and wait for their handlers."""
+        """Stop listening, drop every open connection and wait for their handlers.
+
+        Connections are aborted, not closed: a TLS close waits for the peer's close_notify,
+        which an idle keep-alive client in a pool never sends.
+        """
+        self._stopping = True
         if self._server is not None:
             self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
         for task in list(self._connections):
             task.cancel()
         if self._connections:
@@ -204,7 +213,10 @@ class HttpServer:
             writer.close()
             return
         self._connections.add(task)
+        self._writers.add(writer)
         try:
+            if self._stopping:
+                return
             await self._serve(reader, writer)
         except asyncio.CancelledError:
             pass
@@ -212,7 +224,11 @@ class HttpServer:
             log.debug("%s: connection ended: %s", self.name, exc)
         finally:
             self._connections.discard(task)
-            await _close(writer)
+            self._writers.discard(writer)
+            if self._stopping:
+                writer.transport.abort()
+            else:
+                await _close(writer)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer_cert = writer.get_extra_info("peercert") if self._ssl is not None else None
@@ -354,9 +370,10 @@ class HttpServer:
 
 async def _close(writer: asyncio.StreamWriter) -> None:
     writer.close()
-    with contextlib.suppress(ConnectionError, ssl.SSLError, OSError, asyncio.CancelledError,
-                             TimeoutError):
-        await asyncio.wait_for(writer.wait_closed(), timeout=2.0)
+    try:
+        await asyncio.wait_for(writer.wait_closed(), timeout=3.0)
+    except (ConnectionError, ssl.SSLError, OSError, asyncio.CancelledError, TimeoutError):
+        writer.transport.abort()
 
 
 def json_response(status: int, body: bytes, *, content_type: str = "application/json",

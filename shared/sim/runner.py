@@ -287,6 +287,10 @@ class SimulatedEstate:
         """The cluster CA certificate (PEM), as its kubeconfig carries it."""
         return self._access[cluster].ca_pem.decode("ascii")
 
+    def cluster_pki(self, cluster: str) -> ClusterPki:
+        """A cluster's CA and local-account credentials (client certificate, key, token)."""
+        return self._pki[cluster]
+
     def kubeconfig(self, cluster: str, *, admin: bool = False) -> bytes:
         """The user kubeconfig listClusterUserCredential returns for ``cluster``."""
         return user_kubeconfig(self.estate, self.estate.cluster(cluster), self._access[cluster],
