@@ -149,7 +149,7 @@ def managed_cluster_json(estate: Estate, subscription: Subscription, cluster: Si
                 "osDiskSizeGB": 128,
                 "osDiskType": "Managed",
                 "kubeletDiskType": "OS",
-                "maxPods": pool.configz.get("maxPods", 110) if isinstance(pool.configz.get("maxPods", 110), int) else 110,
+                "maxPods": max_pods if isinstance(max_pods := pool.configz.get("maxPods"), int) else 110,
                 "type": "VirtualMachineScaleSets",
                 "enableAutoScaling": False,
                 "scaleDownMode": "Delete",

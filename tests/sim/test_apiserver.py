@@ -6,6 +6,7 @@ import contextlib
 import http.client
 import json
 import ssl
+import time
 
 import pytest
 from azure.identity import ManagedIdentityCredential
@@ -269,3 +270,20 @@ def test_connections_are_kept_alive(sim):
         assert len(sockets) == 1
     finally:
         connection.close()
+
+
+def test_configured_latency_delays_configz_and_list_pages():
+    """Latency.configz_ms and list_ms are added to every answer."""
+    from shared.sim import default_estate  # noqa: PLC0415
+
+    estate = default_estate().with_latency(configz_ms=120, list_ms=80)
+    with SimulatedEstate(estate).start() as sim, entra(sim, PROD) as api:
+        node = node_names(sim, PROD)[0]
+        started = time.monotonic()
+        configz(api, node)
+        configz_seconds = time.monotonic() - started
+        started = time.monotonic()
+        api.list_node(limit=3, _preload_content=False)
+        list_seconds = time.monotonic() - started
+    assert configz_seconds >= 0.12
+    assert list_seconds >= 0.08

@@ -319,3 +319,13 @@ def test_inaccessible_subscription_is_hidden_and_forbidden(credential, monkeypat
                 rows, _ = all_pages(graph, SCANNER_QUERY, subscriptions=[DEMO_SUB_PROD, DEMO_SUB_DEV])
     assert arm_error(caught.value)[:2] == (403, "AuthorizationFailed")
     assert {r["subscriptionId"] for r in rows} == {DEMO_SUB_PROD}
+
+
+def test_stopped_cluster_kubeconfig_points_at_a_refusing_port(sim, credential):
+    """A stopped cluster has no API server: its kubeconfig's server refuses connections."""
+    with ContainerServiceClient(credential, DEMO_SUB_DEV, **arm_kwargs(sim)) as client:
+        result = client.managed_clusters.list_cluster_user_credentials("rg-dev", "aks-dev-stopped")
+    server = yaml.safe_load(kubeconfig_bytes(result))["clusters"][0]["cluster"]["server"]
+    host, port = server.removeprefix("https://").split(":")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, int(port)), timeout=5).close()
