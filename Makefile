@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
 NODE_STAMP := node_modules/.installed
+INFRA_VENV := .venv-infra
+INFRA_STAMP := $(INFRA_VENV)/.installed-$(shell sha1sum requirements-infra.txt | cut -c1-12)
 
 .PHONY: demo test lint format infra-check bench clean
 
@@ -33,6 +35,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# checkov in its own venv: its pins (pydantic, aiohttp, boto3, ...) are not the app's.
+$(INFRA_STAMP): requirements-infra.txt
+	@test -x $(INFRA_VENV)/bin/python || $(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-infra.txt
+	@rm -f $(INFRA_VENV)/.installed-* && touch $@
+
+## infra-check: checkov on infra/ (Bicep), offline; fails on a failed check, a parsing error or a skip without a reason
+infra-check: $(INFRA_STAMP)
+	CHECKOV=$(INFRA_VENV)/bin/checkov infra/checkov.sh
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "-v", "--verbose", action="store_true", help="log progress details to stderr"
         )
+        sub.add_argument(
+            "--policy", metavar="FILE", help="scan policy file (YAML or JSON); sets SCAN_POLICY"
+        )
         if name == "scan":
             sub.add_argument(
                 "--subscription",
@@ -80,7 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         scope = scope_from(args.subscription, args.cluster)
         from shared.bootstrap import settings_from  # noqa: PLC0415
 
-        settings = settings_from(os.environ)
+        env = dict(os.environ)
+        if args.policy:
+            env["SCAN_POLICY"] = args.policy
+        settings = settings_from(env)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -108,9 +114,8 @@ def scan(
 ) -> int:
     """Run one scan with terminal/file output and, if configured, Log Analytics."""
     from shared.bootstrap import build  # noqa: PLC0415
-    from shared.pipeline import run_scan  # noqa: PLC0415
-
     from shared.deadletter import DeliveringSink, DirectoryDeadLetterStore  # noqa: PLC0415
+    from shared.pipeline import run_scan  # noqa: PLC0415
 
     wired = build(settings)
     try:
@@ -119,14 +124,26 @@ def scan(
             delivering = None
             if wired.log_analytics is not None:
                 # Rows Log Analytics refuses wait in a local folder and go first next time.
-                store = DirectoryDeadLetterStore(Path(os.environ.get("DEADLETTER_DIR") or ".deadletter"))
-                delivering = DeliveringSink(wired.log_analytics, store, settings.logs_findings_stream,
-                                            settings.logs_runs_stream)
+                store = DirectoryDeadLetterStore(
+                    Path(os.environ.get("DEADLETTER_DIR") or ".deadletter")
+                )
+                delivering = DeliveringSink(
+                    wired.log_analytics,
+                    store,
+                    settings.logs_findings_stream,
+                    settings.logs_runs_stream,
+                )
                 delivering.replay()
                 sinks.append(delivering)
             with _progress(enabled=sys.stderr.isatty()) as progress:
-                outcome = run_scan(wired.scanner, scope, sinks, trigger="cli", progress=progress,
-                                   delivery=delivering.stats if delivering else None)
+                outcome = run_scan(
+                    wired.scanner,
+                    scope,
+                    sinks,
+                    trigger="cli",
+                    progress=progress,
+                    delivery=delivering.stats if delivering else None,
+                )
     finally:
         wired.close()
     return exit_code(outcome, fail_on_findings)

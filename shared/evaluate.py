@@ -20,6 +20,10 @@ def evaluate(
     """One Verdict per control of ``benchmark``, in benchmark order."""
     verdicts: list[Verdict] = []
     for control in benchmark.controls:
+        if control.level not in policy.levels:
+            reason = f"Level {control.level} is not selected by the scan policy (levels)"
+            verdicts.append(Verdict(control.id, Status.SKIPPED, "", control.expected, reason))
+            continue
         try:
             outcome = control.check(config, policy)
         except FieldTypeError as exc:

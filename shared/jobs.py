@@ -115,7 +115,15 @@ def scan_cluster(
     env: Mapping[str, str], message: ClusterMessage, store: DeadLetterStore | None = None
 ) -> ScanOutcome:
     """Scan the cluster of one queue message with the message's benchmark and policy."""
-    settings = replace(Settings.from_env(env), benchmark=message.benchmark, policy=message.policy)
+    # The message fixes the benchmark and the eventRecordQPS rule the dispatcher used; levels
+    # and exemptions come from this app's SCAN_POLICY, the same file the dispatcher read.
+    base = Settings.from_env(env)
+    policy = replace(
+        base.policy,
+        event_record_qps_min=message.policy.event_record_qps_min,
+        event_record_qps_mode=message.policy.event_record_qps_mode,
+    )
+    settings = replace(base, benchmark=message.benchmark, policy=policy)
     with _runtime(env, settings=settings, store=store) as rt:
         return run_scan(
             rt.wired.scanner,

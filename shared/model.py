@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import fnmatch
 from dataclasses import dataclass, field
+from datetime import date
 
 
 class Status(enum.StrEnum):
@@ -24,11 +26,56 @@ class QpsMode(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Exemption:
+    """An accepted risk: a control's FAIL in a scope, with a reason, until a date.
+
+    ``scope`` is a resource id, lower-cased, where ``*`` and ``?`` glob: a subscription
+    (``/subscriptions/<id>``), a cluster (``…/managedClusters/<name>``) or a node pool
+    (``…/managedClusters/<name>/agentPools/<pool>``).
+    """
+
+    control: str
+    scope: str
+    reason: str
+    expires: date
+
+    def covers(
+        self, control_id: str, subscription_id: str, cluster_id: str, node_pool: str
+    ) -> bool:
+        """True when this exemption's control and scope match a row."""
+        if control_id != self.control:
+            return False
+        targets = [f"/subscriptions/{subscription_id}".lower()]
+        if cluster_id:
+            targets.append(cluster_id.lower())
+            if node_pool:
+                targets.append(f"{cluster_id}/agentPools/{node_pool}".lower())
+        return any(fnmatch.fnmatchcase(t, self.scope) for t in targets)
+
+    def active(self, today: date) -> bool:
+        """True until the end of the ``expires`` day."""
+        return today <= self.expires
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
-    """The judgement calls an operator may set."""
+    """The judgement calls an operator may set (settings, or the SCAN_POLICY file)."""
 
     event_record_qps_min: int = 5
     event_record_qps_mode: QpsMode = QpsMode.CIS
+    levels: frozenset[int] = frozenset({1, 2})
+    exemptions: tuple[Exemption, ...] = ()
+
+    def exemption_for(
+        self, control_id: str, subscription_id: str, cluster_id: str, node_pool: str, today: date
+    ) -> Exemption | None:
+        """The first active exemption covering a row, if any."""
+        for exemption in self.exemptions:
+            if exemption.active(today) and exemption.covers(
+                control_id, subscription_id, cluster_id, node_pool
+            ):
+                return exemption
+        return None
 
 
 @dataclass(frozen=True, slots=True)

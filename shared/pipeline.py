@@ -22,12 +22,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 from shared.controls import Benchmark
 from shared.controls.configz import parse_configz
 from shared.errors import ClusterError, NodeError, SinkError
 from shared.evaluate import evaluate, uniform_verdicts
 from shared.model import Cluster, Node, Policy, RunTotals, ScanScope, Status
+from shared.policy import EXPIRY_WARNING_DAYS, describe, expiring
 from shared.ports import (
     ClusterConnector,
     ClusterDiscovery,
@@ -100,6 +102,7 @@ class _Run:
     lock: threading.Lock = field(default_factory=threading.Lock)
     undelivered: int = 0
     sink_errors: list[str] = field(default_factory=list)
+    today: date = field(default_factory=lambda: datetime.now(UTC).date())
 
     def expired(self) -> bool:
         return self.deadline is not None and self.clock() >= self.deadline
@@ -166,7 +169,22 @@ def run_scan(
         run.totals.rows_sent = delivery.rows_sent
         run.totals.rows_dead_lettered = delivery.rows_dead_lettered
         run.totals.rows_replayed = delivery.rows_replayed
-    record = run_record(run.run_id, trigger, scanner.benchmark.name, started, run.totals)
+    soon = expiring(scanner.policy, run.today)
+    if soon:
+        log.warning(
+            "%d exemptions expire within %d days: %s",
+            len(soon),
+            EXPIRY_WARNING_DAYS,
+            describe(soon),
+        )
+    record = run_record(
+        run.run_id,
+        trigger,
+        scanner.benchmark.name,
+        started,
+        run.totals,
+        expiring=(len(soon), describe(soon)),
+    )
     for sink in sinks:
         try:
             sink.write_run(record)
@@ -427,5 +445,6 @@ def _scan_node(
             reason += " (the node reports NotReady)"
         return _node_rows(run, cluster, node, Status.ERROR, reason), False
     context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, cluster, node)
-    verdicts = evaluate(config, run.scanner.benchmark, run.scanner.policy)
-    return findings(context, verdicts, utc_now()), True
+    policy = run.scanner.policy
+    verdicts = evaluate(config, run.scanner.benchmark, policy)
+    return findings(context, verdicts, utc_now(), policy, run.today), True

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from shared.controls import Benchmark, Control
-from shared.model import Cluster, Node, RunTotals, Status, Verdict
+from shared.model import Cluster, Node, Policy, RunTotals, Status, Verdict
 
 FINDING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("TimeGenerated", "datetime"),
@@ -22,7 +22,7 @@ FINDING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("RecordId", "string"),
     ("Benchmark", "string"),
     ("ControlId", "string"),
-    ("Title", "string"),
+    ("ControlTitle", "string"),
     ("Level", "int"),
     ("Status", "string"),
     ("Actual", "string"),
@@ -37,6 +37,9 @@ FINDING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("NodeName", "string"),
     ("KubeletVersion", "string"),
     ("OsImage", "string"),
+    ("Exempt", "boolean"),
+    ("ExemptionReason", "string"),
+    ("ExemptionExpires", "string"),
 )
 
 RUN_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -56,6 +59,8 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("Errors", "int"),
     ("Skipped", "int"),
     ("Manual", "int"),
+    ("ExemptionsExpiring", "int"),
+    ("ExpiringExemptions", "string"),
     ("RowsSent", "int"),
     ("RowsDeadLettered", "int"),
     ("RowsReplayed", "int"),
@@ -71,7 +76,7 @@ class Finding:
     RecordId: str
     Benchmark: str
     ControlId: str
-    Title: str
+    ControlTitle: str
     Level: int
     Status: str
     Actual: str
@@ -86,6 +91,9 @@ class Finding:
     NodeName: str
     KubeletVersion: str
     OsImage: str
+    Exempt: bool
+    ExemptionReason: str
+    ExemptionExpires: str
 
     def row(self) -> dict[str, Any]:
         """The Log Analytics / JSON row."""
@@ -112,6 +120,8 @@ class RunRecord:
     Errors: int
     Skipped: int
     Manual: int
+    ExemptionsExpiring: int
+    ExpiringExemptions: str
     RowsSent: int
     RowsDeadLettered: int
     RowsReplayed: int
@@ -160,13 +170,28 @@ class RowContext:
         )
 
 
-def findings(context: RowContext, verdicts: tuple[Verdict, ...], when: str) -> list[Finding]:
-    """Rows for one target's verdicts."""
+def findings(
+    context: RowContext,
+    verdicts: tuple[Verdict, ...],
+    when: str,
+    policy: Policy | None = None,
+    today: date | None = None,
+) -> list[Finding]:
+    """Rows for one target's verdicts; a FAIL covered by an active exemption is marked Exempt."""
     node = context.node or Node(name="")
     controls: dict[str, Control] = {c.id: c for c in context.benchmark.controls}
     rows = []
     for verdict in verdicts:
         control = controls[verdict.control_id]
+        exemption = None
+        if policy is not None and policy.exemptions and verdict.status is Status.FAIL:
+            exemption = policy.exemption_for(
+                control.id,
+                context.subscription_id,
+                context.cluster_id,
+                node.node_pool,
+                today or datetime.now(UTC).date(),
+            )
         rows.append(
             Finding(
                 TimeGenerated=when,
@@ -179,13 +204,15 @@ def findings(context: RowContext, verdicts: tuple[Verdict, ...], when: str) -> l
                 ),
                 Benchmark=context.benchmark.name,
                 ControlId=control.id,
-                Title=control.title,
+                ControlTitle=control.title,
                 Level=control.level,
                 Status=verdict.status.value,
                 Actual=verdict.actual,
                 Expected=verdict.expected,
                 Reason=verdict.reason,
-                Remediation=control.remediation if verdict.status in (Status.FAIL, Status.MANUAL) else "",
+                Remediation=control.remediation
+                if verdict.status in (Status.FAIL, Status.MANUAL)
+                else "",
                 SubscriptionId=context.subscription_id,
                 ResourceGroup=context.resource_group,
                 ClusterName=context.cluster_name,
@@ -194,15 +221,24 @@ def findings(context: RowContext, verdicts: tuple[Verdict, ...], when: str) -> l
                 NodeName=node.name,
                 KubeletVersion=node.kubelet_version,
                 OsImage=node.os_image,
+                Exempt=exemption is not None,
+                ExemptionReason=exemption.reason if exemption else "",
+                ExemptionExpires=exemption.expires.isoformat() if exemption else "",
             )
         )
     return rows
 
 
 def run_record(
-    run_id: str, trigger: str, benchmark: str, started: str, totals: RunTotals
+    run_id: str,
+    trigger: str,
+    benchmark: str,
+    started: str,
+    totals: RunTotals,
+    *,
+    expiring: tuple[int, str] = (0, "[]"),
 ) -> RunRecord:
-    """Freeze a run's counters into its record."""
+    """Freeze a run's counters into its record (with the exemptions about to expire)."""
     finished = utc_now()
     return RunRecord(
         TimeGenerated=finished,
@@ -221,6 +257,8 @@ def run_record(
         Errors=totals.errors,
         Skipped=totals.skipped,
         Manual=totals.manual,
+        ExemptionsExpiring=expiring[0],
+        ExpiringExemptions=expiring[1],
         RowsSent=totals.rows_sent,
         RowsDeadLettered=totals.rows_dead_lettered,
         RowsReplayed=totals.rows_replayed,

@@ -69,11 +69,24 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "LOGS_DCR_IMMUTABLE_ID": ("", "Immutable id (dcr-...) of the data collection rule."),
     "LOGS_FINDINGS_STREAM": ("Custom-KubeletFindings", "DCR stream for finding rows."),
     "LOGS_RUNS_STREAM": ("Custom-KubeletScanRuns", "DCR stream for run records."),
+    "SCAN_POLICY": (
+        "",
+        "Policy file (path, or inline YAML/JSON): eventRecordQPS rule, levels, exemptions with expiry.",
+    ),
     # Read by the Functions app only (the host resolves %SCAN_SCHEDULE%; jobs read the rest).
-    "SCAN_SCHEDULE": ("0 0 */6 * * *", "NCRONTAB schedule of the timer trigger (UTC; every 6 hours)."),
-    "DEADLETTER_CONTAINER": ("findings-deadletter", "Blob container where rows wait when Log Analytics does not accept them."),
+    "SCAN_SCHEDULE": (
+        "0 0 */6 * * *",
+        "NCRONTAB schedule of the timer trigger (UTC; every 6 hours).",
+    ),
+    "DEADLETTER_CONTAINER": (
+        "findings-deadletter",
+        "Blob container where rows wait when Log Analytics does not accept them.",
+    ),
     # Read by the CLI only.
-    "DEADLETTER_DIR": (".deadletter", "CLI: folder where rows wait when Log Analytics does not accept them."),
+    "DEADLETTER_DIR": (
+        ".deadletter",
+        "CLI: folder where rows wait when Log Analytics does not accept them.",
+    ),
 }
 
 
@@ -132,12 +145,7 @@ class Settings:
             subscriptions=get.guids("SCAN_SUBSCRIPTIONS"),
             discovery_mode=get.choice("DISCOVERY_MODE", ("auto", "resource-graph", "arm")),
             benchmark=benchmark,
-            policy=Policy(
-                event_record_qps_min=get.integer("EVENT_RECORD_QPS_MIN", minimum=1, maximum=10_000),
-                event_record_qps_mode=QpsMode(
-                    get.choice("EVENT_RECORD_QPS_MODE", tuple(m.value for m in QpsMode))
-                ),
-            ),
+            policy=_policy(get),
             allow_local_accounts=get.boolean("ALLOW_LOCAL_ACCOUNTS"),
             concurrency=get.integer("SCAN_CONCURRENCY", minimum=1, maximum=1024),
             cluster_concurrency=get.integer("SCAN_CLUSTER_CONCURRENCY", minimum=1, maximum=256),
@@ -151,6 +159,21 @@ class Settings:
             logs_findings_stream=get.stream("LOGS_FINDINGS_STREAM"),
             logs_runs_stream=get.stream("LOGS_RUNS_STREAM"),
         )
+
+
+def _policy(get: _Reader) -> Policy:
+    base = Policy(
+        event_record_qps_min=get.integer("EVENT_RECORD_QPS_MIN", minimum=1, maximum=10_000),
+        event_record_qps_mode=QpsMode(
+            get.choice("EVENT_RECORD_QPS_MODE", tuple(m.value for m in QpsMode))
+        ),
+    )
+    source = get.text("SCAN_POLICY")
+    if not source:
+        return base
+    from shared.policy import load_policy  # noqa: PLC0415 - only when a policy file is set
+
+    return load_policy(source, base)
 
 
 class _Reader:

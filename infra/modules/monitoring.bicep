@@ -44,7 +44,7 @@ var findingColumns = [
   { name: 'RecordId', type: 'string' }
   { name: 'Benchmark', type: 'string' }
   { name: 'ControlId', type: 'string' }
-  { name: 'Title', type: 'string' }
+  { name: 'ControlTitle', type: 'string' }
   { name: 'Level', type: 'int' }
   { name: 'Status', type: 'string' }
   { name: 'Actual', type: 'string' }

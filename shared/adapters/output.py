@@ -19,7 +19,13 @@ from shared.records import Finding, RunRecord
 if TYPE_CHECKING:
     from rich.console import Console
 
-_STYLE = {"PASS": "green", "FAIL": "bold red", "ERROR": "bold yellow", "SKIPPED": "dim", "MANUAL": "cyan"}
+_STYLE = {
+    "PASS": "green",
+    "FAIL": "bold red",
+    "ERROR": "bold yellow",
+    "SKIPPED": "dim",
+    "MANUAL": "cyan",
+}
 _GLYPH = {"PASS": "PASS", "FAIL": "FAIL", "ERROR": "ERR", "SKIPPED": "skip", "MANUAL": "man"}
 
 

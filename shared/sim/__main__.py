@@ -28,11 +28,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m shared.sim", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the estate until SIGTERM or SIGINT")
-    serve.add_argument("--env-file", required=True, type=Path,
-                       help="where to write the scanner's environment (JSON) when ready")
+    serve.add_argument(
+        "--env-file",
+        required=True,
+        type=Path,
+        help="where to write the scanner's environment (JSON) when ready",
+    )
     serve.add_argument("--stats-file", type=Path, help="where to write request counters on exit")
-    serve.add_argument("--clusters", type=int,
-                       help="generate this many clusters (default: the demo estate)")
+    serve.add_argument(
+        "--clusters", type=int, help="generate this many clusters (default: the demo estate)"
+    )
     serve.add_argument("--nodes-per-cluster", type=int, default=10)
     serve.add_argument("--subscriptions", type=int, default=4)
     serve.add_argument("--configz-latency-ms", type=float, default=0.0)
@@ -40,10 +45,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--arm-latency-ms", type=float, default=0.0)
     serve.add_argument("--token-latency-ms", type=float, default=0.0)
     serve.add_argument("--ingestion-latency-ms", type=float, default=0.0)
-    serve.add_argument("--processes", type=int, default=1,
-                       help="worker processes that share the API servers (default 1: in-process)")
-    serve.add_argument("--faults", type=Path,
-                       help="JSON list of faults active from the start (see shared.sim.faults.Fault)")
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="worker processes that share the API servers (default 1: in-process)",
+    )
+    serve.add_argument(
+        "--faults",
+        type=Path,
+        help="JSON list of faults active from the start (see shared.sim.faults.Fault)",
+    )
     serve.add_argument("--log-level", default="WARNING")
     return parser
 
@@ -58,11 +70,15 @@ def _estate(args: argparse.Namespace) -> Estate:
     )
     if args.clusters is None:
         return default_estate().with_latency(
-            token_ms=latency.token_ms, arm_ms=latency.arm_ms, list_ms=latency.list_ms,
-            configz_ms=latency.configz_ms, ingestion_ms=latency.ingestion_ms,
+            token_ms=latency.token_ms,
+            arm_ms=latency.arm_ms,
+            list_ms=latency.list_ms,
+            configz_ms=latency.configz_ms,
+            ingestion_ms=latency.ingestion_ms,
         )
-    return generated_estate(args.clusters, args.nodes_per_cluster,
-                            subscriptions=args.subscriptions, latency=latency)
+    return generated_estate(
+        args.clusters, args.nodes_per_cluster, subscriptions=args.subscriptions, latency=latency
+    )
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -75,7 +91,9 @@ def serve(args: argparse.Namespace) -> int:
     """Start, publish the environment, wait for a signal, stop."""
     faults: list[Fault] = []
     if args.faults is not None:
-        faults = [Fault.from_dict(item) for item in json.loads(args.faults.read_text(encoding="utf-8"))]
+        faults = [
+            Fault.from_dict(item) for item in json.loads(args.faults.read_text(encoding="utf-8"))
+        ]
     estate = _estate(args)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -83,8 +101,12 @@ def serve(args: argparse.Namespace) -> int:
     with SimulatedEstate(estate, processes=args.processes, faults=faults).start() as sim:
         nodes = sum(len(c.nodes()) for _, c in estate.clusters() if c.running)
         _write_json(args.env_file, sim.env)
-        log.warning("simulated estate ready: %d clusters, %d nodes; environment in %s",
-                    sum(1 for _ in estate.clusters()), nodes, args.env_file)
+        log.warning(
+            "simulated estate ready: %d clusters, %d nodes; environment in %s",
+            sum(1 for _ in estate.clusters()),
+            nodes,
+            args.env_file,
+        )
         while not done.wait(1.0):
             pass
         stats = sim.snapshot()
@@ -96,7 +118,9 @@ def serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     return serve(args)
 
 

@@ -43,7 +43,9 @@ from shared.sim.kubeletconfig import configz_body, go_json
 from shared.sim.pki import LOCAL_ACCOUNT_GROUP, ClusterPki, subject_fields
 from shared.sim.stats import Counters
 
-AZURE_RBAC_DENIAL = ": User does not have access to the resource in Azure. Update role assignment to allow access."
+AZURE_RBAC_DENIAL = (
+    ": User does not have access to the resource in Azure. Update role assignment to allow access."
+)
 UNAUTHORIZED = (
     b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
     b'"message":"Unauthorized","reason":"Unauthorized","code":401}\n'
@@ -130,8 +132,10 @@ def status_body(
 def encode_continue(resource_version: int, last_key: str) -> str:
     """A continue token in kube-apiserver's format: the next start key is the last returned
     key plus a NUL byte (etcd3 store ``encodeContinue``)."""
-    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": resource_version, "start": last_key + "\x00"},
-                     separators=(",", ":"))
+    raw = json.dumps(
+        {"v": "meta.k8s.io/v1", "rv": resource_version, "start": last_key + "\x00"},
+        separators=(",", ":"),
+    )
     return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode("ascii")
 
 
@@ -156,7 +160,9 @@ def decode_continue(token: str) -> tuple[int, str]:
         )
     start = parsed.get("start")
     if not isinstance(start, str) or not start:
-        raise ContinueError("continue key is not valid: encoded start key empty (version meta.k8s.io/v1)")
+        raise ContinueError(
+            "continue key is not valid: encoded start key empty (version meta.k8s.io/v1)"
+        )
     return rv, start
 
 
@@ -177,7 +183,9 @@ def node_object(spec: ApiServerSpec, node: SimNode) -> dict[str, Any]:
         "failure-domain.beta.kubernetes.io/zone": "0",
         "kubernetes.azure.com/agentpool": pool.name,
         "kubernetes.azure.com/cluster": mc_group,
-        "kubernetes.azure.com/consolidated-additional-properties": stable_guid(cluster.name, "props"),
+        "kubernetes.azure.com/consolidated-additional-properties": stable_guid(
+            cluster.name, "props"
+        ),
         "kubernetes.azure.com/kubelet-identity-client-id": stable_guid(cluster.name, "kubelet"),
         "kubernetes.azure.com/mode": pool.mode.lower(),
         "kubernetes.azure.com/node-image-version": pool.node_image_version,
@@ -252,9 +260,17 @@ def node_object(spec: ApiServerSpec, node: SimNode) -> dict[str, Any]:
                 "pods": pods,
             },
             "conditions": [
-                condition("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-                condition("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-                condition("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+                condition(
+                    "MemoryPressure",
+                    "KubeletHasSufficientMemory",
+                    "kubelet has sufficient memory available",
+                ),
+                condition(
+                    "DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"
+                ),
+                condition(
+                    "PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"
+                ),
                 condition("Ready", "KubeletReady", "kubelet is posting ready status"),
             ],
             "addresses": [
@@ -331,19 +347,32 @@ class ApiServer:
             return self._version_response()
         if path == "/api/v1/nodes":
             if request.method != "GET":
-                raise Reply(self._status(405, "the server does not allow this method on the requested resource",
-                                         reason="MethodNotAllowed"))
+                raise Reply(
+                    self._status(
+                        405,
+                        "the server does not allow this method on the requested resource",
+                        reason="MethodNotAllowed",
+                    )
+                )
             return await self._list(request, user)
         if path.startswith("/api/v1/nodes/"):
-            parts = path[len("/api/v1/nodes/"):].split("/")
+            parts = path[len("/api/v1/nodes/") :].split("/")
             if len(parts) == 1 and parts[0]:
                 return self._get_node(parts[0], user)
             if len(parts) >= 2 and parts[0] and parts[1] == "proxy":
                 return await self._proxy(request, parts[0], "/".join(parts[2:]), user)
-        raise Reply(self._status(
-            404, "the server could not find the requested resource", reason="NotFound",
-            details={"causes": [{"reason": "UnexpectedServerResponse", "message": "404 page not found"}]},
-        ))
+        raise Reply(
+            self._status(
+                404,
+                "the server could not find the requested resource",
+                reason="NotFound",
+                details={
+                    "causes": [
+                        {"reason": "UnexpectedServerResponse", "message": "404 page not found"}
+                    ]
+                },
+            )
+        )
 
     # -- authentication and authorization ---------------------------------------------------
 
@@ -378,7 +407,9 @@ class ApiServer:
         )
         if self.spec.cluster.azure_rbac:
             message += AZURE_RBAC_DENIAL
-        details: dict[str, Any] = {"kind": "nodes"} if name is None else {"name": name, "kind": "nodes"}
+        details: dict[str, Any] = (
+            {"kind": "nodes"} if name is None else {"name": name, "kind": "nodes"}
+        )
         return self._status(403, message, reason="Forbidden", details=details)
 
     # -- handlers -------------------------------------------------------------------------
@@ -450,8 +481,14 @@ class ApiServer:
     def _entry(self, name: str) -> _NodeEntry:
         entry = self._by_name.get(name)
         if entry is None:
-            raise Reply(self._status(404, f'nodes "{name}" not found', reason="NotFound",
-                                     details={"name": name, "kind": "nodes"}))
+            raise Reply(
+                self._status(
+                    404,
+                    f'nodes "{name}" not found',
+                    reason="NotFound",
+                    details={"name": name, "kind": "nodes"},
+                )
+            )
         return entry
 
     def _version_response(self) -> Response:
@@ -479,7 +516,9 @@ class ApiServer:
             return self._unreachable(entry, fault.message)
         code = fault.status
         message = fault.message or _MESSAGES.get(code, f"simulated failure {code}")
-        details = {"retryAfterSeconds": fault.retry_after} if fault.retry_after is not None else None
+        details = (
+            {"retryAfterSeconds": fault.retry_after} if fault.retry_after is not None else None
+        )
         response = self._status(code, message, reason=_REASONS.get(code), details=details)
         response.headers.extend(fault.retry_after_headers())
         return response
@@ -494,17 +533,32 @@ class ApiServer:
     def _unauthorized(self) -> Response:
         return self._respond(401, UNAUTHORIZED)
 
-    def _status(self, code: int, message: str, *, reason: str | None = None,
-                details: dict[str, Any] | None = None) -> Response:
+    def _status(
+        self,
+        code: int,
+        message: str,
+        *,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Response:
         return self._respond(code, status_body(code, message, reason=reason, details=details))
 
     @staticmethod
-    def _respond(status: int, body: bytes, content_type: str = "application/json",
-                 *, extra_audit: bool = True) -> Response:
+    def _respond(
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        *,
+        extra_audit: bool = True,
+    ) -> Response:
         headers = [("Audit-Id", str(uuid.uuid4())), ("Cache-Control", "no-cache, private")]
         if extra_audit:
-            headers.append(("X-Kubernetes-Pf-Flowschema-Uid", "4ea0b3f8-6a0a-4c0d-9a5e-bb2a1c7a0e59"))
-            headers.append(("X-Kubernetes-Pf-Prioritylevel-Uid", "2bd3c1a4-5d1f-4e4b-8bd2-1e6c2a9d7f10"))
+            headers.append(
+                ("X-Kubernetes-Pf-Flowschema-Uid", "4ea0b3f8-6a0a-4c0d-9a5e-bb2a1c7a0e59")
+            )
+            headers.append(
+                ("X-Kubernetes-Pf-Prioritylevel-Uid", "2bd3c1a4-5d1f-4e4b-8bd2-1e6c2a9d7f10")
+            )
         return Response(status, body, content_type, headers)
 
 

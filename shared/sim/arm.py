@@ -108,12 +108,18 @@ class _Route:
 
 def _require(request: Request, method: str) -> None:
     if request.method != method:
-        raise Reply(_arm_error(405, "MethodNotAllowed",
-                               f"The requested resource does not support http method '{request.method}'."))
+        raise Reply(
+            _arm_error(
+                405,
+                "MethodNotAllowed",
+                f"The requested resource does not support http method '{request.method}'.",
+            )
+        )
 
 
-def _arm_error(status: int, code: str, message: str,
-               headers: list[tuple[str, str]] | None = None) -> Response:
+def _arm_error(
+    status: int, code: str, message: str, headers: list[tuple[str, str]] | None = None
+) -> Response:
     body = json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":"))
     return Response(status, body.encode(), "application/json; charset=utf-8", headers or [])
 
@@ -134,7 +140,9 @@ def _decode_offset(token: str, salt: str = "") -> int | None:
     return offset if isinstance(offset, int) and offset >= 0 else None
 
 
-def managed_cluster_json(estate: Estate, subscription: Subscription, cluster: SimCluster) -> dict[str, Any]:
+def managed_cluster_json(
+    estate: Estate, subscription: Subscription, cluster: SimCluster
+) -> dict[str, Any]:
     """The ARM REST representation of a managed cluster (api-version 2026-08-01 shape)."""
     dns_prefix = f"{cluster.name}-dns"
     suffix = stable_guid(cluster.name, "fqdn")[:8]
@@ -149,7 +157,9 @@ def managed_cluster_json(estate: Estate, subscription: Subscription, cluster: Si
                 "osDiskSizeGB": 128,
                 "osDiskType": "Managed",
                 "kubeletDiskType": "OS",
-                "maxPods": max_pods if isinstance(max_pods := pool.configz.get("maxPods"), int) else 110,
+                "maxPods": max_pods
+                if isinstance(max_pods := pool.configz.get("maxPods"), int)
+                else 110,
                 "type": "VirtualMachineScaleSets",
                 "enableAutoScaling": False,
                 "scaleDownMode": "Delete",
@@ -210,7 +220,9 @@ def managed_cluster_json(estate: Estate, subscription: Subscription, cluster: Si
         "bootstrapProfile": {"artifactSource": "Direct"},
     }
     if cluster.private_cluster:
-        properties["privateFQDN"] = f"{dns_prefix}-{suffix}.privatelink.{cluster.location}.azmk8s.io"
+        properties["privateFQDN"] = (
+            f"{dns_prefix}-{suffix}.privatelink.{cluster.location}.azmk8s.io"
+        )
     if cluster.aad_managed:
         properties["aadProfile"] = {
             "managed": True,
@@ -235,7 +247,9 @@ def managed_cluster_json(estate: Estate, subscription: Subscription, cluster: Si
     }
 
 
-def resource_graph_row(estate: Estate, subscription: Subscription, cluster: SimCluster) -> dict[str, Any]:
+def resource_graph_row(
+    estate: Estate, subscription: Subscription, cluster: SimCluster
+) -> dict[str, Any]:
     """A ``resources`` table row for a managed cluster (ARG lower-cases type and group)."""
     arm = managed_cluster_json(estate, subscription, cluster)
     return {
@@ -290,9 +304,17 @@ def user_kubeconfig(
                 "exec": {
                     "apiVersion": "client.authentication.k8s.io/v1beta1",
                     "args": [
-                        "get-token", "--environment", "AzurePublicCloud", "--server-id",
-                        AKS_SERVER_APP_ID, "--client-id", KUBELOGIN_CLIENT_ID, "--tenant-id",
-                        estate.tenant_id, "--login", "devicecode",
+                        "get-token",
+                        "--environment",
+                        "AzurePublicCloud",
+                        "--server-id",
+                        AKS_SERVER_APP_ID,
+                        "--client-id",
+                        KUBELOGIN_CLIENT_ID,
+                        "--tenant-id",
+                        estate.tenant_id,
+                        "--login",
+                        "devicecode",
                     ],
                     "command": "kubelogin",
                     "env": None,
@@ -370,8 +392,14 @@ class ArmService:
             ("Pragma", "no-cache"),
             ("Expires", "-1"),
             ("x-ms-request-id", request_id),
-            ("x-ms-correlation-request-id", request.headers.get("x-ms-correlation-request-id", request_id)),
-            ("x-ms-routing-request-id", f"WESTEUROPE:{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}:{request_id}"),
+            (
+                "x-ms-correlation-request-id",
+                request.headers.get("x-ms-correlation-request-id", request_id),
+            ),
+            (
+                "x-ms-routing-request-id",
+                f"WESTEUROPE:{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}:{request_id}",
+            ),
             ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
             ("X-Content-Type-Options", "nosniff"),
         ]
@@ -389,9 +417,15 @@ class ArmService:
         if route.kind == "credentials":
             assert route.subscription is not None  # noqa: S101 - set by _route
             assert route.cluster is not None  # noqa: S101 - set by _route
-            return await self._credentials(request, route.subscription, route.cluster, claims, admin=route.admin)
-        await self._fault(Endpoint.ARM, lambda f: self._arm_fault(f, sub_id), subscription=sub_id,
-                          cluster=call.cluster or None)
+            return await self._credentials(
+                request, route.subscription, route.cluster, claims, admin=route.admin
+            )
+        await self._fault(
+            Endpoint.ARM,
+            lambda f: self._arm_fault(f, sub_id),
+            subscription=sub_id,
+            cluster=call.cluster or None,
+        )
         if route.kind == "subscriptions":
             return self._list_subscriptions(request)
         assert route.subscription is not None  # noqa: S101 - every other route names one
@@ -400,7 +434,9 @@ class ArmService:
         if route.kind == "clusters":
             return self._list_clusters(request, route.clusters)
         assert route.cluster is not None  # noqa: S101 - the last kind is "cluster"
-        return self._json(200, managed_cluster_json(self._estate, route.subscription, route.cluster))
+        return self._json(
+            200, managed_cluster_json(self._estate, route.subscription, route.cluster)
+        )
 
     def _route(self, call: _Call, claims: Claims) -> _Route:
         seg, raw, request = call.segments, call.raw, call.request
@@ -411,7 +447,11 @@ class ArmService:
             return _Route("subscriptions")
         subscription = self._subscriptions.get(seg[1])
         if subscription is None:
-            raise Reply(_arm_error(404, "SubscriptionNotFound", f"The subscription '{raw[1]}' could not be found."))
+            raise Reply(
+                _arm_error(
+                    404, "SubscriptionNotFound", f"The subscription '{raw[1]}' could not be found."
+                )
+            )
         scope = f"/subscriptions/{subscription.id}"
         if len(seg) == 2:
             if not subscription.accessible:
@@ -419,7 +459,9 @@ class ArmService:
             _require(request, "GET")
             return _Route("subscription", subscription)
         if not subscription.accessible:
-            raise Reply(self._denied(claims, "Microsoft.ContainerService/managedClusters/read", scope))
+            raise Reply(
+                self._denied(claims, "Microsoft.ContainerService/managedClusters/read", scope)
+            )
         if tuple(seg[2:]) == _CONTAINER_SERVICE:
             _require(request, "GET")
             return _Route("clusters", subscription, clusters=tuple(subscription.clusters))
@@ -431,18 +473,25 @@ class ArmService:
             raise Reply(self._no_route(request))
         in_group = tuple(c for c in subscription.clusters if c.resource_group.lower() == seg[3])
         if not in_group:
-            raise Reply(_arm_error(404, "ResourceGroupNotFound", f"Resource group '{raw[3]}' could not be found."))
+            raise Reply(
+                _arm_error(
+                    404, "ResourceGroupNotFound", f"Resource group '{raw[3]}' could not be found."
+                )
+            )
         if len(seg) == 7:
             _require(request, "GET")
             return _Route("clusters", subscription, clusters=in_group)
         cluster = next((c for c in in_group if c.name.lower() == seg[7]), None)
         if cluster is None:
-            raise Reply(_arm_error(
-                404, "ResourceNotFound",
-                f"The Resource 'Microsoft.ContainerService/managedClusters/{raw[7]}' under resource "
-                f"group '{raw[3]}' was not found. For more details please go to "
-                "https://aka.ms/ARMResourceNotFoundFix",
-            ))
+            raise Reply(
+                _arm_error(
+                    404,
+                    "ResourceNotFound",
+                    f"The Resource 'Microsoft.ContainerService/managedClusters/{raw[7]}' under resource "
+                    f"group '{raw[3]}' was not found. For more details please go to "
+                    "https://aka.ms/ARMResourceNotFoundFix",
+                )
+            )
         call.cluster = cluster.name
         if len(seg) == 8:
             _require(request, "GET")
@@ -450,26 +499,42 @@ class ArmService:
         if len(seg) == 9 and seg[8] in ("listclusterusercredential", "listclusteradmincredential"):
             _require(request, "POST")
             call.endpoint = str(Endpoint.CREDENTIALS)
-            return _Route("credentials", subscription, cluster=cluster,
-                          admin=seg[8] == "listclusteradmincredential")
+            return _Route(
+                "credentials",
+                subscription,
+                cluster=cluster,
+                admin=seg[8] == "listclusteradmincredential",
+            )
         raise Reply(self._no_route(request))
 
     def _check_api_version(self, request: Request) -> None:
         api_version = request.param_ci("api-version")
         if api_version is None:
-            raise Reply(_arm_error(
-                400, "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            ))
+            raise Reply(
+                _arm_error(
+                    400,
+                    "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests.",
+                )
+            )
         if not _API_VERSION.match(api_version):
-            raise Reply(_arm_error(
-                400, "InvalidApiVersionParameter",
-                f"The api-version '{api_version}' is invalid. The supported versions are "
-                "'2026-08-01,2025-10-01,2024-09-01,2021-03-01,2016-06-01'.",
-            ))
+            raise Reply(
+                _arm_error(
+                    400,
+                    "InvalidApiVersionParameter",
+                    f"The api-version '{api_version}' is invalid. The supported versions are "
+                    "'2026-08-01,2025-10-01,2024-09-01,2021-03-01,2016-06-01'.",
+                )
+            )
 
-    async def _fault(self, endpoint: Endpoint, render: Callable[[Fault], Response], *,
-                     subscription: str | None = None, cluster: str | None = None) -> None:
+    async def _fault(
+        self,
+        endpoint: Endpoint,
+        render: Callable[[Fault], Response],
+        *,
+        subscription: str | None = None,
+        cluster: str | None = None,
+    ) -> None:
         fault = self._faults.take(endpoint, subscription=subscription, cluster=cluster)
         if fault is not None:
             outcome = await resolve(fault, render)
@@ -489,29 +554,37 @@ class ArmService:
         """The caller's claims; Reply with ARM's 401 when the token is missing or refused."""
         token = bearer_token(request)
         if token is None:
-            raise Reply(_arm_error(
-                401, "AuthenticationFailed",
-                "Authentication failed. The 'Authorization' header is missing.",
-                self._challenge("The authentication failed because of missing 'Authorization' header."),
-            ))
+            raise Reply(
+                _arm_error(
+                    401,
+                    "AuthenticationFailed",
+                    "Authentication failed. The 'Authorization' header is missing.",
+                    self._challenge(
+                        "The authentication failed because of missing 'Authorization' header."
+                    ),
+                )
+            )
         try:
             return self._authority.verify(token, self._audiences(request))
         except TokenError as exc:
             raise Reply(self._token_refused(request, exc)) from None
 
     def _challenge(self, description: str) -> list[tuple[str, str]]:
-        return [(
-            "WWW-Authenticate",
-            f'Bearer authorization_uri="https://login.windows.net/{self._estate.tenant_id}", '
-            f'error="invalid_token", error_description="{description}"',
-        )]
+        return [
+            (
+                "WWW-Authenticate",
+                f'Bearer authorization_uri="https://login.windows.net/{self._estate.tenant_id}", '
+                f'error="invalid_token", error_description="{description}"',
+            )
+        ]
 
     def _token_refused(self, request: Request, exc: TokenError) -> Response:
         challenge = self._challenge("The access token is invalid.")
         if exc.reason == "audience":
             allowed = ",".join(f"'{a}/','{a}'" for a in (request.base_url, *PUBLIC_ARM_AUDIENCES))
             return _arm_error(
-                401, "InvalidAuthenticationTokenAudience",
+                401,
+                "InvalidAuthenticationTokenAudience",
                 f"The access token has been obtained for wrong audience or resource '{exc.audience}'. "
                 f"It should exactly match with one of the allowed audiences {allowed}.",
                 challenge,
@@ -520,16 +593,20 @@ class ArmService:
             expiry = datetime.fromtimestamp(exc.expires, UTC).strftime("%m/%d/%Y %H:%M:%S")
             now = datetime.now(UTC).strftime("%m/%d/%Y %H:%M:%S")
             return _arm_error(
-                401, "ExpiredAuthenticationToken",
+                401,
+                "ExpiredAuthenticationToken",
                 f"The access token expiry UTC time '{expiry}' is earlier than current UTC time '{now}'.",
                 challenge,
             )
-        return _arm_error(401, "InvalidAuthenticationToken", "The access token is invalid.", challenge)
+        return _arm_error(
+            401, "InvalidAuthenticationToken", "The access token is invalid.", challenge
+        )
 
     def _denied(self, claims: Claims, action: str, scope: str) -> Response:
         oid = claims.object_id
         return _arm_error(
-            403, "AuthorizationFailed",
+            403,
+            "AuthorizationFailed",
             f"The client '{oid}' with object id '{oid}' does not have authorization to perform action "
             f"'{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, "
             "please refresh your credentials.",
@@ -543,8 +620,10 @@ class ArmService:
             wait = fault.retry_after if fault.retry_after is not None else 17
             headers.append(("x-ms-ratelimit-remaining-subscription-reads", "0"))
             return _arm_error(
-                429, "SubscriptionRequestsThrottled",
-                fault.message or (
+                429,
+                "SubscriptionRequestsThrottled",
+                fault.message
+                or (
                     f"Number of 'read' requests for subscription '{subscription or ''}' actor "
                     f"'{self._estate.identity.principal_id}' exceeded. Please try again after "
                     f"'{wait}' seconds after additional tokens are available. Refer to "
@@ -552,11 +631,22 @@ class ArmService:
                 ),
                 headers,
             )
-        codes = {401: "InvalidAuthenticationToken", 403: "AuthorizationFailed", 404: "ResourceNotFound",
-                 409: "Conflict", 500: "InternalServerError", 502: "BadGateway",
-                 503: "ServiceUnavailable", 504: "GatewayTimeout"}
-        return _arm_error(fault.status, codes.get(fault.status, "InternalServerError"),
-                          fault.message or "The request failed (simulated).", headers)
+        codes = {
+            401: "InvalidAuthenticationToken",
+            403: "AuthorizationFailed",
+            404: "ResourceNotFound",
+            409: "Conflict",
+            500: "InternalServerError",
+            502: "BadGateway",
+            503: "ServiceUnavailable",
+            504: "GatewayTimeout",
+        }
+        return _arm_error(
+            fault.status,
+            codes.get(fault.status, "InternalServerError"),
+            fault.message or "The request failed (simulated).",
+            headers,
+        )
 
     def _resource_graph_fault(self, fault: Fault) -> Response:
         headers = fault.retry_after_headers()
@@ -564,10 +654,15 @@ class ArmService:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         prefix = f"Please provide below info when asking for support: timestamp = {stamp}, correlationId = {correlation}."
         if fault.status == 429:
-            headers += [("x-ms-user-quota-remaining", "0"), ("x-ms-user-quota-resets-after", "00:00:05")]
+            headers += [
+                ("x-ms-user-quota-remaining", "0"),
+                ("x-ms-user-quota-resets-after", "00:00:05"),
+            ]
             return _arm_error(
-                429, "RateLimiting",
-                fault.message or (
+                429,
+                "RateLimiting",
+                fault.message
+                or (
                     f"{prefix} Details: Client application has been throttled and should not attempt to "
                     "repeat the request until an amount of time has elapsed. Please see "
                     "https://aka.ms/resourcegraph-throttling for help."
@@ -575,12 +670,22 @@ class ArmService:
                 headers,
             )
         if fault.status == 403:
-            return _arm_error(403, "AuthorizationFailed", fault.message or (
-                f"The client '{self._estate.identity.principal_id}' does not have authorization to perform "
-                "action 'Microsoft.ResourceGraph/resources/read'."), headers)
-        return _arm_error(fault.status, "InternalServerError" if fault.status < 503 else "ServiceUnavailable",
-                          fault.message or f"{prefix} Details: the query could not be served (simulated).",
-                          headers)
+            return _arm_error(
+                403,
+                "AuthorizationFailed",
+                fault.message
+                or (
+                    f"The client '{self._estate.identity.principal_id}' does not have authorization to perform "
+                    "action 'Microsoft.ResourceGraph/resources/read'."
+                ),
+                headers,
+            )
+        return _arm_error(
+            fault.status,
+            "InternalServerError" if fault.status < 503 else "ServiceUnavailable",
+            fault.message or f"{prefix} Details: the query could not be served (simulated).",
+            headers,
+        )
 
     # -- subscriptions --------------------------------------------------------------------
 
@@ -631,8 +736,10 @@ class ArmService:
         size = max(1, self._estate.paging.managed_clusters)
         page = ordered[offset : offset + size]
         body: dict[str, Any] = {
-            "value": [managed_cluster_json(self._estate, self._estate.subscription_of(c.name), c)
-                      for c in page],
+            "value": [
+                managed_cluster_json(self._estate, self._estate.subscription_of(c.name), c)
+                for c in page
+            ],
         }
         if offset + size < len(ordered):
             body["nextLink"] = (
@@ -641,28 +748,46 @@ class ArmService:
             )
         return self._json(200, body)
 
-    async def _credentials(self, request: Request, subscription: Subscription, cluster: SimCluster,
-                           claims: Claims, *, admin: bool) -> Response:
+    async def _credentials(
+        self,
+        request: Request,
+        subscription: Subscription,
+        cluster: SimCluster,
+        claims: Claims,
+        *,
+        admin: bool,
+    ) -> Response:
         action = "listClusterAdminCredential" if admin else "listClusterUserCredential"
         if not cluster.credentials_allowed:
             return self._denied(
-                claims, f"Microsoft.ContainerService/managedClusters/{action}/action",
+                claims,
+                f"Microsoft.ContainerService/managedClusters/{action}/action",
                 cluster_resource_id(subscription.id, cluster),
             )
-        await self._fault(Endpoint.CREDENTIALS, lambda f: self._arm_fault(f, subscription.id),
-                          subscription=subscription.id, cluster=cluster.name)
+        await self._fault(
+            Endpoint.CREDENTIALS,
+            lambda f: self._arm_fault(f, subscription.id),
+            subscription=subscription.id,
+            cluster=cluster.name,
+        )
         if admin and cluster.local_accounts_disabled:
             return _arm_error(
-                400, "BadRequest",
+                400,
+                "BadRequest",
                 "Getting static credential is not allowed because this cluster is set to disable local accounts.",
             )
         access = self._access.get(cluster.name)
         if access is None:
-            return _arm_error(500, "InternalServerError", "The cluster has no simulated API server.")
-        kubeconfig = user_kubeconfig(self._estate, cluster, access, admin=admin,
-                                     kubeconfig_format=request.param_ci("format"))
+            return _arm_error(
+                500, "InternalServerError", "The cluster has no simulated API server."
+            )
+        kubeconfig = user_kubeconfig(
+            self._estate, cluster, access, admin=admin, kubeconfig_format=request.param_ci("format")
+        )
         name = "clusterAdmin" if admin else "clusterUser"
-        return self._json(200, {"kubeconfigs": [{"name": name, "value": base64.b64encode(kubeconfig).decode()}]})
+        return self._json(
+            200, {"kubeconfigs": [{"name": name, "value": base64.b64encode(kubeconfig).decode()}]}
+        )
 
     # -- Resource Graph -------------------------------------------------------------------
 
@@ -671,7 +796,11 @@ class ArmService:
             body = json.loads(request.body or b"null")
         except ValueError:
             return self._bad_query("The request content was invalid and could not be deserialized.")
-        if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"].strip():
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("query"), str)
+            or not body["query"].strip()
+        ):
             return self._bad_query("The query is missing or empty.")
         query: str = body["query"]
         requested = body.get("subscriptions")
@@ -679,25 +808,27 @@ class ArmService:
         if isinstance(requested, list):
             wanted = {str(s).lower() for s in requested}
             visible = [s for s in visible if s.id.lower() in wanted]
-        rows = [
-            resource_graph_row(self._estate, s, c)
-            for s in visible
-            for c in s.clusters
-        ]
+        rows = [resource_graph_row(self._estate, s, c) for s in visible for c in s.clusters]
         rows.sort(key=lambda r: str(r["id"]).lower())
         try:
             result = run_query(query, rows)
         except UnsupportedQueryError as exc:
-            log.warning("Resource Graph query not simulated (%s); answering every discovery column", exc)
+            log.warning(
+                "Resource Graph query not simulated (%s); answering every discovery column", exc
+            )
             result = superset(rows)
         options = body.get("options") if isinstance(body.get("options"), dict) else {}
         assert isinstance(options, dict)  # noqa: S101 - narrowed above for mypy
-        salt = hashlib.sha256("\n".join([query, *sorted(s.id for s in visible)]).encode()).hexdigest()[:16]
+        salt = hashlib.sha256(
+            "\n".join([query, *sorted(s.id for s in visible)]).encode()
+        ).hexdigest()[:16]
         skip_token = options.get("$skipToken")
         if skip_token:
             offset = _decode_offset(str(skip_token), salt)
             if offset is None:
-                return self._bad_query("The skip token is invalid or does not belong to this query and scope.")
+                return self._bad_query(
+                    "The skip token is invalid or does not belong to this query and scope."
+                )
         else:
             skip = options.get("$skip")
             offset = skip if isinstance(skip, int) and skip >= 0 else 0
@@ -735,8 +866,11 @@ class ArmService:
                 "message": f"Please provide below info when asking for support: timestamp = {stamp}, "
                 f"correlationId = {correlation}.",
                 "details": [
-                    {"code": "InvalidQuery", "message": "Query is invalid. Please refer to the documentation "
-                     "for the Azure Resource Graph service and fix the error before retrying."},
+                    {
+                        "code": "InvalidQuery",
+                        "message": "Query is invalid. Please refer to the documentation "
+                        "for the Azure Resource Graph service and fix the error before retrying.",
+                    },
                     {"code": "InvalidRequest", "message": detail},
                 ],
             }
@@ -747,13 +881,19 @@ class ArmService:
 
     @staticmethod
     def _json(status: int, body: Any) -> Response:
-        return Response(status, json.dumps(body, separators=(",", ":")).encode(),
-                        "application/json; charset=utf-8")
+        return Response(
+            status,
+            json.dumps(body, separators=(",", ":")).encode(),
+            "application/json; charset=utf-8",
+        )
 
     @staticmethod
     def _no_route(request: Request) -> Response:
-        return _arm_error(404, "NotFound",
-                          f"No HTTP resource was found that matches the request URI '{request.base_url}{request.target}'.")
+        return _arm_error(
+            404,
+            "NotFound",
+            f"No HTTP resource was found that matches the request URI '{request.base_url}{request.target}'.",
+        )
 
 
 async def _sleep_ms(ms: float) -> None:

@@ -318,9 +318,7 @@ def default_estate() -> Estate:
                 kubernetes_version="1.30.6",
                 pools=(
                     NodePool("system", 3, COMPLIANT, mode="System"),
-                    NodePool(
-                        "user", 4, COMPLIANT, overrides={2: NodeOverride(unreachable=True)}
-                    ),
+                    NodePool("user", 4, COMPLIANT, overrides={2: NodeOverride(unreachable=True)}),
                 ),
                 tags={"environment": "production"},
             ),

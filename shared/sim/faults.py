@@ -199,8 +199,11 @@ class FaultRegistry:
 
     def node_unreachable(self, cluster: str, node: str, *, times: int | None = None) -> int:
         """kube-apiserver cannot reach ``node``'s kubelet (500, dial tcp ... refused)."""
-        return self.add(Fault(Endpoint.CONFIGZ, Action.UNREACHABLE, 500, cluster=cluster,
-                              node=node, times=times))
+        return self.add(
+            Fault(
+                Endpoint.CONFIGZ, Action.UNREACHABLE, 500, cluster=cluster, node=node, times=times
+            )
+        )
 
     def configz_error(
         self,
@@ -212,8 +215,17 @@ class FaultRegistry:
         times: int | None = None,
     ) -> int:
         """configz answers ``status`` (500/503...) with a Status body and optional Retry-After."""
-        return self.add(Fault(Endpoint.CONFIGZ, Action.ERROR, status, retry_after,
-                              cluster=cluster, node=node, times=times))
+        return self.add(
+            Fault(
+                Endpoint.CONFIGZ,
+                Action.ERROR,
+                status,
+                retry_after,
+                cluster=cluster,
+                node=node,
+                times=times,
+            )
+        )
 
     def configz_throttle(
         self, cluster: str, node: str | None = None, *, retry_after: int = 1, times: int = 1
@@ -234,12 +246,17 @@ class FaultRegistry:
         return self.add(Fault(Endpoint.INGESTION, Action.ERROR, status, retry_after))
 
     def arm_throttle(
-        self, *, endpoint: Endpoint = Endpoint.ARM, retry_after: int = 1, times: int = 1,
+        self,
+        *,
+        endpoint: Endpoint = Endpoint.ARM,
+        retry_after: int = 1,
+        times: int = 1,
         subscription: str | None = None,
     ) -> int:
         """ARM (or Resource Graph) answers 429 with Retry-After ``times`` times."""
-        return self.add(Fault(endpoint, Action.ERROR, 429, retry_after, subscription=subscription,
-                              times=times))
+        return self.add(
+            Fault(endpoint, Action.ERROR, 429, retry_after, subscription=subscription, times=times)
+        )
 
     def delay(
         self,
@@ -252,5 +269,14 @@ class FaultRegistry:
         stream: str | None = None,
     ) -> int:
         """Calls to ``endpoint`` (optionally one cluster/node/stream) wait ``seconds`` more."""
-        return self.add(Fault(endpoint, Action.DELAY, delay=seconds, times=times, cluster=cluster,
-                              node=node, stream=stream))
+        return self.add(
+            Fault(
+                endpoint,
+                Action.DELAY,
+                delay=seconds,
+                times=times,
+                cluster=cluster,
+                node=node,
+                stream=stream,
+            )
+        )

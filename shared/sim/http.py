@@ -239,14 +239,24 @@ class HttpServer:
             except asyncio.IncompleteReadError:
                 return  # the client closed between requests
             except asyncio.LimitOverrunError:
-                await self._write(writer, Response(431, b"request header too large\n",
-                                                   "text/plain; charset=utf-8", close=True), "HTTP/1.1")
+                await self._write(
+                    writer,
+                    Response(
+                        431, b"request header too large\n", "text/plain; charset=utf-8", close=True
+                    ),
+                    "HTTP/1.1",
+                )
                 return
             try:
                 request, version, keep_alive = await self._parse(head, reader, writer, scheme)
             except _BadRequestError as exc:
-                await self._write(writer, Response(exc.status, f"{exc}\n".encode(),
-                                                   "text/plain; charset=utf-8", close=True), "HTTP/1.1")
+                await self._write(
+                    writer,
+                    Response(
+                        exc.status, f"{exc}\n".encode(), "text/plain; charset=utf-8", close=True
+                    ),
+                    "HTTP/1.1",
+                )
                 return
             request.peer_cert = peer_cert
             try:
@@ -254,7 +264,9 @@ class HttpServer:
             except Reply as reply:
                 response = reply.response
             except Exception:  # a simulator bug must show as a 500, not a hung client
-                log.exception("%s: handler failed for %s %s", self.name, request.method, request.path)
+                log.exception(
+                    "%s: handler failed for %s %s", self.name, request.method, request.path
+                )
                 response = Response(500, b"simulator handler error\n", "text/plain; charset=utf-8")
             if response.drop:
                 return
@@ -291,7 +303,9 @@ class HttpServer:
             value = value.strip()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
         connection = headers.get("connection", "").lower()
-        keep_alive = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
+        keep_alive = (
+            "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
+        )
         if headers.get("expect", "").lower() == "100-continue":
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         body = await self._body(headers, reader)
@@ -376,7 +390,12 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         writer.transport.abort()
 
 
-def json_response(status: int, body: bytes, *, content_type: str = "application/json",
-                  headers: list[tuple[str, str]] | None = None) -> Response:
+def json_response(
+    status: int,
+    body: bytes,
+    *,
+    content_type: str = "application/json",
+    headers: list[tuple[str, str]] | None = None,
+) -> Response:
     """A Response with a JSON body that was serialized already."""
     return Response(status, body, content_type, headers or [])

@@ -100,7 +100,11 @@ class TokenAuthority:
         """A token for ``identity`` with ``aud`` = ``resource``; returns (token, exp)."""
         issued = int(now if now is not None else time.time())
         expires = issued + lifetime
-        header = {"typ": "JWT", "alg": "HS256", "kid": "sim-" + hashlib.sha256(self.secret).hexdigest()[:8]}
+        header = {
+            "typ": "JWT",
+            "alg": "HS256",
+            "kid": "sim-" + hashlib.sha256(self.secret).hexdigest()[:8],
+        }
         claims: dict[str, Any] = {
             "aud": resource,
             "iss": self.issuer,
@@ -129,9 +133,7 @@ class TokenAuthority:
         signature = hmac.new(self.secret, signing_input.encode("ascii"), hashlib.sha256).digest()
         return f"{signing_input}.{_b64url(signature)}", expires
 
-    def verify(
-        self, token: str, audiences: Collection[str], *, now: float | None = None
-    ) -> Claims:
+    def verify(self, token: str, audiences: Collection[str], *, now: float | None = None) -> Claims:
         """The token's claims if its signature, lifetime and audience hold; TokenError if not.
 
         Audiences compare exactly, except that a trailing slash is ignored (ARM accepts
@@ -149,11 +151,15 @@ class TokenAuthority:
         if moment >= claims.expires:
             raise TokenError("expired", "token expired", claims.audience, claims.expires)
         if moment < claims.not_before:
-            raise TokenError("not_yet_valid", "token not yet valid", claims.audience, claims.expires)
+            raise TokenError(
+                "not_yet_valid", "token not yet valid", claims.audience, claims.expires
+            )
         wanted = {a.rstrip("/") for a in audiences}
         if claims.audience.rstrip("/") not in wanted:
             raise TokenError(
-                "audience", f"token audience {claims.audience!r} is not accepted here", claims.audience
+                "audience",
+                f"token audience {claims.audience!r} is not accepted here",
+                claims.audience,
             )
         return claims
 
@@ -263,7 +269,8 @@ class IdentityService:
             outcome = await resolve(
                 fault,
                 lambda f: _error(
-                    f.status, f.message or "Simulated managed identity endpoint failure.",
+                    f.status,
+                    f.message or "Simulated managed identity endpoint failure.",
                     f.retry_after_headers(),
                 ),
             )

@@ -37,7 +37,9 @@ MAX_BYTES = 1024 * 1024
 API_VERSIONS = ("2023-01-01", "2021-11-01-preview")
 
 
-def _error(status: int, code: str, message: str, headers: list[tuple[str, str]] | None = None) -> Response:
+def _error(
+    status: int, code: str, message: str, headers: list[tuple[str, str]] | None = None
+) -> Response:
     body = json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":"))
     return Response(status, body.encode(), "application/json; charset=utf-8", headers or [])
 
@@ -45,8 +47,9 @@ def _error(status: int, code: str, message: str, headers: list[tuple[str, str]] 
 class IngestionService:
     """Request handler for the Logs Ingestion endpoint; keeps accepted rows in memory."""
 
-    def __init__(self, estate: Estate, authority: TokenAuthority, faults: FaultRegistry,
-                 counters: Counters) -> None:
+    def __init__(
+        self, estate: Estate, authority: TokenAuthority, faults: FaultRegistry, counters: Counters
+    ) -> None:
         self._estate = estate
         self._authority = authority
         self._faults = faults
@@ -99,8 +102,14 @@ class IngestionService:
 
     def _target(self, request: Request) -> tuple[str, str]:
         parts = [p for p in request.path.split("/") if p]
-        if len(parts) != 4 or parts[0].lower() != "datacollectionrules" or parts[2].lower() != "streams":
-            raise Reply(_error(404, "NotFound", f"The requested resource '{request.path}' was not found."))
+        if (
+            len(parts) != 4
+            or parts[0].lower() != "datacollectionrules"
+            or parts[2].lower() != "streams"
+        ):
+            raise Reply(
+                _error(404, "NotFound", f"The requested resource '{request.path}' was not found.")
+            )
         with self._lock:
             self._calls[parts[3]] = self._calls.get(parts[3], 0) + 1
         return parts[3], parts[1]
@@ -113,23 +122,41 @@ class IngestionService:
             self._authority.verify(token, (MONITOR_AUDIENCE,))
         except TokenError as exc:
             if exc.reason == "audience":
-                raise Reply(_error(401, "InvalidAudience", "Invalid authorization token audience.")) from None
-            raise Reply(_error(401, "InvalidToken",
-                               f"The authentication token is invalid ({exc.reason}).")) from None
+                raise Reply(
+                    _error(401, "InvalidAudience", "Invalid authorization token audience.")
+                ) from None
+            raise Reply(
+                _error(401, "InvalidToken", f"The authentication token is invalid ({exc.reason}).")
+            ) from None
         if request.method != "POST":
-            raise Reply(_error(405, "MethodNotAllowed", f"The method '{request.method}' is not allowed."))
+            raise Reply(
+                _error(405, "MethodNotAllowed", f"The method '{request.method}' is not allowed.")
+            )
         api_version = request.param("api-version")
         if api_version not in API_VERSIONS:
-            raise Reply(_error(400, "InvalidApiVersion", f"The api-version '{api_version}' is not supported."))
+            raise Reply(
+                _error(
+                    400, "InvalidApiVersion", f"The api-version '{api_version}' is not supported."
+                )
+            )
 
     def _rows_of(self, request: Request, rule_id: str, stream: str) -> list[dict[str, Any]]:
         if rule_id.lower() != self._estate.dcr_immutable_id.lower():
-            raise Reply(_error(404, "NotFound", f"Data collection rule with immutable Id '{rule_id}' not found."))
+            raise Reply(
+                _error(
+                    404,
+                    "NotFound",
+                    f"Data collection rule with immutable Id '{rule_id}' not found.",
+                )
+            )
         if stream not in self._estate.dcr_streams:
-            raise Reply(_error(
-                400, "InvalidStream",
-                f"Stream '{stream}' is not declared in data collection rule with immutable Id '{rule_id}'.",
-            ))
+            raise Reply(
+                _error(
+                    400,
+                    "InvalidStream",
+                    f"Stream '{stream}' is not declared in data collection rule with immutable Id '{rule_id}'.",
+                )
+            )
         body = request.body
         if len(body) > MAX_BYTES:
             raise Reply(self._too_large(len(body)))
@@ -140,40 +167,75 @@ class IngestionService:
             try:
                 body = _gunzip(body, MAX_BYTES + 1)
             except (OSError, EOFError, zlib.error):
-                raise Reply(_error(400, "InvalidContentEncoding", "The request body is not valid gzip.")) from None
+                raise Reply(
+                    _error(400, "InvalidContentEncoding", "The request body is not valid gzip.")
+                ) from None
             if len(body) > MAX_BYTES:
                 raise Reply(self._too_large(len(body)))
         elif encoding not in ("", "identity"):
-            raise Reply(_error(400, "InvalidContentEncoding", f"The content encoding '{encoding}' is not supported."))
+            raise Reply(
+                _error(
+                    400,
+                    "InvalidContentEncoding",
+                    f"The content encoding '{encoding}' is not supported.",
+                )
+            )
         try:
             rows = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            raise Reply(_error(400, "InvalidPayload", "The request body is not valid JSON.")) from None
+            raise Reply(
+                _error(400, "InvalidPayload", "The request body is not valid JSON.")
+            ) from None
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise Reply(_error(400, "InvalidPayload", "The request body must be a JSON array of objects."))
+            raise Reply(
+                _error(400, "InvalidPayload", "The request body must be a JSON array of objects.")
+            )
         return rows
 
     def _fault(self, fault: Fault, rule_id: str) -> Response:
         headers = fault.retry_after_headers()
         if fault.status == 403:
-            return _error(403, "OperationFailed", fault.message or (
-                "The authentication token provided does not have access to ingest data for the data "
-                f"collection rule with immutable Id '{rule_id}'."), headers)
+            return _error(
+                403,
+                "OperationFailed",
+                fault.message
+                or (
+                    "The authentication token provided does not have access to ingest data for the data "
+                    f"collection rule with immutable Id '{rule_id}'."
+                ),
+                headers,
+            )
         if fault.status == 429:
-            return _error(429, "TooManyRequests", fault.message or (
-                "Too many requests. The data collection rule exceeded its request rate limit; retry "
-                "after the time given in Retry-After."), headers)
+            return _error(
+                429,
+                "TooManyRequests",
+                fault.message
+                or (
+                    "Too many requests. The data collection rule exceeded its request rate limit; retry "
+                    "after the time given in Retry-After."
+                ),
+                headers,
+            )
         if fault.status == 413:
             return self._too_large(MAX_BYTES + 1)
-        codes = {500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable",
-                 504: "GatewayTimeout"}
-        return _error(fault.status, codes.get(fault.status, "OperationFailed"),
-                      fault.message or "The service is temporarily unavailable (simulated).", headers)
+        codes = {
+            500: "InternalServerError",
+            502: "BadGateway",
+            503: "ServiceUnavailable",
+            504: "GatewayTimeout",
+        }
+        return _error(
+            fault.status,
+            codes.get(fault.status, "OperationFailed"),
+            fault.message or "The service is temporarily unavailable (simulated).",
+            headers,
+        )
 
     @staticmethod
     def _too_large(size: int) -> Response:
         return _error(
-            413, "ContentLengthLimitExceeded",
+            413,
+            "ContentLengthLimitExceeded",
             f"Maximum allowed content length: {MAX_BYTES} bytes (1 MB). Provided content length: {size} bytes.",
         )
 
@@ -190,4 +252,3 @@ def _gunzip(data: bytes, limit: int) -> bytes:
 async def _sleep_ms(ms: float) -> None:
     if ms > 0:
         await asyncio.sleep(ms / 1000.0)
-

@@ -166,14 +166,14 @@ def _path(expr: str) -> list[str | int]:
     if match is None:
         raise UnsupportedQueryError(f"cannot evaluate {expr!r}")
     steps.append(match.group(0))
-    rest = rest[match.end():]
+    rest = rest[match.end() :]
     while rest:
         if rest.startswith("."):
             match = _IDENT.match(rest, 1)
             if match is None:
                 raise UnsupportedQueryError(f"cannot evaluate {expr!r}")
             steps.append(match.group(0))
-            rest = rest[match.end():]
+            rest = rest[match.end() :]
         elif rest.startswith("["):
             close = rest.find("]")
             if close < 0:
@@ -185,7 +185,7 @@ def _path(expr: str) -> list[str | int]:
                 steps.append(int(key))
             else:
                 raise UnsupportedQueryError(f"cannot evaluate {expr!r}")
-            rest = rest[close + 1:]
+            rest = rest[close + 1 :]
         else:
             raise UnsupportedQueryError(f"cannot evaluate {expr!r}")
     return steps
@@ -203,7 +203,11 @@ def evaluate(expr: str, row: Mapping[str, Any]) -> Any:
     value: Any = row
     for step in _path(text):
         if isinstance(step, int):
-            value = value[step] if isinstance(value, list) and -len(value) <= step < len(value) else None
+            value = (
+                value[step]
+                if isinstance(value, list) and -len(value) <= step < len(value)
+                else None
+            )
         else:
             value = value.get(step) if isinstance(value, dict) else None
         if value is None:
@@ -223,7 +227,9 @@ def _assignments(clause: str) -> list[tuple[str, str]]:
         elif _IDENT.fullmatch(item):
             items.append((item, item))
         else:
-            raise UnsupportedQueryError(f"projection item {item!r} needs a name (name = expression)")
+            raise UnsupportedQueryError(
+                f"projection item {item!r} needs a name (name = expression)"
+            )
     return items
 
 
@@ -241,7 +247,12 @@ def run_query(query: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             projection = _assignments(rest)
         elif keyword == "extend":
             extensions.extend(_assignments(rest))
-        elif keyword.startswith("project-") or keyword in ("summarize", "join", "union", "mv-expand"):
+        elif keyword.startswith("project-") or keyword in (
+            "summarize",
+            "join",
+            "union",
+            "mv-expand",
+        ):
             raise UnsupportedQueryError(f"{keyword} is not simulated")
     result: list[dict[str, Any]] = []
     for row in rows:

@@ -83,8 +83,9 @@ class _WorkerPlan:
     log_level: int
 
 
-def _api_server_http(spec: ApiServerSpec, authority: TokenAuthority, faults: FaultRegistry,
-                     counters: Counters) -> HttpServer:
+def _api_server_http(
+    spec: ApiServerSpec, authority: TokenAuthority, faults: FaultRegistry, counters: Counters
+) -> HttpServer:
     handler = ApiServer(spec, authority, faults, counters)
     return HttpServer(
         f"apiserver/{spec.cluster.name}",
@@ -114,7 +115,9 @@ class SimulatedEstate:
         self._processes = max(1, processes)
         self._loop: _LoopThread | None = None
         self._servers: list[HttpServer] = []
-        self._workers: list[tuple[multiprocessing.process.BaseProcess, multiprocessing.connection.Connection]] = []
+        self._workers: list[
+            tuple[multiprocessing.process.BaseProcess, multiprocessing.connection.Connection]
+        ] = []
         self._tempdir: str | None = None
         self._refuser: socket.socket | None = None
         self._access: dict[str, KubeAccess] = {}
@@ -152,26 +155,33 @@ class SimulatedEstate:
             pki = cluster_pki(cluster.name)
             self._pki[cluster.name] = pki
             if cluster.running:
-                specs.append(ApiServerSpec(cluster, subscription.id, self.estate.identity, pki,
-                                           self.estate.latency))
+                specs.append(
+                    ApiServerSpec(
+                        cluster, subscription.id, self.estate.identity, pki, self.estate.latency
+                    )
+                )
         ports = self._start_api_servers(specs)
         self._refuser = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._refuser.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
         refused = f"https://127.0.0.1:{self._refuser.getsockname()[1]}"
         for _, cluster in self.estate.clusters():
             pki = self._pki[cluster.name]
-            server = f"https://127.0.0.1:{ports[cluster.name]}" if cluster.name in ports else refused
+            server = (
+                f"https://127.0.0.1:{ports[cluster.name]}" if cluster.name in ports else refused
+            )
             self._access[cluster.name] = KubeAccess(
                 server, pki.server.ca_pem, pki.client_cert_pem, pki.client_key_pem, pki.static_token
             )
-        self._identity = IdentityService(self.estate, self.authority, self.identity_header,
-                                         self.faults, self.counters)
+        self._identity = IdentityService(
+            self.estate, self.authority, self.identity_header, self.faults, self.counters
+        )
         arm = ArmService(self.estate, self.authority, self._access, self.faults, self.counters)
         self._ingestion = IngestionService(self.estate, self.authority, self.faults, self.counters)
         identity_server = HttpServer("identity", self._identity.handle)
         arm_server = HttpServer("arm", arm.handle, ssl_context=server_context(public))
-        ingestion_server = HttpServer("ingestion", self._ingestion.handle,
-                                      ssl_context=server_context(public))
+        ingestion_server = HttpServer(
+            "ingestion", self._ingestion.handle, ssl_context=server_context(public)
+        )
         for public_server in (identity_server, arm_server, ingestion_server):
             self._loop.run(public_server.start())
             self._servers.append(public_server)
@@ -204,10 +214,16 @@ class SimulatedEstate:
             if not shard:
                 continue
             parent_end, child_end = context.Pipe()
-            plan = _WorkerPlan(tuple(shard), self.estate.tenant_id, self.authority.secret,
-                               self._initial_faults, logging.getLogger().getEffectiveLevel())
-            process: multiprocessing.process.BaseProcess = context.Process(target=worker_main, args=(child_end, plan),
-                                      name="aks-sim-apiservers", daemon=True)
+            plan = _WorkerPlan(
+                tuple(shard),
+                self.estate.tenant_id,
+                self.authority.secret,
+                self._initial_faults,
+                logging.getLogger().getEffectiveLevel(),
+            )
+            process: multiprocessing.process.BaseProcess = context.Process(
+                target=worker_main, args=(child_end, plan), name="aks-sim-apiservers", daemon=True
+            )
             process.start()
             child_end.close()
             self._workers.append((process, parent_end))
@@ -254,8 +270,12 @@ class SimulatedEstate:
             self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # -- what tests look at ---------------------------------------------------------------
@@ -293,8 +313,9 @@ class SimulatedEstate:
 
     def kubeconfig(self, cluster: str, *, admin: bool = False) -> bytes:
         """The user kubeconfig listClusterUserCredential returns for ``cluster``."""
-        return user_kubeconfig(self.estate, self.estate.cluster(cluster), self._access[cluster],
-                               admin=admin)
+        return user_kubeconfig(
+            self.estate, self.estate.cluster(cluster), self._access[cluster], admin=admin
+        )
 
     def snapshot(self) -> dict[str, int]:
         """Request counts of this process and every worker (``endpoint|cluster|status``)."""
@@ -315,7 +336,9 @@ class SimulatedEstate:
 
 def worker_main(conn: multiprocessing.connection.Connection, plan: _WorkerPlan) -> None:
     """Entry point of an API server worker process (spawned)."""
-    logging.basicConfig(level=plan.log_level, format="%(asctime)s %(processName)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=plan.log_level, format="%(asctime)s %(processName)s %(levelname)s %(message)s"
+    )
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     try:
         asyncio.run(_worker(conn, plan))
@@ -338,7 +361,9 @@ async def _worker(conn: multiprocessing.connection.Connection, plan: _WorkerPlan
     except OSError as exc:
         conn.send({"error": str(exc)})
         return
-    conn.send({"ports": {s.cluster.name: srv.port for s, srv in zip(plan.specs, servers, strict=True)}})
+    conn.send(
+        {"ports": {s.cluster.name: srv.port for s, srv in zip(plan.specs, servers, strict=True)}}
+    )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 
@@ -361,4 +386,3 @@ async def _worker(conn: multiprocessing.connection.Connection, plan: _WorkerPlan
         await server.stop()
     with contextlib.suppress(OSError):
         conn.send({"counters": counters.snapshot()})
-

@@ -155,15 +155,6 @@ class TestRecords:
                 "dynamic",
             }
 
-    @pytest.mark.xfail(
-        "Title" in {name for name, _ in records.FINDING_COLUMNS},
-        reason=(
-            "FINDING_COLUMNS has Title, a reserved Log Analytics column name: the table cannot be "
-            "created. Rename it in shared/records.py (proposed: ControlTitle); the Bicep columns "
-            "then follow the schema tests."
-        ),
-        strict=True,
-    )
     def test_no_reserved_column_name(self):
         """No column uses a name Log Analytics reserves (deployment would fail)."""
         names = {name for columns, _, _ in TABLES.values() for name, _ in columns}

@@ -20,8 +20,15 @@ from shared.sim.kubeletconfig import configz_body
 from tests.sim.conftest import AKS_SCOPE, configz, core_v1, header, raw_get, status_of
 
 PROD = "aks-prod-weu"
-UNAUTHORIZED = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+UNAUTHORIZED = {
+    "kind": "Status",
+    "apiVersion": "v1",
+    "metadata": {},
+    "status": "Failure",
+    "message": "Unauthorized",
+    "reason": "Unauthorized",
+    "code": 401,
+}
 
 
 def node_names(sim: SimulatedEstate, cluster: str) -> list[str]:
@@ -32,7 +39,11 @@ def entra(
     sim: SimulatedEstate, cluster: str, credential: ManagedIdentityCredential | None = None
 ) -> contextlib.AbstractContextManager[k8s.CoreV1Api]:
     """A client for ``cluster`` with the identity's AKS token (from the credential or minted)."""
-    token = credential.get_token(AKS_SCOPE).token if credential is not None else sim.token(AKS_SERVER_APP_ID)
+    token = (
+        credential.get_token(AKS_SCOPE).token
+        if credential is not None
+        else sim.token(AKS_SERVER_APP_ID)
+    )
     return core_v1(sim.api_server_url(cluster), sim.cluster_ca_pem(cluster), token=token)
 
 
@@ -66,7 +77,8 @@ class TestNodeList:
         assert status["node_info"]["kubelet_version"] == "v1.30.6"
         assert status["node_info"]["os_image"] == "Ubuntu 22.04.5 LTS"
         assert {"type": "Ready", "status": "True"}.items() <= next(
-            c for c in status["conditions"] if c["type"] == "Ready").items()
+            c for c in status["conditions"] if c["type"] == "Ready"
+        ).items()
         assert status["addresses"][0]["type"] == "InternalIP"
 
     def test_invalid_continue_token_is_a_400_status(self, sim):
@@ -102,8 +114,11 @@ class TestConfigz:
             assert response.headers["Content-Type"] == "application/json"
         assert data == configz_body(COMPLIANT)
         kubelet = json.loads(data)["kubeletconfig"]
-        assert (kubelet["kind"], kubelet["eventRecordQPS"], kubelet["streamingConnectionIdleTimeout"]) == (
-            "KubeletConfiguration", 0, "4h0m0s")
+        assert (
+            kubelet["kind"],
+            kubelet["eventRecordQPS"],
+            kubelet["streamingConnectionIdleTimeout"],
+        ) == ("KubeletConfiguration", 0, "4h0m0s")
         assert "readOnlyPort" not in kubelet
 
     def test_legacy_cluster_serves_its_own_configuration(self, sim):
@@ -121,7 +136,10 @@ class TestConfigz:
             configz(api, node.name)
         assert caught.value.status == 500
         assert status_of(caught.value) == {
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
             "message": f"error trying to reach service: dial tcp {node.internal_ip}:10250: connect: connection refused",
             "code": 500,
         }
@@ -132,7 +150,10 @@ class TestConfigz:
             api.connect_get_node_proxy_with_path("aks-nope-00000000-vmss000000", "configz")
         status = status_of(caught.value)
         assert (caught.value.status, status["reason"], status["message"]) == (
-            404, "NotFound", 'nodes "aks-nope-00000000-vmss000000" not found')
+            404,
+            "NotFound",
+            'nodes "aks-nope-00000000-vmss000000" not found',
+        )
         assert status["details"] == {"name": "aks-nope-00000000-vmss000000", "kind": "nodes"}
 
     def test_throttle_then_success(self, sim):
@@ -175,7 +196,9 @@ class TestConfigz:
         before = sim.counters.count(Endpoint.CONFIGZ, cluster="aks-batch-neu", status=200)
         with entra(sim, "aks-batch-neu") as api:
             configz(api, node)
-        assert sim.counters.count(Endpoint.CONFIGZ, cluster="aks-batch-neu", status=200) == before + 1
+        assert (
+            sim.counters.count(Endpoint.CONFIGZ, cluster="aks-batch-neu", status=200) == before + 1
+        )
 
 
 class TestAuthentication:
@@ -202,8 +225,12 @@ class TestAuthentication:
     def test_local_account_certificate_works_on_a_cluster_without_entra(self, sim):
         """aks-local-only: the kubeconfig's client certificate is system:masters."""
         pki = sim.cluster_pki("aks-local-only")
-        with core_v1(sim.api_server_url("aks-local-only"), sim.cluster_ca_pem("aks-local-only"),
-                     client_cert_pem=pki.client_cert_pem, client_key_pem=pki.client_key_pem) as api:
+        with core_v1(
+            sim.api_server_url("aks-local-only"),
+            sim.cluster_ca_pem("aks-local-only"),
+            client_cert_pem=pki.client_cert_pem,
+            client_key_pem=pki.client_key_pem,
+        ) as api:
             names = [str(i.metadata.name) for i in api.list_node().items if i.metadata is not None]
             data = configz(api, names[0]).data
         assert names == node_names(sim, "aks-local-only")
@@ -219,8 +246,12 @@ class TestAuthentication:
         """aks-prod-weu disables local accounts: its own CA's client certificate is refused."""
         pki = sim.cluster_pki(PROD)
         with (
-            core_v1(sim.api_server_url(PROD), sim.cluster_ca_pem(PROD),
-                    client_cert_pem=pki.client_cert_pem, client_key_pem=pki.client_key_pem) as api,
+            core_v1(
+                sim.api_server_url(PROD),
+                sim.cluster_ca_pem(PROD),
+                client_cert_pem=pki.client_cert_pem,
+                client_key_pem=pki.client_key_pem,
+            ) as api,
             pytest.raises(ApiException) as caught,
         ):
             api.list_node()
@@ -234,8 +265,13 @@ def test_unauthorized_principal_is_403_with_the_rbac_message(credential, monkeyp
     from shared.sim import default_estate  # noqa: PLC0415
 
     base = default_estate()
-    prod = replace(base.subscriptions[0], clusters=tuple(
-        replace(c, proxy_readers=()) if c.name == PROD else c for c in base.subscriptions[0].clusters))
+    prod = replace(
+        base.subscriptions[0],
+        clusters=tuple(
+            replace(c, proxy_readers=()) if c.name == PROD else c
+            for c in base.subscriptions[0].clusters
+        ),
+    )
     with SimulatedEstate(replace(base, subscriptions=(prod, base.subscriptions[1]))).start() as sim:
         node = node_names(sim, PROD)[0]
         with entra(sim, PROD) as api:
@@ -261,8 +297,11 @@ def test_connections_are_kept_alive(sim):
     sockets = set()
     try:
         for _ in range(20):
-            connection.request("GET", f"/api/v1/nodes/{node}/proxy/configz",
-                               headers={"Authorization": f"Bearer {sim.token(AKS_SERVER_APP_ID)}"})
+            connection.request(
+                "GET",
+                f"/api/v1/nodes/{node}/proxy/configz",
+                headers={"Authorization": f"Bearer {sim.token(AKS_SERVER_APP_ID)}"},
+            )
             response = connection.getresponse()
             assert response.status == 200
             response.read()

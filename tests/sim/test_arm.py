@@ -47,7 +47,11 @@ RECOMMENDED_QUERY = """resources
 
 def arm_kwargs(sim: SimulatedEstate, **extra: Any) -> dict[str, Any]:
     """Client arguments that point an SDK at the simulated ARM endpoint."""
-    return {"base_url": sim.arm_endpoint, "credential_scopes": [f"{sim.arm_endpoint}/.default"], **extra}
+    return {
+        "base_url": sim.arm_endpoint,
+        "credential_scopes": [f"{sim.arm_endpoint}/.default"],
+        **extra,
+    }
 
 
 def all_pages(
@@ -58,10 +62,13 @@ def all_pages(
     pages: list[QueryResponse] = []
     token: str | None = None
     while True:
-        response = client.resources(QueryRequest(
-            query=query, subscriptions=subscriptions,
-            options=QueryRequestOptions(skip_token=token, **options),
-        ))
+        response = client.resources(
+            QueryRequest(
+                query=query,
+                subscriptions=subscriptions,
+                options=QueryRequestOptions(skip_token=token, **options),
+            )
+        )
         pages.append(response)
         rows.extend(cast(list[dict[str, Any]], response.data))
         token = response.skip_token
@@ -83,7 +90,10 @@ class TestSubscriptions:
         before = sim.counters.count(Endpoint.ARM, status=200)
         with SubscriptionClient(credential, **arm_kwargs(sim)) as client:
             subs = list(client.subscriptions.list())
-        assert [(d["subscription_id"], d["display_name"], d["state"]) for d in (s.as_dict() for s in subs)] == [
+        assert [
+            (d["subscription_id"], d["display_name"], d["state"])
+            for d in (s.as_dict() for s in subs)
+        ] == [
             (DEMO_SUB_PROD, "Contoso Production", "Enabled"),
             (DEMO_SUB_DEV, "Contoso Dev", "Enabled"),
         ]
@@ -99,8 +109,12 @@ class TestResourceGraph:
         assert {p.total_records for p in pages} == {5}
         assert {p.result_truncated for p in pages} == {"false"}
         assert sorted(r["name"] for r in rows) == sorted(
-            ["aks-prod-weu", "aks-legacy-eus", "aks-local-only", "aks-dev-stopped", "aks-batch-neu"])
-        assert all(set(r) == {"id", "name", "subscriptionId", "resourceGroup", "location", "properties"} for r in rows)
+            ["aks-prod-weu", "aks-legacy-eus", "aks-local-only", "aks-dev-stopped", "aks-batch-neu"]
+        )
+        assert all(
+            set(r) == {"id", "name", "subscriptionId", "resourceGroup", "location", "properties"}
+            for r in rows
+        )
         assert [r["id"].lower() for r in rows] == sorted(r["id"].lower() for r in rows)
 
     def test_computed_columns_follow_the_rest_properties(self, sim, credential):
@@ -108,9 +122,21 @@ class TestResourceGraph:
         with ResourceGraphClient(credential, **arm_kwargs(sim)) as client:
             rows, _ = all_pages(client, RECOMMENDED_QUERY)
         by_name = {r["name"]: r for r in rows}
-        prod, local, stopped = by_name["aks-prod-weu"], by_name["aks-local-only"], by_name["aks-dev-stopped"]
-        assert (prod["aadManaged"], prod["azureRbac"], prod["disableLocalAccts"]) == (True, True, True)
-        assert (local["aadManaged"], local["azureRbac"], local["disableLocalAccts"]) == (None, None, False)
+        prod, local, stopped = (
+            by_name["aks-prod-weu"],
+            by_name["aks-local-only"],
+            by_name["aks-dev-stopped"],
+        )
+        assert (prod["aadManaged"], prod["azureRbac"], prod["disableLocalAccts"]) == (
+            True,
+            True,
+            True,
+        )
+        assert (local["aadManaged"], local["azureRbac"], local["disableLocalAccts"]) == (
+            None,
+            None,
+            False,
+        )
         assert stopped["powerState"] == "Stopped"
         assert prod["privateFqdn"] == ""
         assert prod["fqdn"].endswith(".hcp.westeurope.azmk8s.io")
@@ -134,8 +160,11 @@ class TestResourceGraph:
     def test_table_result_format(self, sim, credential):
         """resultFormat=table answers columns and rows."""
         with ResourceGraphClient(credential, **arm_kwargs(sim)) as client:
-            response = client.resources(QueryRequest(
-                query=SCANNER_QUERY, options=QueryRequestOptions(result_format="table")))
+            response = client.resources(
+                QueryRequest(
+                    query=SCANNER_QUERY, options=QueryRequestOptions(result_format="table")
+                )
+            )
         table = cast(dict[str, Any], response.data)
         assert [c["name"] for c in table["columns"]][:2] == ["id", "name"]
         assert len(table["rows"]) == 3
@@ -143,7 +172,9 @@ class TestResourceGraph:
     def test_a_query_for_other_types_returns_nothing(self, sim, credential):
         """Only managed clusters exist in this estate."""
         with ResourceGraphClient(credential, **arm_kwargs(sim)) as client:
-            response = client.resources(QueryRequest(query="resources | where type =~ 'microsoft.compute/virtualmachines'"))
+            response = client.resources(
+                QueryRequest(query="resources | where type =~ 'microsoft.compute/virtualmachines'")
+            )
         assert (response.total_records, cast(Any, response.data)) == (0, [])
 
     def test_a_forged_skip_token_is_a_bad_request(self, sim, credential):
@@ -152,7 +183,9 @@ class TestResourceGraph:
             ResourceGraphClient(credential, **arm_kwargs(sim)) as client,
             pytest.raises(HttpResponseError) as caught,
         ):
-            client.resources(QueryRequest(query=SCANNER_QUERY, options=QueryRequestOptions(skip_token="bm9wZQ")))
+            client.resources(
+                QueryRequest(query=SCANNER_QUERY, options=QueryRequestOptions(skip_token="bm9wZQ"))
+            )
         assert arm_error(caught.value)[:2] == (400, "BadRequest")
 
     def test_throttling_is_retried_after_retry_after(self, sim, credential):
@@ -171,7 +204,11 @@ class TestManagedClusters:
         """Three clusters, pages of two: nextLink is followed with the client's api-version."""
         with ContainerServiceClient(credential, DEMO_SUB_PROD, **arm_kwargs(sim)) as client:
             clusters = list(client.managed_clusters.list())
-        assert sorted(str(c.name) for c in clusters) == ["aks-legacy-eus", "aks-local-only", "aks-prod-weu"]
+        assert sorted(str(c.name) for c in clusters) == [
+            "aks-legacy-eus",
+            "aks-local-only",
+            "aks-prod-weu",
+        ]
         prod = next(c for c in clusters if c.name == "aks-prod-weu")
         assert prod.aad_profile.enable_azure_rbac is True
         assert prod.power_state.code == "Running"
@@ -184,10 +221,14 @@ class TestManagedClusters:
         """Resource-group listing and GET answer the same REST object."""
         with ContainerServiceClient(credential, DEMO_SUB_DEV, **arm_kwargs(sim)) as client:
             in_group = list(client.managed_clusters.list_by_resource_group("rg-dev"))
-            cluster = client.managed_clusters.get("RG-DEV", "aks-dev-stopped")  # ARM is case-insensitive
+            cluster = client.managed_clusters.get(
+                "RG-DEV", "aks-dev-stopped"
+            )  # ARM is case-insensitive
         assert [c.name for c in in_group] == ["aks-dev-stopped"]
         assert cluster.power_state.code == "Stopped"
-        assert str(cluster.id).startswith(f"/subscriptions/{DEMO_SUB_DEV}/resourcegroups/rg-dev/providers/")
+        assert str(cluster.id).startswith(
+            f"/subscriptions/{DEMO_SUB_DEV}/resourcegroups/rg-dev/providers/"
+        )
 
     @pytest.mark.parametrize(
         ("group", "name", "code"),
@@ -208,7 +249,9 @@ class TestManagedClusters:
     def test_user_credential_kubeconfig_points_at_a_verifiable_api_server(self, sim, credential):
         """listClusterUserCredential: kubelogin exec user, server URL, CA that verifies that server."""
         with ContainerServiceClient(credential, DEMO_SUB_PROD, **arm_kwargs(sim)) as client:
-            result = client.managed_clusters.list_cluster_user_credentials("rg-prod-weu", "aks-prod-weu")
+            result = client.managed_clusters.list_cluster_user_credentials(
+                "rg-prod-weu", "aks-prod-weu"
+            )
         assert result.kubeconfigs is not None
         assert result.kubeconfigs[0].name == "clusterUser"
         config = yaml.safe_load(kubeconfig_bytes(result))
@@ -239,7 +282,9 @@ class TestManagedClusters:
     def test_local_cluster_kubeconfig_carries_a_client_certificate(self, sim, credential):
         """Without Entra the user is a local account (client certificate, key and token)."""
         with ContainerServiceClient(credential, DEMO_SUB_PROD, **arm_kwargs(sim)) as client:
-            result = client.managed_clusters.list_cluster_user_credentials("rg-local", "aks-local-only")
+            result = client.managed_clusters.list_cluster_user_credentials(
+                "rg-local", "aks-local-only"
+            )
         user = yaml.safe_load(kubeconfig_bytes(result))["users"][0]["user"]
         assert "BEGIN CERTIFICATE" in base64.b64decode(user["client-certificate-data"]).decode()
         assert "PRIVATE KEY" in base64.b64decode(user["client-key-data"]).decode()
@@ -248,7 +293,8 @@ class TestManagedClusters:
         """format=azure: the legacy azure auth-provider stanza."""
         with ContainerServiceClient(credential, DEMO_SUB_PROD, **arm_kwargs(sim)) as client:
             result = client.managed_clusters.list_cluster_user_credentials(
-                "rg-legacy-eus", "aks-legacy-eus", format="azure")
+                "rg-legacy-eus", "aks-legacy-eus", format="azure"
+            )
         user = yaml.safe_load(kubeconfig_bytes(result))["users"][0]["user"]
         assert user["auth-provider"]["name"] == "azure"
 
@@ -268,10 +314,16 @@ class TestManagedClusters:
         from shared.sim import Fault  # noqa: PLC0415 - local to the fault tests
 
         sim.faults.add(Fault(Endpoint.CREDENTIALS, status=403, cluster="aks-legacy-eus"))
-        with ContainerServiceClient(credential, DEMO_SUB_PROD, **arm_kwargs(sim, retry_total=0)) as client:
+        with ContainerServiceClient(
+            credential, DEMO_SUB_PROD, **arm_kwargs(sim, retry_total=0)
+        ) as client:
             with pytest.raises(HttpResponseError) as caught:
-                client.managed_clusters.list_cluster_user_credentials("rg-legacy-eus", "aks-legacy-eus")
-            ok = client.managed_clusters.list_cluster_user_credentials("rg-prod-weu", "aks-prod-weu")
+                client.managed_clusters.list_cluster_user_credentials(
+                    "rg-legacy-eus", "aks-legacy-eus"
+                )
+            ok = client.managed_clusters.list_cluster_user_credentials(
+                "rg-prod-weu", "aks-prod-weu"
+            )
         assert arm_error(caught.value)[:2] == (403, "AuthorizationFailed")
         assert ok.kubeconfigs
 
@@ -281,7 +333,9 @@ class TestAuthentication:
         """A Logs Ingestion token is refused by ARM with InvalidAuthenticationTokenAudience."""
         monitor = ["https://monitor.azure.com/.default"]
         with (
-            SubscriptionClient(credential, base_url=sim.arm_endpoint, credential_scopes=monitor) as client,
+            SubscriptionClient(
+                credential, base_url=sim.arm_endpoint, credential_scopes=monitor
+            ) as client,
             pytest.raises(ClientAuthenticationError) as caught,
         ):
             list(client.subscriptions.list())
@@ -289,19 +343,34 @@ class TestAuthentication:
 
     def test_trailing_slash_audience_is_accepted(self, sim, credential):
         """ARM accepts its audience with or without the trailing slash."""
-        with SubscriptionClient(credential, base_url=sim.arm_endpoint,
-                                credential_scopes=[f"{sim.arm_endpoint}//.default"]) as client:
+        with SubscriptionClient(
+            credential,
+            base_url=sim.arm_endpoint,
+            credential_scopes=[f"{sim.arm_endpoint}//.default"],
+        ) as client:
             assert len(list(client.subscriptions.list())) == 2
 
 
 def test_inaccessible_subscription_is_hidden_and_forbidden(credential, monkeypatch):
     """A subscription without a role: not listed, 403 AuthorizationFailed, left out of ARG."""
     base = default_estate()
-    estate = type(base)(**{**{f: getattr(base, f) for f in base.__dataclass_fields__},
-                           "subscriptions": (base.subscriptions[0],
-                                             Subscription(**{**{f: getattr(base.subscriptions[1], f)
-                                                                for f in Subscription.__dataclass_fields__},
-                                                             "accessible": False}))})
+    estate = type(base)(
+        **{
+            **{f: getattr(base, f) for f in base.__dataclass_fields__},
+            "subscriptions": (
+                base.subscriptions[0],
+                Subscription(
+                    **{
+                        **{
+                            f: getattr(base.subscriptions[1], f)
+                            for f in Subscription.__dataclass_fields__
+                        },
+                        "accessible": False,
+                    }
+                ),
+            ),
+        }
+    )
     with SimulatedEstate(estate).start() as sim:
         for name, value in sim.env.items():
             monkeypatch.setenv(name, value)
@@ -316,7 +385,9 @@ def test_inaccessible_subscription_is_hidden_and_forbidden(credential, monkeypat
             ):
                 list(aks.managed_clusters.list())
             with ResourceGraphClient(cred, **arm_kwargs(sim)) as graph:
-                rows, _ = all_pages(graph, SCANNER_QUERY, subscriptions=[DEMO_SUB_PROD, DEMO_SUB_DEV])
+                rows, _ = all_pages(
+                    graph, SCANNER_QUERY, subscriptions=[DEMO_SUB_PROD, DEMO_SUB_DEV]
+                )
     assert arm_error(caught.value)[:2] == (403, "AuthorizationFailed")
     assert {r["subscriptionId"] for r in rows} == {DEMO_SUB_PROD}
 

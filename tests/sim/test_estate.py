@@ -19,16 +19,50 @@ class TestDemoEstate:
         """Two subscriptions, five clusters, the documented pools and node counts."""
         estate = default_estate()
         shape = {
-            c.name: (s.display_name, c.power_state, c.aad_managed, c.azure_rbac, c.local_accounts_disabled,
-                     [(p.name, p.count) for p in c.pools])
+            c.name: (
+                s.display_name,
+                c.power_state,
+                c.aad_managed,
+                c.azure_rbac,
+                c.local_accounts_disabled,
+                [(p.name, p.count) for p in c.pools],
+            )
             for s, c in estate.clusters()
         }
         assert shape == {
-            "aks-prod-weu": ("Contoso Production", "Running", True, True, True, [("system", 3), ("user", 4)]),
-            "aks-legacy-eus": ("Contoso Production", "Running", True, False, False, [("legacy", 2)]),
-            "aks-local-only": ("Contoso Production", "Running", False, False, False, [("nodes", 2)]),
+            "aks-prod-weu": (
+                "Contoso Production",
+                "Running",
+                True,
+                True,
+                True,
+                [("system", 3), ("user", 4)],
+            ),
+            "aks-legacy-eus": (
+                "Contoso Production",
+                "Running",
+                True,
+                False,
+                False,
+                [("legacy", 2)],
+            ),
+            "aks-local-only": (
+                "Contoso Production",
+                "Running",
+                False,
+                False,
+                False,
+                [("nodes", 2)],
+            ),
             "aks-dev-stopped": ("Contoso Dev", "Stopped", True, False, False, [("system", 1)]),
-            "aks-batch-neu": ("Contoso Dev", "Running", True, False, False, [("cpu", 2), ("gpu", 2)]),
+            "aks-batch-neu": (
+                "Contoso Dev",
+                "Running",
+                True,
+                False,
+                False,
+                [("cpu", 2), ("gpu", 2)],
+            ),
         }
         assert re.fullmatch(r"dcr-[0-9a-f]{32}", estate.dcr_immutable_id)
 
@@ -38,12 +72,22 @@ class TestDemoEstate:
         assert all(NODE_NAME.match(n) for n in names)
         assert len(set(names)) == len(names)
         assert names == [n.name for _, c in default_estate().clusters() for n in c.nodes()]
-        assert [base36(i) for i in (0, 9, 10, 35, 36)] == ["000000", "000009", "00000a", "00000z", "000010"]
+        assert [base36(i) for i in (0, 9, 10, 35, 36)] == [
+            "000000",
+            "000009",
+            "00000a",
+            "00000z",
+            "000010",
+        ]
 
     def test_exactly_one_node_is_unreachable(self):
         """aks-prod-weu user pool instance 2."""
-        unreachable = [(c.name, n.name) for _, c in default_estate().clusters() for n in c.nodes()
-                       if n.override.unreachable]
+        unreachable = [
+            (c.name, n.name)
+            for _, c in default_estate().clusters()
+            for n in c.nodes()
+            if n.override.unreachable
+        ]
         assert len(unreachable) == 1
         assert unreachable[0][0] == "aks-prod-weu"
         assert unreachable[0][1].startswith("aks-user-")
@@ -52,7 +96,10 @@ class TestDemoEstate:
     def test_compliant_configuration(self):
         """The AKS-like compliant kubelet config has the CIS-relevant values as on the wire."""
         k = COMPLIANT
-        assert (k["kind"], k["apiVersion"]) == ("KubeletConfiguration", "kubelet.config.k8s.io/v1beta1")
+        assert (k["kind"], k["apiVersion"]) == (
+            "KubeletConfiguration",
+            "kubelet.config.k8s.io/v1beta1",
+        )
         assert "readOnlyPort" not in k
         assert k["eventRecordQPS"] == 0
         assert (k["rotateCertificates"], k["serverTLSBootstrap"]) == (True, True)
@@ -68,14 +115,34 @@ class TestDemoEstate:
     @pytest.mark.parametrize(
         ("config", "expected", "absent"),
         [
-            pytest.param(LEGACY, {"readOnlyPort": 10255, "eventRecordQPS": 3, "makeIPTablesUtilChains": False,
-                                  "authentication.anonymous.enabled": True},
-                         ["rotateCertificates", "serverTLSBootstrap"], id="legacy"),
-            pytest.param(BATCH_CPU, {"eventRecordQPS": 50, "featureGates.RotateKubeletServerCertificate": False},
-                         [], id="batch-cpu"),
-            pytest.param(BATCH_GPU, {"streamingConnectionIdleTimeout": "0s", "eventRecordQPS": "5",
-                                     "authorization.mode": "AlwaysAllow", "authentication.x509": {}},
-                         ["authentication.x509.clientCAFile"], id="batch-gpu"),
+            pytest.param(
+                LEGACY,
+                {
+                    "readOnlyPort": 10255,
+                    "eventRecordQPS": 3,
+                    "makeIPTablesUtilChains": False,
+                    "authentication.anonymous.enabled": True,
+                },
+                ["rotateCertificates", "serverTLSBootstrap"],
+                id="legacy",
+            ),
+            pytest.param(
+                BATCH_CPU,
+                {"eventRecordQPS": 50, "featureGates.RotateKubeletServerCertificate": False},
+                [],
+                id="batch-cpu",
+            ),
+            pytest.param(
+                BATCH_GPU,
+                {
+                    "streamingConnectionIdleTimeout": "0s",
+                    "eventRecordQPS": "5",
+                    "authorization.mode": "AlwaysAllow",
+                    "authentication.x509": {},
+                },
+                ["authentication.x509.clientCAFile"],
+                id="batch-gpu",
+            ),
         ],
     )
     def test_non_compliant_configurations(self, config, expected, absent):
@@ -102,7 +169,10 @@ class TestWireFormat:
     def test_configz_body_is_compact_go_json(self):
         """{"kubeletconfig":{...}} with no spaces and Go's HTML escapes."""
         body = configz_body({"kind": "KubeletConfiguration", "x": "<a&b>", "n": 0})
-        assert body == b'{"kubeletconfig":{"kind":"KubeletConfiguration","x":"\\u003ca\\u0026b\\u003e","n":0}}'
+        assert (
+            body
+            == b'{"kubeletconfig":{"kind":"KubeletConfiguration","x":"\\u003ca\\u0026b\\u003e","n":0}}'
+        )
         assert json.loads(body)["kubeletconfig"]["x"] == "<a&b>"
 
     def test_go_json_keeps_unicode(self):
@@ -124,7 +194,11 @@ class TestGeneratedEstate:
     def test_latency_is_carried(self):
         """with_latency sets the added milliseconds."""
         estate = generated_estate(1, 1).with_latency(configz_ms=50, arm_ms=20)
-        assert (estate.latency.configz_ms, estate.latency.arm_ms, estate.latency.list_ms) == (50, 20, 0)
+        assert (estate.latency.configz_ms, estate.latency.arm_ms, estate.latency.list_ms) == (
+            50,
+            20,
+            0,
+        )
 
     def test_negative_sizes_are_refused(self):
         """Sizes are validated."""

@@ -32,7 +32,11 @@ class TestRegistry:
         """times=2 fires twice."""
         registry = FaultRegistry()
         fault_id = registry.configz_throttle("c", times=2)
-        assert [registry.take(Endpoint.CONFIGZ, cluster="c") is not None for _ in range(3)] == [True, True, False]
+        assert [registry.take(Endpoint.CONFIGZ, cluster="c") is not None for _ in range(3)] == [
+            True,
+            True,
+            False,
+        ]
         assert registry.hits(fault_id) == 0
         assert registry.active() == []
 
@@ -89,9 +93,15 @@ class TestRegistry:
 
     def test_from_dict_reads_json(self):
         """Serve mode's --faults file: endpoint and action by value, body as text."""
-        fault = Fault.from_dict({"endpoint": "configz", "action": "body", "status": 200, "body": "{}",
-                                 "cluster": "c"})
-        assert (fault.endpoint, fault.action, fault.body, fault.cluster) == (Endpoint.CONFIGZ, Action.BODY, b"{}", "c")
+        fault = Fault.from_dict(
+            {"endpoint": "configz", "action": "body", "status": 200, "body": "{}", "cluster": "c"}
+        )
+        assert (fault.endpoint, fault.action, fault.body, fault.cluster) == (
+            Endpoint.CONFIGZ,
+            Action.BODY,
+            b"{}",
+            "c",
+        )
 
 
 class TestActionsOnTheWire:
@@ -105,9 +115,17 @@ class TestActionsOnTheWire:
         sim.faults.add(Fault(Endpoint.NODE_LIST, Action.DROP, cluster="aks-batch-neu", times=1))
         host, port = sim.api_server_url("aks-batch-neu").removeprefix("https://").split(":")
         connection = http.client.HTTPSConnection(
-            host, int(port), context=ssl.create_default_context(cadata=sim.cluster_ca_pem("aks-batch-neu")), timeout=5)
+            host,
+            int(port),
+            context=ssl.create_default_context(cadata=sim.cluster_ca_pem("aks-batch-neu")),
+            timeout=5,
+        )
         try:
-            connection.request("GET", "/api/v1/nodes", headers={"Authorization": f"Bearer {sim.token(AKS_SERVER_APP_ID)}"})
+            connection.request(
+                "GET",
+                "/api/v1/nodes",
+                headers={"Authorization": f"Bearer {sim.token(AKS_SERVER_APP_ID)}"},
+            )
             with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
                 connection.getresponse()
         finally:
@@ -119,9 +137,24 @@ class TestActionsOnTheWire:
         from tests.sim.conftest import configz, core_v1  # noqa: PLC0415
 
         node = sim.estate.cluster("aks-batch-neu").nodes()[0].name
-        sim.faults.add(Fault(Endpoint.CONFIGZ, Action.BODY, status=200, body=b"<html>proxy</html>",
-                             content_type="text/html", cluster="aks-batch-neu", node=node))
-        with core_v1(sim.api_server_url("aks-batch-neu"), sim.cluster_ca_pem("aks-batch-neu"),
-                     token=sim.token(AKS_SERVER_APP_ID)) as api:
+        sim.faults.add(
+            Fault(
+                Endpoint.CONFIGZ,
+                Action.BODY,
+                status=200,
+                body=b"<html>proxy</html>",
+                content_type="text/html",
+                cluster="aks-batch-neu",
+                node=node,
+            )
+        )
+        with core_v1(
+            sim.api_server_url("aks-batch-neu"),
+            sim.cluster_ca_pem("aks-batch-neu"),
+            token=sim.token(AKS_SERVER_APP_ID),
+        ) as api:
             response = configz(api, node)
-            assert (response.data, response.headers["Content-Type"]) == (b"<html>proxy</html>", "text/html")
+            assert (response.data, response.headers["Content-Type"]) == (
+                b"<html>proxy</html>",
+                "text/html",
+            )

@@ -13,12 +13,16 @@ from shared.sim.estate import Identity
 from shared.sim.identity import TokenAuthority, TokenError
 from tests.sim.conftest import AKS_SCOPE
 
-IDENTITY = Identity(client_id="11111111-1111-1111-1111-111111111111",
-                    principal_id="22222222-2222-2222-2222-222222222222")
+IDENTITY = Identity(
+    client_id="11111111-1111-1111-1111-111111111111",
+    principal_id="22222222-2222-2222-2222-222222222222",
+)
 
 
 class TestTokenEndpoint:
-    def test_managed_identity_credential_gets_a_token_for_the_requested_resource(self, sim, credential):
+    def test_managed_identity_credential_gets_a_token_for_the_requested_resource(
+        self, sim, credential
+    ):
         """ManagedIdentityCredential(client_id=...) gets a token whose aud is the scope's resource."""
         token = credential.get_token(f"{sim.arm_endpoint}/.default")
         claims = sim.authority.verify(token.token, [sim.arm_endpoint])
@@ -80,17 +84,46 @@ class TestTokenAuthority:
         assert token.count(".") == 2
         assert "=" not in token
         claims = authority.verify(token, ["https://monitor.azure.com/"], now=1_000_100)
-        assert (claims.object_id, claims.expires, claims.not_before) == (IDENTITY.principal_id, expires, 1_000_000 - 300)
+        assert (claims.object_id, claims.expires, claims.not_before) == (
+            IDENTITY.principal_id,
+            expires,
+            1_000_000 - 300,
+        )
 
     @pytest.mark.parametrize(
         ("mutate", "audiences", "at", "reason"),
         [
-            pytest.param(lambda t: t, ["https://management.azure.com"], 1_000_100, "audience", id="wrong-audience"),
-            pytest.param(lambda t: t, ["https://monitor.azure.com"], 1_003_600, "expired", id="expired"),
-            pytest.param(lambda t: t, ["https://monitor.azure.com"], 999_000, "not_yet_valid", id="not-yet-valid"),
-            pytest.param(lambda t: t[:-4] + ("AAAA" if not t.endswith("AAAA") else "BBBB"),
-                         ["https://monitor.azure.com"], 1_000_100, "signature", id="bad-signature"),
-            pytest.param(lambda t: "abc", ["https://monitor.azure.com"], 1_000_100, "malformed", id="not-a-jwt"),
+            pytest.param(
+                lambda t: t,
+                ["https://management.azure.com"],
+                1_000_100,
+                "audience",
+                id="wrong-audience",
+            ),
+            pytest.param(
+                lambda t: t, ["https://monitor.azure.com"], 1_003_600, "expired", id="expired"
+            ),
+            pytest.param(
+                lambda t: t,
+                ["https://monitor.azure.com"],
+                999_000,
+                "not_yet_valid",
+                id="not-yet-valid",
+            ),
+            pytest.param(
+                lambda t: t[:-4] + ("AAAA" if not t.endswith("AAAA") else "BBBB"),
+                ["https://monitor.azure.com"],
+                1_000_100,
+                "signature",
+                id="bad-signature",
+            ),
+            pytest.param(
+                lambda t: "abc",
+                ["https://monitor.azure.com"],
+                1_000_100,
+                "malformed",
+                id="not-a-jwt",
+            ),
         ],
     )
     def test_verify_refuses(self, mutate, audiences, at, reason):
@@ -111,8 +144,15 @@ class TestTokenAuthority:
 
 def test_sim_fixture_sets_the_scanner_environment(sim: SimulatedEstate) -> None:
     """env carries everything the scanner needs, all on loopback."""
-    assert set(sim.env) >= {"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_CLIENT_ID", "ARM_ENDPOINT",
-                            "LOGS_INGESTION_ENDPOINT", "LOGS_DCR_IMMUTABLE_ID", "REQUESTS_CA_BUNDLE"}
+    assert set(sim.env) >= {
+        "IDENTITY_ENDPOINT",
+        "IDENTITY_HEADER",
+        "AZURE_CLIENT_ID",
+        "ARM_ENDPOINT",
+        "LOGS_INGESTION_ENDPOINT",
+        "LOGS_DCR_IMMUTABLE_ID",
+        "REQUESTS_CA_BUNDLE",
+    }
     assert sim.env["IDENTITY_ENDPOINT"].startswith("http://127.0.0.1:")
     assert sim.env["ARM_ENDPOINT"].startswith("https://127.0.0.1:")
     assert sim.env["LOGS_INGESTION_ENDPOINT"].startswith("https://127.0.0.1:")

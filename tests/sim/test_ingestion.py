@@ -20,8 +20,16 @@ from tests.sim.conftest import arm_error
 
 
 def rows(n: int, pad: int = 0, start: int = 0) -> list[MutableMapping[str, Any]]:
-    return [{"TimeGenerated": "2026-11-26T10:00:00Z", "NodeName": f"aks-system-1-vmss{i:06d}",
-             "ControlId": "3.2.1", "Status": "PASS", "Pad": "x" * pad} for i in range(start, start + n)]
+    return [
+        {
+            "TimeGenerated": "2026-11-26T10:00:00Z",
+            "NodeName": f"aks-system-1-vmss{i:06d}",
+            "ControlId": "3.2.1",
+            "Status": "PASS",
+            "Pad": "x" * pad,
+        }
+        for i in range(start, start + n)
+    ]
 
 
 def header_of(error: HttpResponseError, name: str) -> str:
@@ -42,17 +50,26 @@ class _ArmTokenCredential:
         return token
 
 
-def post_raw(sim: SimulatedEstate, body: bytes, *, stream: str = FINDINGS_STREAM,
-             headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+def post_raw(
+    sim: SimulatedEstate,
+    body: bytes,
+    *,
+    stream: str = FINDINGS_STREAM,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
     context = ssl.create_default_context(cafile=sim.ca_bundle)
     host, port = sim.ingestion_endpoint.removeprefix("https://").split(":")
     connection = http.client.HTTPSConnection(host, int(port), context=context, timeout=5)
     try:
         connection.request(
-            "POST", f"/dataCollectionRules/{sim.estate.dcr_immutable_id}/streams/{stream}?api-version=2023-01-01",
+            "POST",
+            f"/dataCollectionRules/{sim.estate.dcr_immutable_id}/streams/{stream}?api-version=2023-01-01",
             body=body,
-            headers={"Authorization": f"Bearer {sim.token('https://monitor.azure.com')}",
-                     "Content-Type": "application/json", **(headers or {})},
+            headers={
+                "Authorization": f"Bearer {sim.token('https://monitor.azure.com')}",
+                "Content-Type": "application/json",
+                **(headers or {}),
+            },
         )
         response = connection.getresponse()
         data = response.read()
@@ -86,8 +103,12 @@ class TestUpload:
         """A row the SDK cannot split: 413 ContentLengthLimitExceeded, reported through on_error."""
         errors: list[LogsUploadError] = []
         with LogsIngestionClient(sim.ingestion_endpoint, credential) as client:
-            client.upload(sim.estate.dcr_immutable_id, FINDINGS_STREAM,
-                          [{"Pad": "y" * (1024 * 1024 + 10)}], on_error=errors.append)
+            client.upload(
+                sim.estate.dcr_immutable_id,
+                FINDINGS_STREAM,
+                [{"Pad": "y" * (1024 * 1024 + 10)}],
+                on_error=errors.append,
+            )
         assert len(errors) == 1
         error = errors[0].error
         assert isinstance(error, HttpResponseError)
@@ -103,7 +124,10 @@ class TestUpload:
         ):
             client.upload("dcr-00000000000000000000000000000000", FINDINGS_STREAM, rows(1))
         assert arm_error(caught.value) == (
-            404, "NotFound", "Data collection rule with immutable Id 'dcr-00000000000000000000000000000000' not found.")
+            404,
+            "NotFound",
+            "Data collection rule with immutable Id 'dcr-00000000000000000000000000000000' not found.",
+        )
 
     def test_unknown_stream_is_400(self, sim, credential):
         """A stream the DCR does not declare is refused."""
@@ -117,7 +141,9 @@ class TestUpload:
     def test_token_for_another_audience_is_401(self, sim, credential):
         """An ARM token is refused with InvalidAudience."""
         with (
-            LogsIngestionClient(sim.ingestion_endpoint, _ArmTokenCredential(credential, sim.arm_endpoint)) as client,
+            LogsIngestionClient(
+                sim.ingestion_endpoint, _ArmTokenCredential(credential, sim.arm_endpoint)
+            ) as client,
             pytest.raises(ClientAuthenticationError) as caught,
         ):
             client.upload(sim.estate.dcr_immutable_id, FINDINGS_STREAM, rows(1))
@@ -155,10 +181,27 @@ class TestWire:
             pytest.param(b'{"a": 1}', {}, 400, "InvalidPayload", id="object-not-array"),
             pytest.param(b"[1, 2]", {}, 400, "InvalidPayload", id="array-of-scalars"),
             pytest.param(b"not json", {}, 400, "InvalidPayload", id="not-json"),
-            pytest.param(b"\x1f\x8bnot gzip", {"Content-Encoding": "gzip"}, 400, "InvalidContentEncoding", id="bad-gzip"),
-            pytest.param(b"[" + b'"' + b"z" * (1024 * 1024) + b'"]', {}, 413, "ContentLengthLimitExceeded", id="over-1mb"),
-            pytest.param(gzip.compress(b'[{"a":"' + b"z" * (2 * 1024 * 1024) + b'"}]'), {"Content-Encoding": "gzip"},
-                         413, "ContentLengthLimitExceeded", id="over-1mb-after-gunzip"),
+            pytest.param(
+                b"\x1f\x8bnot gzip",
+                {"Content-Encoding": "gzip"},
+                400,
+                "InvalidContentEncoding",
+                id="bad-gzip",
+            ),
+            pytest.param(
+                b"[" + b'"' + b"z" * (1024 * 1024) + b'"]',
+                {},
+                413,
+                "ContentLengthLimitExceeded",
+                id="over-1mb",
+            ),
+            pytest.param(
+                gzip.compress(b'[{"a":"' + b"z" * (2 * 1024 * 1024) + b'"}]'),
+                {"Content-Encoding": "gzip"},
+                413,
+                "ContentLengthLimitExceeded",
+                id="over-1mb-after-gunzip",
+            ),
         ],
     )
     def test_bad_bodies_are_refused(self, sim, body, headers, status, code):

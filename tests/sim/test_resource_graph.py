@@ -10,8 +10,12 @@ ROW = {
     "id": "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ContainerService/managedClusters/a",
     "name": "a",
     "type": "microsoft.containerservice/managedclusters",
-    "properties": {"aadProfile": {"managed": True}, "powerState": {"code": "Running"},
-                   "agentPoolProfiles": [{"name": "p1"}], "disableLocalAccounts": False},
+    "properties": {
+        "aadProfile": {"managed": True},
+        "powerState": {"code": "Running"},
+        "agentPoolProfiles": [{"name": "p1"}],
+        "disableLocalAccounts": False,
+    },
 }
 Q = "resources | where type =~ 'microsoft.containerservice/managedclusters'"
 
@@ -69,11 +73,24 @@ class TestRunQuery:
     def test_superset_has_every_discovery_column(self):
         """The fallback answer carries the documented columns and properties."""
         row = superset([ROW])[0]
-        assert {"id", "aadManaged", "azureRbac", "disableLocalAccts", "powerState", "properties"} <= set(row)
+        assert {
+            "id",
+            "aadManaged",
+            "azureRbac",
+            "disableLocalAccts",
+            "powerState",
+            "properties",
+        } <= set(row)
         assert row["aadManaged"] is True
 
     def test_table_format(self):
         """Columns with types, rows as lists."""
         table = as_table([{"a": 1, "b": "x", "c": True}])
-        assert table == {"columns": [{"name": "a", "type": "integer"}, {"name": "b", "type": "string"},
-                                     {"name": "c", "type": "boolean"}], "rows": [[1, "x", True]]}
+        assert table == {
+            "columns": [
+                {"name": "a", "type": "integer"},
+                {"name": "b", "type": "string"},
+                {"name": "c", "type": "boolean"},
+            ],
+            "rows": [[1, "x", True]],
+        }
