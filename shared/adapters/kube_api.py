@@ -187,7 +187,11 @@ class KubeSession:
                 status = exc.status or 0
                 if status == 0:  # the client reports TLS failures as status 0
                     raise error(self._tls_message(exc)) from None
-                if (status == 429 or status >= 500) and attempt < self._policy.max_retries:
+                limit = self._policy.max_retries
+                if "error trying to reach service" in _status_detail(exc.body):
+                    # The API server could not dial the kubelet: retry once, not max_retries times.
+                    limit = min(1, limit)
+                if (status == 429 or status >= 500) and attempt < limit:
                     attempt += 1
                     self._sleep(self._wait(exc, attempt))
                     continue
@@ -232,7 +236,7 @@ class KubeSession:
     def _status_message(self, exc: ApiException, doing: str, retries: int) -> str:
         status = exc.status
         detail = _status_detail(exc.body)
-        after = f" after {retries} retries" if retries else ""
+        after = f" after {retries} {'retry' if retries == 1 else 'retries'}" if retries else ""
         if status == 401:
             hint = "the API server rejected the scanner's credential"
         elif status == 403:
@@ -242,6 +246,8 @@ class KubeSession:
             )
         elif status == 404:
             hint = "not found"
+        elif "error trying to reach service" in detail:
+            hint = "the API server could not reach the node's kubelet (node down, NotReady or network)"
         elif status in (500, 502, 503, 504):
             hint = "the API server could not complete the request"
         elif status == 429:

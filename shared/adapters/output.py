@@ -97,7 +97,8 @@ class TableSink:
         self._lock = threading.Lock()
         self._cells: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
         self._controls: dict[str, None] = {}
-        self._reasons: dict[tuple[str, str, str, str], tuple[str, str, int]] = {}
+        # (cluster, pool, status, reason) -> (control ids, node names)
+        self._reasons: dict[tuple[str, str, str, str], tuple[set[str], set[str]]] = {}
 
     def write_findings(self, rows: Sequence[Finding]) -> None:
         """Fold rows into the matrix."""
@@ -111,9 +112,13 @@ class TableSink:
                 self._cells[target][r.ControlId] = r.Status
                 self._controls.setdefault(r.ControlId, None)
                 if r.Status != "PASS":
-                    key = (target[0], r.NodePool, r.ControlId, r.Reason)
-                    status, reason, count = self._reasons.get(key, (r.Status, r.Reason, 0))
-                    self._reasons[key] = (status, reason, count + 1)
+                    reason = r.Reason
+                    if r.Exempt:
+                        reason += f" [exempt until {r.ExemptionExpires}: {r.ExemptionReason}]"
+                    key = (target[0], r.NodePool, r.Status, reason)
+                    controls, nodes = self._reasons.setdefault(key, (set(), set()))
+                    controls.add(r.ControlId)
+                    nodes.add(r.NodeName)
 
     def write_run(self, run: RunRecord) -> None:
         """Print everything."""
@@ -142,25 +147,38 @@ class TableSink:
         self._console.print(table)
         if self._reasons:
             self._console.print(
-                "\n[bold]Not passing[/bold] (one line per cluster, pool, control and reason):"
+                "\n[bold]Not passing[/bold] (grouped by cluster, pool, status and reason):"
             )
-            for (cluster, pool, control, _), (status, reason, count) in sorted(
-                self._reasons.items()
+            for (cluster, pool, status, reason), (controls, nodes) in sorted(
+                self._reasons.items(),
+                key=lambda item: (
+                    item[0][0],
+                    item[0][1],
+                    _control_key(min(item[1][0], key=_control_key)),
+                ),
             ):
                 where = f"{cluster}/{pool}" if pool else cluster
-                nodes = f"{count} node{'s' if count != 1 else ''}" if pool else "cluster"
+                count = len(nodes - {""})
+                scope = f"{count} node{'s' if count != 1 else ''}" if count else "cluster"
                 self._console.print(
                     Text.assemble(
                         (f"{status:<7}", _STYLE.get(status, "")),
-                        f" {control:<7} {where} ({nodes}): {reason}",
+                        f" {_control_span(controls):<13} {where} ({scope}): {reason}",
                     )
                 )
         self._console.print(
             f"\n{run.Clusters} clusters ({run.ClustersFailed} not reached), {run.Nodes} nodes "
             f"({run.NodesFailed} unreadable) in {run.Subscriptions} subscriptions: "
             f"[green]{run.Passed} PASS[/green], [red]{run.Failed} FAIL[/red], "
-            f"[yellow]{run.Errors} ERROR[/yellow], {run.Skipped} SKIPPED"
+            f"[yellow]{run.Errors} ERROR[/yellow], {run.Skipped} SKIPPED, {run.Manual} MANUAL"
         )
+
+
+def _control_span(controls: set[str]) -> str:
+    ordered = sorted(controls, key=_control_key)
+    if len(ordered) > 2:
+        return f"{ordered[0]}..{ordered[-1]} ({len(ordered)})"
+    return ",".join(ordered)
 
 
 def _control_key(control_id: str) -> tuple[int, ...]:

@@ -8,9 +8,9 @@ Wire behaviour reproduced (kube-apiserver + AKS):
   "start":..}``); a malformed one is a 400 ``invalid continue token: ...``.
 * ``GET /api/v1/nodes/{name}/proxy/configz`` answers the kubelet's body
   (``{"kubeletconfig":{...}}``, ``application/json``). A kubelet the apiserver cannot dial gives
-  500 with ``error trying to reach service: dial tcp <ip>:10250: connect: connection refused``
-  and no ``reason`` (apimachinery's proxy transport error, turned into a Status by
-  ``responsewriters.ErrorToAPIStatus``). An unknown node is 404 ``nodes "x" not found``.
+  503 ``ServiceUnavailable`` with ``error trying to reach service: dial tcp <ip>:10250: connect:
+  connection refused`` (apimachinery ``pkg/util/proxy/transport.go`` wraps every round-trip
+  error in ``errors.NewServiceUnavailable``; the node proxy uses that transport). An unknown node is 404 ``nodes "x" not found``.
 * AuthN: an Entra token (audience ``6dae42f8-...``, the AKS AAD server app) makes the user its
   ``oid``, as AKS's guard does for tokens without ``upn``; a client certificate from the
   cluster CA (``CN=masterclient, O=system:masters``) or the kubeconfig's static token are the
@@ -528,7 +528,7 @@ class ApiServer:
             f"error trying to reach service: dial tcp {entry.node.internal_ip}:10250: "
             "connect: connection refused"
         )
-        return self._status(500, text)
+        return self._status(503, text, reason="ServiceUnavailable")
 
     def _unauthorized(self) -> Response:
         return self._respond(401, UNAUTHORIZED)

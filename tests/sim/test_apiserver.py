@@ -130,18 +130,19 @@ class TestConfigz:
         assert json.loads(data)["kubeletconfig"]["readOnlyPort"] == 10255
 
     def test_unreachable_node_is_the_apiservers_dial_error(self, sim):
-        """The estate's unreachable node: 500 Status, no reason, 'error trying to reach service'."""
+        """The estate's unreachable node: 503 ServiceUnavailable, 'error trying to reach service'."""
         node = next(n for n in sim.estate.cluster(PROD).nodes() if n.override.unreachable)
         with entra(sim, PROD) as api, pytest.raises(ApiException) as caught:
             configz(api, node.name)
-        assert caught.value.status == 500
+        assert caught.value.status == 503
         assert status_of(caught.value) == {
             "kind": "Status",
             "apiVersion": "v1",
             "metadata": {},
             "status": "Failure",
             "message": f"error trying to reach service: dial tcp {node.internal_ip}:10250: connect: connection refused",
-            "code": 500,
+            "reason": "ServiceUnavailable",
+            "code": 503,
         }
 
     def test_unknown_node_is_404(self, sim):
@@ -187,7 +188,7 @@ class TestConfigz:
         sim.faults.node_unreachable("aks-batch-neu", node.name)
         with entra(sim, "aks-batch-neu") as api, pytest.raises(ApiException) as caught:
             configz(api, node.name)
-        assert caught.value.status == 500
+        assert caught.value.status == 503
         assert f"dial tcp {node.internal_ip}:10250" in status_of(caught.value)["message"]
 
     def test_configz_requests_are_counted(self, sim):

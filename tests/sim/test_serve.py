@@ -35,7 +35,7 @@ def get(url: str, *, headers: dict[str, str], context: ssl.SSLContext | None = N
 def test_serve_with_worker_processes(tmp_path: Path) -> None:
     """Three clusters over two workers: env file when ready, real answers, stats on SIGTERM."""
     env_file, stats_file = tmp_path / "env.json", tmp_path / "stats.json"
-    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",

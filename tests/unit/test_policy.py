@@ -12,7 +12,7 @@ from shared.errors import SettingsError
 from shared.evaluate import evaluate
 from shared.model import Cluster, Node, Policy, QpsMode, Status
 from shared.policy import describe, expiring, load_policy, parse_policy
-from shared.records import RowContext, findings
+from shared.records import Finding, RowContext, findings
 from shared.settings import Settings
 
 SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
@@ -35,7 +35,7 @@ exemptions:
 """
 
 
-def rows_for(policy: Policy, pool: str, config: dict[str, object], today: date = TODAY):
+def rows_for(policy: Policy, pool: str, config: dict[str, object], today: date = TODAY) -> dict[str, Finding]:
     cluster = Cluster(CLUSTER_ID, SUB, "rg-batch", "aks-batch-neu")
     context = RowContext.for_cluster("run", BENCH, cluster, Node("n1", pool))
     return {
