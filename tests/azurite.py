@@ -34,7 +34,7 @@ def azurite() -> Iterator[str]:
         raise RuntimeError(f"{BINARY} is missing: run `npm ci` (make test does)")
     blob, queue, table = _free_port(), _free_port(), _free_port()
     workdir = tempfile.mkdtemp(prefix="azurite-")
-    process = subprocess.Popen(  # noqa: S603 - a fixed local binary with fixed arguments
+    process = subprocess.Popen(
         [
             str(BINARY),
             "--blobHost",

@@ -247,7 +247,9 @@ class KubeSession:
         elif status == 404:
             hint = "not found"
         elif "error trying to reach service" in detail:
-            hint = "the API server could not reach the node's kubelet (node down, NotReady or network)"
+            hint = (
+                "the API server could not reach the node's kubelet (node down, NotReady or network)"
+            )
         elif status in (500, 502, 503, 504):
             hint = "the API server could not complete the request"
         elif status == 429:

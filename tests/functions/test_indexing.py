@@ -56,5 +56,5 @@ class TestColdStart:
         )
         out = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        )  # noqa: S603
+        )
         assert out.stdout.strip() == "[]"

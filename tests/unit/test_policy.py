@@ -35,7 +35,9 @@ exemptions:
 """
 
 
-def rows_for(policy: Policy, pool: str, config: dict[str, object], today: date = TODAY) -> dict[str, Finding]:
+def rows_for(
+    policy: Policy, pool: str, config: dict[str, object], today: date = TODAY
+) -> dict[str, Finding]:
     cluster = Cluster(CLUSTER_ID, SUB, "rg-batch", "aks-batch-neu")
     context = RowContext.for_cluster("run", BENCH, cluster, Node("n1", pool))
     return {
