@@ -149,7 +149,7 @@ class TableSink:
             self._console.print(
                 "\n[bold]Not passing[/bold] (grouped by cluster, pool, status and reason):"
             )
-            for (cluster, pool, status, reason), (controls, nodes) in sorted(
+            for (cluster, pool, status, reason), (ids, nodes) in sorted(
                 self._reasons.items(),
                 key=lambda item: (
                     item[0][0],
@@ -163,7 +163,7 @@ class TableSink:
                 self._console.print(
                     Text.assemble(
                         (f"{status:<7}", _STYLE.get(status, "")),
-                        f" {_control_span(controls):<13} {where} ({scope}): {reason}",
+                        f" {_control_span(ids):<13} {where} ({scope}): {reason}",
                     )
                 )
         self._console.print(
