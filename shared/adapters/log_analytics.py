@@ -22,6 +22,8 @@ from shared.records import Finding, RunRecord
 
 log = logging.getLogger(__name__)
 
+UPLOAD_RETRIES = 3
+
 
 class LogAnalyticsSink:
     """FindingSink that uploads findings and run records to their DCR streams."""
@@ -34,7 +36,15 @@ class LogAnalyticsSink:
         findings_stream: str,
         runs_stream: str,
     ) -> None:
-        self._client = LogsIngestionClient(endpoint, credential)
+        # Bounded retries: azure-core's default (10 tries, backoff to 120 s) would hold a run for
+        # many minutes in an outage; what still fails goes to the dead-letter store instead.
+        self._client = LogsIngestionClient(
+            endpoint,
+            credential,
+            retry_total=UPLOAD_RETRIES,
+            retry_backoff_factor=0.5,
+            retry_backoff_max=8,
+        )
         self._rule_id = rule_id
         self._findings_stream = findings_stream
         self._runs_stream = runs_stream

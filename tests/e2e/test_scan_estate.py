@@ -1,0 +1,257 @@
+"""End to end through the real SDKs over real HTTPS against the simulated estate."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from shared.adapters.output import CollectingSink
+from shared.bootstrap import build
+from shared.cli import main
+from shared.deadletter import DeliveringSink, DirectoryDeadLetterStore
+from shared.model import ScanScope
+from shared.pipeline import run_scan
+from shared.ports import FindingSink
+from shared.settings import Settings
+from shared.sim import FINDINGS_STREAM, RUNS_STREAM, Action, Endpoint, Fault
+from tests.e2e.expected import NODES_PER_POOL, expected_status
+
+PROD_SUB = "3c5a7e91-2b4d-4f6a-8c0e-1a2b3c4d5e6f"
+DEV_SUB = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+
+
+def scan(env, scope=ScanScope(), **overrides):  # noqa: B008 - an immutable default
+    settings = Settings.from_env({**env, **overrides})
+    wired = build(settings)
+    collected = CollectingSink()
+    try:
+        sinks: list[FindingSink] = [collected]
+        delivering = None
+        if wired.log_analytics is not None:
+            store = DirectoryDeadLetterStore(Path(env["DEADLETTER_DIR"]))
+            delivering = DeliveringSink(
+                wired.log_analytics, store, settings.logs_findings_stream, settings.logs_runs_stream
+            )
+            delivering.replay()
+            sinks.append(delivering)
+        outcome = run_scan(
+            wired.scanner,
+            scope,
+            sinks,
+            trigger="test",
+            delivery=delivering.stats if delivering else None,
+        )
+    finally:
+        wired.close()
+    return outcome, collected.rows
+
+
+def by_run(rows, run_id):
+    return [r for r in rows if r["RunId"] == run_id]
+
+
+class TestWholeEstate:
+    def test_every_row_matches_the_hand_written_verdicts(self, env):
+        """Each (node, control) row equals the verdict written by hand for its pool."""
+        outcome, rows = scan(env)
+        assert rows, "no rows"
+        for row in rows:
+            want = expected_status(row.ClusterName, row.NodePool, row.NodeName, row.ControlId)
+            assert row.Status == want, (row.ClusterName, row.NodeName, row.ControlId, row.Reason)
+        assert outcome.run.Failed > 0
+        assert outcome.run.Passed > 0
+
+    def test_every_pair_exactly_once(self, env):
+        """Every node of every reachable cluster has one row per control; clusters not reached have one per control."""
+        _, rows = scan(env)
+        pairs = Counter((r.ClusterName, r.NodeName, r.ControlId) for r in rows)
+        assert set(pairs.values()) == {1}
+        nodes = Counter(
+            (r.ClusterName, r.NodePool) for r in rows if r.NodeName and r.ControlId == "3.2.1"
+        )
+        expected_nodes = {k: v for k, v in NODES_PER_POOL.items() if k[0] != "aks-local-only"}
+        assert dict(nodes) == expected_nodes
+        cluster_rows = {(r.ClusterName, r.Status) for r in rows if not r.NodeName}
+        assert cluster_rows == {("aks-dev-stopped", "SKIPPED"), ("aks-local-only", "ERROR")}
+
+    def test_log_analytics_received_every_row_exactly_once(self, env, sim):
+        """The Logs Ingestion endpoint accepted each RecordId once, and the run record's counts match."""
+        outcome, rows = scan(env)
+        run_id = outcome.run.RunId
+        accepted = by_run(sim.accepted(FINDINGS_STREAM), run_id)
+        ids = Counter(r["RecordId"] for r in accepted)
+        assert set(ids.values()) == {1}
+        assert set(ids) == {r.RecordId for r in rows}
+        (record,) = by_run(sim.accepted(RUNS_STREAM), run_id)
+        statuses = Counter(r["Status"] for r in accepted)
+        assert (record["Passed"], record["Failed"], record["Errors"], record["Skipped"]) == (
+            statuses["PASS"],
+            statuses["FAIL"],
+            statuses["ERROR"],
+            statuses["SKIPPED"],
+        )
+        assert (record["Clusters"], record["ClustersFailed"], record["Subscriptions"]) == (5, 1, 2)
+        assert (record["Nodes"], record["NodesFailed"]) == (13, 1)
+        assert record["RowsSent"] == len(rows)
+        assert record["RowsDeadLettered"] == 0
+
+    def test_unreachable_node_reason_names_the_cause(self, env):
+        """The node the API server cannot reach is ERROR with the apiserver's words."""
+        _, rows = scan(env)
+        reasons = {r.Reason for r in rows if r.NodeName == "aks-user-93773898-vmss000002"}
+        (reason,) = reasons
+        assert "error trying to reach service" in reason
+        assert "HTTP 503" in reason
+
+    def test_non_entra_cluster_is_error_with_the_setting_named(self, env):
+        """A cluster without Entra ID gets ERROR rows naming ALLOW_LOCAL_ACCOUNTS."""
+        _, rows = scan(env)
+        reasons = {r.Reason for r in rows if r.ClusterName == "aks-local-only"}
+        assert len(reasons) == 1
+        assert "ALLOW_LOCAL_ACCOUNTS" in reasons.pop()
+
+
+class TestOptions:
+    def test_local_accounts_allowed_scans_the_non_entra_cluster(self, env):
+        """ALLOW_LOCAL_ACCOUNTS=true reads the non-Entra cluster with its client certificate."""
+        _, rows = scan(env, ALLOW_LOCAL_ACCOUNTS="true")
+        local = [r for r in rows if r.ClusterName == "aks-local-only"]
+        assert {r.NodeName for r in local} == {
+            "aks-nodes-31036032-vmss000000",
+            "aks-nodes-31036032-vmss000001",
+        }
+        assert {r.Status for r in local} == {"PASS"}
+
+    def test_arm_listing_finds_the_same_rows(self, env):
+        """Per-subscription ARM discovery gives the same (cluster, node, control, status) set."""
+        _, graph = scan(env)
+        _, arm = scan(env, DISCOVERY_MODE="arm")
+
+        def key(rows):
+            return sorted((r.ClusterName, r.NodeName, r.ControlId, r.Status) for r in rows)
+
+        assert key(graph) == key(arm)
+
+    def test_resource_graph_failure_falls_back_to_arm(self, env, sim):
+        """When Resource Graph refuses, auto mode lists clusters through ARM and loses nothing."""
+        sim.faults.add(Fault(Endpoint.RESOURCE_GRAPH, Action.ERROR, 403))
+        outcome, rows = scan(env)
+        assert outcome.run.Clusters == 5
+        assert len(rows) == 13 * 9 + 2 * 9
+
+    def test_subscription_scope(self, env):
+        """--subscription limits the scan to that subscription's clusters."""
+        _, rows = scan(env, ScanScope(subscriptions=(DEV_SUB,)))
+        assert {r.ClusterName for r in rows} == {"aks-dev-stopped", "aks-batch-neu"}
+
+    def test_cluster_scope(self, env):
+        """--cluster scans exactly the named cluster."""
+        cid = f"/subscriptions/{PROD_SUB}/resourceGroups/rg-legacy-eus/providers/Microsoft.ContainerService/managedClusters/aks-legacy-eus"
+        outcome, rows = scan(env, ScanScope(clusters=(cid,)))
+        if outcome.run.ClustersFailed:
+            pytest.fail(rows[0].Reason)
+        assert {r.ClusterName for r in rows} == {"aks-legacy-eus"}
+
+    def test_unknown_cluster_is_an_error_row_not_silence(self, env):
+        """A named cluster that does not exist gets ERROR rows saying ARM could not find it."""
+        cid = f"/subscriptions/{PROD_SUB}/resourceGroups/rg-x/providers/Microsoft.ContainerService/managedClusters/nope"
+        _, rows = scan(env, ScanScope(clusters=(cid,)))
+        assert {(r.ClusterName, r.Status) for r in rows} == {("nope", "ERROR")}
+        assert "404" in rows[0].Reason
+
+    def test_throttled_configz_is_retried_honouring_retry_after(self, env, sim):
+        """A 429 with Retry-After is retried and the node still passes."""
+        node = "aks-system-53367501-vmss000000"
+        sim.faults.configz_throttle("aks-prod-weu", node, retry_after=1, times=2)
+        _, rows = scan(env, ScanScope(subscriptions=(PROD_SUB,)))
+        assert {r.Status for r in rows if r.NodeName == node} == {"PASS"}
+
+    def test_zero_only_mode_fails_fifty(self, env):
+        """EVENT_RECORD_QPS_MODE=zero-only makes eventRecordQPS 50 a FAIL."""
+        _, rows = scan(env, ScanScope(subscriptions=(DEV_SUB,)), EVENT_RECORD_QPS_MODE="zero-only")
+        assert {r.Status for r in rows if r.NodePool == "cpu" and r.ControlId == "3.2.7"} == {
+            "FAIL"
+        }
+
+
+class TestIngestionOutage:
+    def test_outage_dead_letters_and_the_next_run_replays(self, env, sim):
+        """Log Analytics down for one run: rows wait on disk, the next run sends them, none twice."""
+        sim.faults.ingestion_outage(True)
+        first, rows = scan(env, ScanScope(subscriptions=(DEV_SUB,)))
+        assert first.run.RowsDeadLettered == len(rows)
+        assert not by_run(sim.accepted(FINDINGS_STREAM), first.run.RunId)
+        sim.faults.ingestion_outage(False)
+        second, _ = scan(env, ScanScope(subscriptions=(DEV_SUB,)))
+        assert second.run.RowsReplayed >= len(rows)
+        replayed = Counter(
+            r["RecordId"] for r in by_run(sim.accepted(FINDINGS_STREAM), first.run.RunId)
+        )
+        assert set(replayed) == {r.RecordId for r in rows}
+        assert set(replayed.values()) == {1}
+        assert os.listdir(env["DEADLETTER_DIR"]) == []
+
+
+class TestCommandLine:
+    def test_demo_json_has_every_pair_once_and_all_statuses(self):
+        """`python -m shared demo --format json`: each (node, control) once; PASS, FAIL, ERROR, SKIPPED present."""
+        out = subprocess.run(
+            [sys.executable, "-m", "shared", "demo", "--format", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        document = json.loads(out.stdout)
+        findings = document["findings"]
+        pairs = Counter((f["ClusterId"], f["NodeName"], f["ControlId"]) for f in findings)
+        assert set(pairs.values()) == {1}
+        assert {f["Status"] for f in findings} >= {"PASS", "FAIL", "ERROR", "SKIPPED"}
+        assert document["run"]["Passed"] == sum(f["Status"] == "PASS" for f in findings)
+        assert "accepted" in out.stderr
+
+    @pytest.mark.parametrize(
+        ("argv", "code"),
+        [(["scan", "--subscription", "nope"], 2), (["scan", "--cluster", "/subscriptions/x"], 2)],
+        ids=["bad-subscription", "bad-cluster"],
+    )
+    def test_bad_usage_exits_2(self, argv, code, capsys):
+        """Malformed arguments exit 2 with a message naming the argument."""
+        assert main(argv) == code
+        assert argv[1] in capsys.readouterr().err
+
+    def test_bad_setting_exits_2_before_any_call(self, env, sim, monkeypatch, capsys):
+        """A malformed setting exits 2, names it, and nothing reaches ARM."""
+        monkeypatch.setenv("SCAN_CONCURRENCY", "lots")
+        before = sim.snapshot()
+        assert main(["scan"]) == 2
+        assert "SCAN_CONCURRENCY" in capsys.readouterr().err
+        assert sim.snapshot() == before
+
+    def test_fail_on_findings_exits_1(self, env, tmp_path):
+        """--fail-on-findings exits 1 when a FAIL exists; the jsonl output ends with the run record."""
+        out = tmp_path / "out.jsonl"
+        assert (
+            main(
+                [
+                    "scan",
+                    "--format",
+                    "jsonl",
+                    "--output",
+                    str(out),
+                    "--fail-on-findings",
+                    "--subscription",
+                    DEV_SUB,
+                ]
+            )
+            == 1
+        )
+        lines = out.read_text().splitlines()
+        assert "run" in json.loads(lines[-1])
+        assert all("ControlId" in json.loads(line) for line in lines[:-1])
