@@ -1,0 +1,200 @@
+"""The three functions invoked as the host would, against the simulated estate and Azurite."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import azure.functions as func
+import pytest
+from azure.functions.timer import TimerRequest
+from azure.storage.blob import ContainerClient
+
+import function_app
+from shared.sim import FINDINGS_STREAM, RUNS_STREAM, SimulatedEstate, default_estate
+from tests.azurite import azurite
+
+pytestmark = pytest.mark.azurite
+DEV_SUB = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+PROD_LEGACY = (
+    "/subscriptions/3c5a7e91-2b4d-4f6a-8c0e-1a2b3c4d5e6f/resourceGroups/rg-legacy-eus"
+    "/providers/Microsoft.ContainerService/managedClusters/aks-legacy-eus"
+)
+
+
+class Out:
+    """func.Out as the host provides it."""
+
+    def __init__(self) -> None:
+        self.value: Any = None
+
+    def set(self, value: Any) -> None:
+        self.value = value
+
+    def get(self) -> Any:
+        return self.value
+
+
+@pytest.fixture(name="connection", scope="module")
+def _connection() -> Iterator[str]:
+    with azurite() as connection:
+        yield connection
+
+
+@pytest.fixture(name="sim", scope="module")
+def _sim() -> Iterator[SimulatedEstate]:
+    with SimulatedEstate(default_estate()).start() as sim:
+        yield sim
+
+
+@pytest.fixture(name="env")
+def _env(
+    sim: SimulatedEstate,
+    connection: str,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> dict[str, str]:
+    sim.faults.clear()
+    container = "dl-" + request.node.name.replace("_", "-").lower()[:40]
+    values = {**sim.env, "AzureWebJobsStorage": connection, "DEADLETTER_CONTAINER": container}
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+timer_fn = function_app.scheduled_scan.build().get_user_function()
+queue_fn = function_app.scan_cluster.build().get_user_function()
+http_fn = function_app.manual_scan.build().get_user_function()
+
+
+def post(body: bytes) -> tuple[func.HttpResponse, list[str] | None]:
+    request = func.HttpRequest(
+        method="POST", url="/api/scan", body=body, headers={"content-type": "application/json"}
+    )
+    out = Out()
+    response: func.HttpResponse = http_fn(request, out)
+    return response, out.value
+
+
+def deliver(messages: list[str]) -> None:
+    for index, text in enumerate(messages):
+        poison = Out()
+        queue_fn(func.QueueMessage(id=f"m{index}", body=text.encode()), poison)
+        assert poison.value is None, poison.value
+
+
+def rows_of(
+    sim: SimulatedEstate, run_id: str, stream: str = FINDINGS_STREAM
+) -> list[dict[str, Any]]:
+    return [r for r in sim.accepted(stream) if r["RunId"] == run_id]
+
+
+class TestFanOut:
+    def test_timer_to_queue_to_rows_for_every_cluster(self, env, sim):
+        """Timer → one message per running cluster → each scanned → rows for every cluster, each once."""
+        out = Out()
+        timer_fn(TimerRequest(past_due=True), out)
+        messages = out.value
+        assert len(messages) == 4  # five clusters, one stopped
+        run_id = json.loads(messages[0])["runId"]
+        deliver(messages)
+        rows = rows_of(sim, run_id)
+        assert {r["ClusterName"] for r in rows} == {
+            "aks-prod-weu",
+            "aks-legacy-eus",
+            "aks-local-only",
+            "aks-batch-neu",
+            "aks-dev-stopped",
+        }
+        assert set(Counter(r["RecordId"] for r in rows).values()) == {1}
+        assert len(rows) == (13 + 2) * 9
+        triggers = Counter(r["Trigger"] for r in rows_of(sim, run_id, RUNS_STREAM))
+        assert triggers == {"timer": 1, "queue": 4}
+
+    def test_message_that_is_not_ours_goes_to_poison_with_reason(self, env, sim):
+        """An unparseable message is moved to the poison queue at once, naming the problem, and scans nothing."""
+        before = sim.snapshot()
+        poison = Out()
+        queue_fn(func.QueueMessage(id="x1", body=b'{"v": 9}'), poison)
+        moved = json.loads(poison.value)
+        assert moved["reason"].startswith("v:")
+        assert moved["messageId"] == "x1"
+        assert sim.snapshot() == before
+
+
+class TestHttp:
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            (b"{nope", "body"),
+            (b'{"subscriptions": ["x"]}', "subscriptions[0]"),
+            (b'{"clusters": "all"}', "clusters"),
+            (b'{"wait": "true"}', "wait"),
+            (b'{"everything": true}', "everything"),
+            (json.dumps({"subscriptions": [DEV_SUB] * 1001}).encode(), "subscriptions"),
+        ],
+        ids=["not-json", "bad-id", "not-list", "wait-string", "unknown-key", "too-many"],
+    )
+    def test_bad_input_is_400_problem_and_starts_no_scan(self, env, sim, body, field):
+        """Bad bodies answer 400 with a JSON problem naming the field; no request reaches the estate."""
+        before = sim.snapshot()
+        response, queued = post(body)
+        assert response.status_code == 400
+        assert response.mimetype == "application/problem+json"
+        assert json.loads(response.get_body())["field"] == field
+        assert queued is None
+        assert sim.snapshot() == before
+
+    def test_without_wait_dispatches_202(self, env, sim):
+        """No wait: 202 with the run id and one message per running cluster in scope."""
+        response, queued = post(json.dumps({"subscriptions": [DEV_SUB]}).encode())
+        assert response.status_code == 202
+        body = json.loads(response.get_body())
+        assert body["clustersQueued"] == 1
+        assert [json.loads(m)["runId"] for m in queued or []] == [body["runId"]]
+
+    def test_wait_scans_inline_and_returns_rows(self, env, sim):
+        """wait=true with one cluster: 200 with the run record and every row."""
+        response, _queued = post(json.dumps({"clusters": [PROD_LEGACY], "wait": True}).encode())
+        assert response.status_code == 200
+        body = json.loads(response.get_body())
+        assert len(body["findings"]) == 2 * 9
+        assert body["run"]["Failed"] == 12
+        assert {r["RecordId"] for r in rows_of(sim, body["run"]["RunId"])} == {
+            f["RecordId"] for f in body["findings"]
+        }
+
+    def test_wait_with_more_than_ten_clusters_is_400(self, env, sim, monkeypatch):
+        """wait is refused when the scope holds more than ten running clusters (nothing scanned)."""
+        monkeypatch.setattr("shared.jobs.MAX_WAIT_CLUSTERS", 2)
+        response, _queued = post(b'{"wait": true}')
+        assert response.status_code == 400
+        assert json.loads(response.get_body())["field"] == "wait"
+
+
+class TestNoFindingsLost:
+    def test_outage_then_recovery_every_row_once_and_no_blob_left(self, env, sim, connection):
+        """Log Analytics down for one run: rows wait as blobs; the next dispatch re-sends them; 0 lost, 0 duplicated."""
+        sim.faults.ingestion_outage(True)
+        out = Out()
+        timer_fn(TimerRequest(past_due=False), out)
+        run_id = json.loads(out.value[0])["runId"]
+        deliver(out.value)
+        container = ContainerClient.from_connection_string(connection, env["DEADLETTER_CONTAINER"])
+        waiting = [b.name for b in container.list_blobs()]
+        assert waiting
+        assert rows_of(sim, run_id) == []
+        sim.faults.ingestion_outage(False)
+        again = Out()
+        timer_fn(TimerRequest(past_due=False), again)  # the next run replays first
+        rows = rows_of(sim, run_id)
+        counts = Counter(r["RecordId"] for r in rows)
+        assert len(rows) == (13 + 2) * 9
+        assert set(counts.values()) == {1}
+        assert list(container.list_blobs()) == []
+        next_run = json.loads(again.value[0])["runId"]
+        (record,) = [r for r in rows_of(sim, next_run, RUNS_STREAM) if r["Trigger"] == "timer"]
+        assert record["RowsReplayed"] >= len(rows)
+        container.close()
