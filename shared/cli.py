@@ -47,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--policy", metavar="FILE", help="scan policy file (YAML or JSON); sets SCAN_POLICY"
         )
+        sub.add_argument(
+            "--benchmark",
+            metavar="NAME",
+            help="benchmark to evaluate (sets CIS_BENCHMARK), e.g. cis-aks-1.0",
+        )
         if name == "scan":
             sub.add_argument(
                 "--subscription",
@@ -86,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = dict(os.environ)
         if args.policy:
             env["SCAN_POLICY"] = args.policy
+        if args.benchmark:
+            env["CIS_BENCHMARK"] = args.benchmark
         settings = settings_from(env)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)

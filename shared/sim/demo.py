@@ -43,6 +43,8 @@ def run_demo(args: argparse.Namespace) -> int:
         env = {**sim.env, "DEADLETTER_DIR": tmp}
         if args.policy:
             env["SCAN_POLICY"] = args.policy
+        if args.benchmark:
+            env["CIS_BENCHMARK"] = args.benchmark
         with _environment(env):
             settings = Settings.from_env({**os.environ, **env})
             code = scan(

@@ -255,3 +255,20 @@ class TestCommandLine:
         lines = out.read_text().splitlines()
         assert "run" in json.loads(lines[-1])
         assert all("ControlId" in json.loads(line) for line in lines[:-1])
+
+
+class TestBenchmarks:
+    def test_cis_aks_1_0_ids_on_the_estate(self, env):
+        """With cis-aks-1.0 the same nodes carry that version's ids: eventRecordQPS is 3.2.9, hostname-override MANUAL."""
+        _, rows = scan(env, ScanScope(subscriptions=(PROD_SUB,)), CIS_BENCHMARK="cis-aks-1.0")
+        legacy = {r.ControlId: r for r in rows if r.NodeName == "aks-legacy-89116085-vmss000000"}
+        assert len(legacy) == 11
+        assert legacy["3.2.9"].Status == "FAIL"
+        assert legacy["3.2.9"].Actual == "3"
+        assert legacy["3.2.8"].Status == "MANUAL"
+        assert {r.Benchmark for r in rows} == {"cis-aks-1.0"}
+
+    def test_cis_k8s_1_12_ids_on_the_estate(self, env):
+        """With cis-k8s-1.12 rows carry section 4.2 ids."""
+        _, rows = scan(env, ScanScope(subscriptions=(DEV_SUB,)), CIS_BENCHMARK="cis-k8s-1.12")
+        assert {r.ControlId.rsplit(".", 1)[0] for r in rows} == {"4.2"}
