@@ -83,8 +83,12 @@ class JsonSink:
 
     def write_run(self, run: RunRecord) -> None:
         """Write the document."""
+        from shared.pools import summarize  # noqa: PLC0415
+
         with self._lock:
-            json.dump({"run": run.row(), "findings": self._rows}, self._stream, indent=2)
+            pools = [p.as_dict() for p in summarize(Finding(**r) for r in self._rows)]
+            document = {"run": run.row(), "findings": self._rows, "pools": pools}
+            json.dump(document, self._stream, indent=2)
             self._stream.write("\n")
             self._stream.flush()
 
@@ -99,10 +103,12 @@ class TableSink:
         self._controls: dict[str, None] = {}
         # (cluster, pool, status, reason) -> (control ids, node names)
         self._reasons: dict[tuple[str, str, str, str], tuple[set[str], set[str]]] = {}
+        self._rows: list[Finding] = []
 
     def write_findings(self, rows: Sequence[Finding]) -> None:
         """Fold rows into the matrix."""
         with self._lock:
+            self._rows.extend(rows)
             for r in rows:
                 target = (
                     r.ClusterName or f"(subscription {r.SubscriptionId})",
@@ -124,6 +130,24 @@ class TableSink:
         """Print everything."""
         with self._lock:
             self._print(run)
+
+    def _print_pools(self) -> None:
+        from shared.pools import summarize  # noqa: PLC0415
+
+        summaries = summarize(self._rows)
+        if not summaries:
+            return
+        self._console.print(
+            "\n[bold]Node pools[/bold] (drift: a node whose value differs from its pool's):"
+        )
+        for summary in summaries:
+            self._console.print(_pool_line(summary))
+            for d in summary.drift:
+                self._console.print(
+                    f"  [magenta]drift[/magenta] {d.node} {d.control}: {d.value} (pool: {d.pool_value})"
+                )
+            if summary.split:
+                self._console.print(f"  split (no majority value): {', '.join(summary.split)}")
 
     def _print(self, run: RunRecord) -> None:
         from rich.table import Table  # noqa: PLC0415
@@ -166,12 +190,22 @@ class TableSink:
                         f" {_control_span(ids):<13} {where} ({scope}): {reason}",
                     )
                 )
+        self._print_pools()
         self._console.print(
             f"\n{run.Clusters} clusters ({run.ClustersFailed} not reached), {run.Nodes} nodes "
             f"({run.NodesFailed} unreadable) in {run.Subscriptions} subscriptions: "
             f"[green]{run.Passed} PASS[/green], [red]{run.Failed} FAIL[/red], "
             f"[yellow]{run.Errors} ERROR[/yellow], {run.Skipped} SKIPPED, {run.Manual} MANUAL"
         )
+
+
+def _pool_line(summary: Any) -> str:
+    failing = sum(
+        n for c in summary.counts.values() for s, n in c.items() if s in ("FAIL", "ERROR")
+    )
+    return (
+        f"{summary.cluster_name}/{summary.pool}: {summary.nodes} nodes, {failing} FAIL/ERROR cells"
+    )
 
 
 def _control_span(controls: set[str]) -> str:

@@ -289,6 +289,15 @@ BATCH_GPU = derive(
 )
 
 
+#: One system node of aks-prod-weu: eventRecordQPS 10 and a 1h idle timeout instead of the pool's
+#: 0 and 4h. Both still pass; the node-pool view names the node as drifted.
+DRIFTED_SYSTEM: Mapping[str, Any] = {
+    **COMPLIANT,
+    "eventRecordQPS": 10,
+    "streamingConnectionIdleTimeout": "1h0m0s",
+}
+
+
 def default_estate() -> Estate:
     """The demo estate: two subscriptions, five clusters, compliant and non-compliant nodes.
 
@@ -317,7 +326,15 @@ def default_estate() -> Estate:
                 local_accounts_disabled=True,
                 kubernetes_version="1.30.6",
                 pools=(
-                    NodePool("system", 3, COMPLIANT, mode="System"),
+                    # vmss000002 drifted from its pool (changed by hand, or missed a node-image
+                    # upgrade): different values that still comply, so only the drift view sees it.
+                    NodePool(
+                        "system",
+                        3,
+                        COMPLIANT,
+                        mode="System",
+                        overrides={2: NodeOverride(configz=DRIFTED_SYSTEM)},
+                    ),
                     NodePool("user", 4, COMPLIANT, overrides={2: NodeOverride(unreachable=True)}),
                 ),
                 tags={"environment": "production"},

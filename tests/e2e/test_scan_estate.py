@@ -215,6 +215,11 @@ class TestCommandLine:
         assert {f["Status"] for f in findings} >= {"PASS", "FAIL", "ERROR", "SKIPPED"}
         assert document["run"]["Passed"] == sum(f["Status"] == "PASS" for f in findings)
         assert "accepted" in out.stderr
+        drift = [(d["NodeName"], d["ControlId"]) for p in document["pools"] for d in p["Drift"]]
+        assert sorted(drift) == [
+            ("aks-system-53367501-vmss000002", "3.2.5"),
+            ("aks-system-53367501-vmss000002", "3.2.7"),
+        ]
 
     @pytest.mark.parametrize(
         ("argv", "code"),
