@@ -90,6 +90,45 @@ def build(
     return Wired(scanner, sink, resources)
 
 
+def build_for_kubeconfig(settings: Settings, path: str, context: str | None) -> Wired:
+    """Wire a one-cluster scan from a person's kubeconfig (``scan --kubeconfig``)."""
+    from shared.adapters.kube_api import RequestPolicy  # noqa: PLC0415
+    from shared.adapters.kubeconfig_source import (  # noqa: PLC0415
+        KubeconfigConnector,
+        KubeconfigDiscovery,
+        kubeconfig_cluster,
+    )
+    from shared.adapters.log_analytics import LogAnalyticsSink  # noqa: PLC0415
+
+    cluster = kubeconfig_cluster(path, context)
+    policy = RequestPolicy(
+        timeout=settings.request_timeout,
+        max_retries=settings.max_retries,
+        max_body_bytes=settings.configz_max_bytes,
+        pool_size=settings.cluster_concurrency,
+    )
+    scanner = Scanner(
+        discovery=KubeconfigDiscovery(cluster),
+        connector=KubeconfigConnector(path, context, policy),
+        benchmark=get_benchmark(settings.benchmark),
+        policy=settings.policy,
+        limits=Limits(settings.concurrency, settings.cluster_concurrency),
+    )
+    resources = ExitStack()
+    sink = None
+    if settings.logs_enabled:
+        credential = make_credential(settings)
+        sink = LogAnalyticsSink(
+            credential,
+            settings.logs_endpoint,
+            settings.logs_dcr_id,
+            settings.logs_findings_stream,
+            settings.logs_runs_stream,
+        )
+        resources.callback(sink.close)
+    return Wired(scanner, sink, resources)
+
+
 def settings_from(env: Mapping[str, str]) -> Settings:
     """Settings from an environment mapping (raises SettingsError naming the setting)."""
     return Settings.from_env(env)

@@ -23,6 +23,7 @@ from shared.ports import FindingSink
 from shared.settings import CLUSTER_ID, GUID
 
 if TYPE_CHECKING:
+    from shared.bootstrap import Wired
     from shared.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNDELIVERED = 0, 1, 2, 3
@@ -67,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
                 metavar="RESOURCE_ID",
                 help="AKS cluster resource id to scan (repeatable)",
             )
+            sub.add_argument(
+                "--kubeconfig",
+                metavar="PATH",
+                help="scan the one cluster of this kubeconfig instead of discovering AKS clusters",
+            )
+            sub.add_argument(
+                "--context", metavar="NAME", help="kubeconfig context (default: current)"
+            )
     return parser
 
 
@@ -94,12 +103,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.benchmark:
             env["CIS_BENCHMARK"] = args.benchmark
         settings = settings_from(env)
+        wired = _kubeconfig_wiring(args, settings)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return scan(
-        settings, scope, fmt=args.format, output=args.output, fail_on_findings=args.fail_on_findings
+        settings,
+        scope,
+        fmt=args.format,
+        output=args.output,
+        fail_on_findings=args.fail_on_findings,
+        wired=wired,
     )
+
+
+def _kubeconfig_wiring(args: argparse.Namespace, settings: Settings) -> Wired | None:
+    """The one-cluster wiring of ``--kubeconfig``, or None; SettingsError for bad combinations."""
+    if not args.kubeconfig:
+        if args.context:
+            raise SettingsError("--context: only with --kubeconfig")
+        return None
+    if args.subscription or args.cluster:
+        raise SettingsError("--kubeconfig: scans one cluster; drop --subscription/--cluster")
+    from shared.bootstrap import build_for_kubeconfig  # noqa: PLC0415
+
+    return build_for_kubeconfig(settings, args.kubeconfig, args.context)
 
 
 def scope_from(subscriptions: Sequence[str], clusters: Sequence[str]) -> ScanScope:
@@ -117,14 +145,20 @@ def scope_from(subscriptions: Sequence[str], clusters: Sequence[str]) -> ScanSco
 
 
 def scan(
-    settings: Settings, scope: ScanScope, *, fmt: str, output: str | None, fail_on_findings: bool
+    settings: Settings,
+    scope: ScanScope,
+    *,
+    fmt: str,
+    output: str | None,
+    fail_on_findings: bool,
+    wired: Wired | None = None,
 ) -> int:
     """Run one scan with terminal/file output and, if configured, Log Analytics."""
     from shared.bootstrap import build  # noqa: PLC0415
     from shared.deadletter import DeliveringSink, DirectoryDeadLetterStore  # noqa: PLC0415
     from shared.pipeline import run_scan  # noqa: PLC0415
 
-    wired = build(settings)
+    wired = wired or build(settings)
     try:
         with _open(output) as stream:
             sinks: list[FindingSink] = [_output_sink(fmt, stream)]

@@ -60,17 +60,23 @@ class KubeSession:
         token_provider: Callable[[], str] | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        configuration: k8s.Configuration | None = None,
     ) -> None:
         self._endpoint = endpoint
         self._policy = policy
         self._sleep = sleep
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
-        config = k8s.Configuration(host=endpoint.server)
-        config.ca_cert_data = endpoint.ca_pem
+        # ``configuration``: one the kubernetes config loader filled from a user's kubeconfig
+        # (``scan --kubeconfig``); TLS verification is forced on either way.
+        config = configuration or k8s.Configuration(host=endpoint.server)
+        if configuration is None:
+            config.ca_cert_data = endpoint.ca_pem
         config.verify_ssl = True
         config.retries = 0  # our loop retries; urllib3's own retries would double the waits
         config.connection_pool_maxsize = policy.pool_size
-        if token_provider is not None:
+        if configuration is not None:
+            pass
+        elif token_provider is not None:
             config.api_key = {"BearerToken": token_provider()}
             config.api_key_prefix = {"BearerToken": "Bearer"}
             lock = threading.Lock()

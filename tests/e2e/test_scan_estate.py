@@ -277,3 +277,66 @@ class TestBenchmarks:
         """With cis-k8s-1.12 rows carry section 4.2 ids."""
         _, rows = scan(env, ScanScope(subscriptions=(DEV_SUB,)), CIS_BENCHMARK="cis-k8s-1.12")
         assert {r.ControlId.rsplit(".", 1)[0] for r in rows} == {"4.2"}
+
+
+class TestAnyKubeconfig:
+    def write_token_kubeconfig(
+        self, sim, tmp_path, cluster: str, *, insecure: bool = False
+    ) -> Path:
+        import base64  # noqa: PLC0415
+
+        import yaml  # noqa: PLC0415
+
+        from shared.sim import AKS_SERVER_APP_ID  # noqa: PLC0415
+
+        entry: dict[str, object] = {"server": sim.api_server_url(cluster)}
+        if insecure:
+            entry["insecure-skip-tls-verify"] = True
+        else:
+            entry["certificate-authority-data"] = base64.b64encode(
+                sim.cluster_ca_pem(cluster).encode()
+            ).decode()
+        document = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "person",
+            "clusters": [{"name": cluster, "cluster": entry}],
+            "contexts": [{"name": "person", "context": {"cluster": cluster, "user": "me"}}],
+            "users": [{"name": "me", "user": {"token": sim.token(AKS_SERVER_APP_ID)}}],
+        }
+        path = tmp_path / "kubeconfig"
+        path.write_text(yaml.safe_dump(document))
+        return path
+
+    def test_kubeconfig_scan_evaluates_that_cluster(self, env, sim, tmp_path):
+        """scan --kubeconfig reads one cluster with the person's credentials and the same outputs."""
+        path = self.write_token_kubeconfig(sim, tmp_path, "aks-legacy-eus")
+        out = tmp_path / "out.json"
+        assert (
+            main(["scan", "--kubeconfig", str(path), "--format", "json", "--output", str(out)]) == 0
+        )
+        findings = json.loads(out.read_text())["findings"]
+        assert {f["NodeName"] for f in findings} == {
+            "aks-legacy-89116085-vmss000000",
+            "aks-legacy-89116085-vmss000001",
+        }
+        statuses = {f["ControlId"]: f["Status"] for f in findings}
+        assert statuses["3.2.4"] == "FAIL"
+        assert statuses["3.2.2"] == "PASS"
+
+    def test_kubeconfig_that_skips_tls_verification_is_refused(self, env, sim, tmp_path):
+        """A kubeconfig asking to skip TLS verification gives ERROR rows, never an unverified read."""
+        path = self.write_token_kubeconfig(sim, tmp_path, "aks-legacy-eus", insecure=True)
+        out = tmp_path / "out.json"
+        assert (
+            main(["scan", "--kubeconfig", str(path), "--format", "json", "--output", str(out)]) == 0
+        )
+        findings = json.loads(out.read_text())["findings"]
+        assert {f["Status"] for f in findings} == {"ERROR"}
+        assert "TLS" in findings[0]["Reason"]
+
+    def test_unknown_context_exits_2(self, env, sim, tmp_path, capsys):
+        """A context the kubeconfig does not have is a usage error naming --context."""
+        path = self.write_token_kubeconfig(sim, tmp_path, "aks-legacy-eus")
+        assert main(["scan", "--kubeconfig", str(path), "--context", "nope"]) == 2
+        assert "--context" in capsys.readouterr().err
