@@ -19,7 +19,7 @@ from shared.model import ScanScope
 from shared.pipeline import run_scan
 from shared.ports import FindingSink
 from shared.settings import Settings
-from shared.sim import FINDINGS_STREAM, RUNS_STREAM, Action, Endpoint, Fault
+from shared.sim import FINDINGS_STREAM, RUNS_STREAM, Action, Endpoint, Fault, SimulatedEstate
 from tests.e2e.expected import NODES_PER_POOL, expected_status
 
 PROD_SUB = "3c5a7e91-2b4d-4f6a-8c0e-1a2b3c4d5e6f"
@@ -281,7 +281,7 @@ class TestBenchmarks:
 
 class TestAnyKubeconfig:
     def write_token_kubeconfig(
-        self, sim, tmp_path, cluster: str, *, insecure: bool = False
+        self, sim: SimulatedEstate, tmp_path: Path, cluster: str, *, insecure: bool = False
     ) -> Path:
         import base64  # noqa: PLC0415
 
