@@ -9,6 +9,7 @@ stopped working in September 2026.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import MutableMapping, Sequence
 from typing import Any
@@ -23,6 +24,8 @@ from shared.records import Finding, RunRecord
 log = logging.getLogger(__name__)
 
 UPLOAD_RETRIES = 3
+#: Below the Logs Ingestion limit of 1 MB per call, with room for the SDK's own separators.
+MAX_CALL_BYTES = 900_000
 
 
 class LogAnalyticsSink:
@@ -67,13 +70,13 @@ class LogAnalyticsSink:
             failed.extend(dict(item) for item in error.failed_logs)
             errors.append(_describe(error.error))
 
-        try:
-            logs: list[MutableMapping[str, Any]] = list(rows)
-            self._client.upload(self._rule_id, stream, logs, on_error=on_error)
-        except AzureError as exc:  # raised before any chunk was attempted (e.g. no token)
-            raise SinkError(
-                f"Logs Ingestion upload to {stream} failed: {_describe(exc)}", rows
-            ) from None
+        for batch in batches(rows):
+            try:
+                logs: list[MutableMapping[str, Any]] = list(batch)
+                self._client.upload(self._rule_id, stream, logs, on_error=on_error)
+            except AzureError as exc:  # raised before any chunk was attempted (e.g. no token)
+                failed.extend(batch)
+                errors.append(_describe(exc))
         self.rows_sent += len(rows) - len(failed)
         if failed:
             raise SinkError(
@@ -85,6 +88,28 @@ class LogAnalyticsSink:
     def close(self) -> None:
         """Close the HTTP pipeline."""
         self._client.close()
+
+
+def batches(rows: list[dict[str, Any]], limit: int = 0) -> list[list[dict[str, Any]]]:
+    """Split rows so each upload's JSON array stays under ``limit`` bytes (MAX_CALL_BYTES).
+
+    The SDK chunks at 1 MiB of summed item sizes, which can exceed the service's "1 MB per
+    call"; batching below it here keeps every call inside the documented limit.
+    """
+    limit = limit or MAX_CALL_BYTES
+    out: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    size = 2
+    for row in rows:
+        row_size = len(json.dumps(row, separators=(",", ":"))) + 1
+        if current and size + row_size > limit:
+            out.append(current)
+            current, size = [], 2
+        current.append(row)
+        size += row_size
+    if current:
+        out.append(current)
+    return out
 
 
 def _describe(error: Exception) -> str:
