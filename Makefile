@@ -30,6 +30,13 @@ demo: $(STAMP)
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
+## bench: performance on the simulated estate (100 x 100 nodes, 50 ms latency) against the kubectl and
+## kubernetes-client loops; prints the table, writes bench/results.json (docs/benchmarks.md). Gets
+## Debian's kubectl (package kubernetes-client) first: installed, or unpacked into bench/out.
+bench: $(STAMP)
+	@KUBECTL="$$(bash bench/debian_kubectl.sh bench/out)" && \
+	$(BIN)/python -m bench --kubectl "$$KUBECTL" --output bench/results.json
+
 ## lint: formatting, lint and strict typing
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

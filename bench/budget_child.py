@@ -1,0 +1,121 @@
+"""Where the scanner's CPU goes, per node: ``python -m bench.budget_child`` (scanner environment).
+
+Uses the scanner's own adapters, one stage at a time, and measures the process's user + system
+CPU around each (``RUSAGE_SELF``; nothing else runs in this process):
+
+* ``connect`` per cluster: listClusterUserCredential, kubeconfig, token, session;
+* ``list`` per cluster: the node list;
+* ``configz_threads``: ``KubeSession.read_configz`` from SCAN_CONCURRENCY threads, round-robin
+  over the clusters (the HTTP layer alone, as the pipeline drives it);
+* ``configz_sequential``: the same from one thread;
+* ``evaluate``: parse_configz + evaluate + findings rows;
+* ``row``: ``Finding.row()`` (what every sink calls per row);
+* ``upload``: ``LogAnalyticsSink.upload`` of those rows in batches of one 100-node cluster.
+
+Prints one JSON line: milliseconds of CPU per node (per cluster for connect and list).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+READS_THREADED = 2000
+READS_SEQUENTIAL = 200
+BATCH_ROWS = 900
+
+
+def cpu() -> float:
+    """User + system CPU seconds of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(count: int, action: Callable[[], T]) -> tuple[T, dict[str, float]]:
+    """Run ``action``; CPU and wall milliseconds per item of ``count``."""
+    cpu0, wall0 = cpu(), time.perf_counter()
+    result = action()
+    cpu1, wall1 = cpu(), time.perf_counter()
+    per = max(count, 1)
+    return result, {
+        "cpu_ms": round((cpu1 - cpu0) * 1000 / per, 3),
+        "wall_ms": round((wall1 - wall0) * 1000 / per, 3),
+        "items": count,
+        "per_second": round(count / (wall1 - wall0), 1) if wall1 > wall0 else 0.0,
+    }
+
+
+def main() -> int:
+    """Measure each stage; print the budget."""
+    from kubernetes import client as k8s  # noqa: PLC0415
+
+    from shared.bootstrap import build, settings_from  # noqa: PLC0415
+    from shared.controls.configz import parse_configz  # noqa: PLC0415
+    from shared.evaluate import evaluate  # noqa: PLC0415
+    from shared.model import Cluster, ScanScope  # noqa: PLC0415
+    from shared.records import RowContext, findings, utc_now  # noqa: PLC0415
+
+    _ = k8s.CoreV1Api
+    settings = settings_from(os.environ)
+    wired = build(settings)
+    budget: dict[str, Any] = {"threads": settings.concurrency}
+    try:
+        scanner = wired.scanner
+        clusters = [c for c in scanner.discovery.discover(ScanScope()) if isinstance(c, Cluster)]
+        sessions, budget["connect"] = timed(
+            len(clusters), lambda: [scanner.connector.connect(c) for c in clusters]
+        )
+        listed, budget["list"] = timed(len(sessions), lambda: [s.list_nodes() for s in sessions])
+        items = []  # round-robin over clusters, as many clusters' windows are open at once
+        for depth in range(max((len(nodes) for nodes in listed), default=0)):
+            for index, nodes in enumerate(listed):
+                if depth < len(nodes):
+                    items.append((index, nodes[depth]))
+        threaded = items[:READS_THREADED]
+        with ThreadPoolExecutor(settings.concurrency) as pool:
+            bodies, budget["configz_threads"] = timed(
+                len(threaded),
+                lambda: list(
+                    pool.map(lambda item: sessions[item[0]].read_configz(item[1].name), threaded)
+                ),
+            )
+        sequential = items[:READS_SEQUENTIAL]
+        _, budget["configz_sequential"] = timed(
+            len(sequential), lambda: [sessions[i].read_configz(n.name) for i, n in sequential]
+        )
+
+        def rows_of() -> list[Any]:
+            rows = []
+            for (index, node), body in zip(threaded, bodies, strict=True):
+                context = RowContext.for_cluster("bench", scanner.benchmark, clusters[index], node)
+                verdicts = evaluate(parse_configz(body), scanner.benchmark, scanner.policy)
+                rows.extend(findings(context, verdicts, utc_now(), scanner.policy))
+            return rows
+
+        rows, budget["evaluate"] = timed(len(threaded), rows_of)
+        dicts, budget["row"] = timed(len(threaded), lambda: [r.row() for r in rows])
+        sink = wired.log_analytics
+        if sink is not None:
+
+            def upload() -> None:
+                for start in range(0, len(dicts), BATCH_ROWS):
+                    sink.upload(settings.logs_findings_stream, dicts[start : start + BATCH_ROWS])
+
+            _, budget["upload"] = timed(len(threaded), upload)
+        for session in sessions:
+            session.close()
+    finally:
+        wired.close()
+    print(json.dumps(budget, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The latency floor: how long a scan must take when every call costs only its added latency.
+
+Three numbers, all with zero CPU time and zero network time besides the simulator's added
+latency (``L_arm`` per ARM call, ``L_list`` per node-list page, ``L`` per configz):
+
+* ``global_bound``: total configz requests x ``L`` / ``concurrency``. No client that keeps at
+  most ``concurrency`` configz requests in flight can read ``N`` nodes faster.
+* ``ideal``: what a perfect client needs under both limits: discovery, then the first cluster's
+  credential call and node list, then the configz reads packed perfectly into the two limits::
+
+      D + L_arm + P x L_list + max(ceil(N / min(C, K x c)), max_k ceil(n_k / c)) x L
+
+  with ``D`` = discovery calls x ``L_arm``, ``P`` = node-list pages of a cluster
+  (``ceil(n / 500)``), ``K`` clusters of ``n_k`` nodes, ``C`` = SCAN_CONCURRENCY,
+  ``c`` = SCAN_CLUSTER_CONCURRENCY. This is "the floor" the targets are measured against.
+* ``pipeline_model``: the same latencies run through the schedule ``shared.pipeline`` actually
+  uses (an event-driven model of it, computed here, not measured): ``min(K, ceil(C / c) + 1)``
+  cluster workers take clusters in discovery order; each calls listClusterUserCredential, lists
+  the nodes, then keeps at most ``c`` configz reads submitted to one shared pool of ``C``
+  threads (first come, first served), submitting the next as one completes; a worker takes the
+  next cluster when all reads of its cluster are done. What it adds over ``ideal`` is the cost
+  of that schedule (a cluster's credential call and node list are not overlapped with its own
+  reads; the last clusters run with fewer than ``C`` reads in flight).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+NODE_PAGE_SIZE = 500  # shared.adapters.kube_api.NODE_PAGE_SIZE
+RESOURCE_GRAPH_PAGE = 1000  # shared.adapters.azure_arm.ARG_PAGE_SIZE
+SUBSCRIPTION_CHUNK = 100  # shared.adapters.azure_arm.ARG_SUBSCRIPTION_CHUNK; also the sim's page
+
+
+@dataclass(frozen=True, slots=True)
+class Latencies:
+    """Seconds added per call by the simulator."""
+
+    arm: float
+    node_list: float
+    configz: float
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    """The three floors of one estate and one pair of limits, in seconds."""
+
+    global_bound: float
+    ideal: float
+    pipeline_model: float
+    discovery_calls: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """Rounded for the results file."""
+        return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+def discovery_calls(clusters: int, subscriptions: int) -> int:
+    """ARM calls of discovery without SCAN_SUBSCRIPTIONS: list subscriptions, Resource Graph."""
+    chunks = math.ceil(subscriptions / SUBSCRIPTION_CHUNK)
+    pages = max(1, math.ceil(clusters / RESOURCE_GRAPH_PAGE))
+    return chunks + chunks * pages
+
+
+def list_pages(nodes: int) -> int:
+    """Node-list pages of one cluster (an empty list is one page)."""
+    return max(1, math.ceil(nodes / NODE_PAGE_SIZE))
+
+
+def floor(
+    nodes_per_cluster: Sequence[int],
+    concurrency: int,
+    cluster_concurrency: int,
+    latency: Latencies,
+    *,
+    subscriptions: int,
+) -> Floor:
+    """All three floors for clusters of the given sizes."""
+    total = sum(nodes_per_cluster)
+    calls = discovery_calls(len(nodes_per_cluster), subscriptions)
+    lead = calls * latency.arm
+    if not nodes_per_cluster:
+        return Floor(0.0, lead, lead, calls)
+    slots = min(concurrency, len(nodes_per_cluster) * cluster_concurrency)
+    rounds = max(
+        math.ceil(total / slots), *(math.ceil(n / cluster_concurrency) for n in nodes_per_cluster)
+    )
+    first = latency.arm + min(list_pages(n) for n in nodes_per_cluster) * latency.node_list
+    return Floor(
+        global_bound=total * latency.configz / concurrency,
+        ideal=lead + first + rounds * latency.configz,
+        pipeline_model=lead
+        + pipeline_model(nodes_per_cluster, concurrency, cluster_concurrency, latency),
+        discovery_calls=calls,
+    )
+
+
+@dataclass
+class _Cluster:
+    nodes: int
+    to_submit: int
+    done: int = 0
+
+
+def pipeline_model(
+    nodes_per_cluster: Sequence[int],
+    concurrency: int,
+    cluster_concurrency: int,
+    latency: Latencies,
+) -> float:
+    """Seconds from the end of discovery to the last configz answer, under the pipeline's schedule."""
+    clusters = [_Cluster(n, n) for n in nodes_per_cluster]
+    workers = min(len(clusters), math.ceil(concurrency / cluster_concurrency) + 1)
+    waiting = deque(range(len(clusters)))
+    queue: deque[int] = deque()  # configz reads submitted to the pool, not yet running
+    running = 0
+    events: list[tuple[float, int, str, int]] = []
+    sequence = 0
+    end = 0.0
+
+    def push(when: float, kind: str, cluster: int) -> None:
+        nonlocal sequence
+        sequence += 1
+        heapq.heappush(events, (when, sequence, kind, cluster))
+
+    def start_cluster(now: float) -> None:
+        if waiting:
+            index = waiting.popleft()
+            ready = now + latency.arm + list_pages(clusters[index].nodes) * latency.node_list
+            push(ready, "listed", index)
+
+    def submit(now: float, index: int) -> None:
+        nonlocal running
+        clusters[index].to_submit -= 1
+        if running < concurrency:
+            running += 1
+            push(now + latency.configz, "read", index)
+        else:
+            queue.append(index)
+
+    for _ in range(workers):
+        start_cluster(0.0)
+    while events:
+        now, _, kind, index = heapq.heappop(events)
+        end = max(end, now)
+        cluster = clusters[index]
+        if kind == "listed":
+            if cluster.nodes == 0:
+                start_cluster(now)
+                continue
+            for _ in range(min(cluster_concurrency, cluster.to_submit)):
+                submit(now, index)
+            continue
+        running -= 1  # a read finished: the pool thread takes the oldest queued read first
+        if queue:
+            running += 1
+            push(now + latency.configz, "read", queue.popleft())
+        cluster.done += 1
+        if cluster.to_submit:
+            submit(now, index)
+        elif cluster.done == cluster.nodes:
+            start_cluster(now)
+    return end
