@@ -19,6 +19,7 @@ from shared.settings import Settings
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from shared.adapters.kube_api import RequestPolicy
     from shared.adapters.log_analytics import LogAnalyticsSink
 
 
@@ -53,7 +54,6 @@ def build(
 ) -> Wired:
     """Wire discovery, connector and the Log Analytics sink from settings."""
     from shared.adapters.azure_arm import AksConnector, AzureClients, AzureDiscovery  # noqa: PLC0415
-    from shared.adapters.kube_api import RequestPolicy  # noqa: PLC0415
     from shared.adapters.log_analytics import LogAnalyticsSink  # noqa: PLC0415
 
     resources = ExitStack()
@@ -64,12 +64,7 @@ def build(
             resources.callback(close)
     clients = AzureClients(credential, settings.arm_endpoint)
     resources.callback(clients.close)
-    policy = RequestPolicy(
-        timeout=settings.request_timeout,
-        max_retries=settings.max_retries,
-        max_body_bytes=settings.configz_max_bytes,
-        pool_size=settings.cluster_concurrency,
-    )
+    policy = request_policy(settings)
     scanner = Scanner(
         discovery=AzureDiscovery(clients, settings.discovery_mode),
         connector=AksConnector(clients, policy, allow_local_accounts=settings.allow_local_accounts),
@@ -92,7 +87,6 @@ def build(
 
 def build_for_kubeconfig(settings: Settings, path: str, context: str | None) -> Wired:
     """Wire a one-cluster scan from a person's kubeconfig (``scan --kubeconfig``)."""
-    from shared.adapters.kube_api import RequestPolicy  # noqa: PLC0415
     from shared.adapters.kubeconfig_source import (  # noqa: PLC0415
         KubeconfigConnector,
         KubeconfigDiscovery,
@@ -101,12 +95,7 @@ def build_for_kubeconfig(settings: Settings, path: str, context: str | None) -> 
     from shared.adapters.log_analytics import LogAnalyticsSink  # noqa: PLC0415
 
     cluster = kubeconfig_cluster(path, context)
-    policy = RequestPolicy(
-        timeout=settings.request_timeout,
-        max_retries=settings.max_retries,
-        max_body_bytes=settings.configz_max_bytes,
-        pool_size=settings.cluster_concurrency,
-    )
+    policy = request_policy(settings)
     scanner = Scanner(
         discovery=KubeconfigDiscovery(cluster),
         connector=KubeconfigConnector(path, context, policy),
@@ -127,6 +116,18 @@ def build_for_kubeconfig(settings: Settings, path: str, context: str | None) -> 
         )
         resources.callback(sink.close)
     return Wired(scanner, sink, resources)
+
+
+def request_policy(settings: Settings) -> RequestPolicy:
+    """Per-request limits of every API server session, from settings."""
+    from shared.adapters.kube_api import RequestPolicy  # noqa: PLC0415
+
+    return RequestPolicy(
+        timeout=settings.request_timeout,
+        max_retries=settings.max_retries,
+        max_body_bytes=settings.configz_max_bytes,
+        pool_size=settings.cluster_concurrency,
+    )
 
 
 def settings_from(env: Mapping[str, str]) -> Settings:
