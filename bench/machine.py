@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+RESULTS_EXCLUDED = ":(exclude)bench/results.json"
 PACKAGES = (
     "kubernetes",
     "urllib3",
@@ -77,5 +78,8 @@ def describe(root: Path) -> dict[str, Any]:
         "python_implementation": platform.python_implementation(),
         "packages": versions,
         "git_commit": _git(root, "rev-parse", "--short=12", "HEAD"),
-        "git_dirty": bool(_git(root, "status", "--porcelain", "--untracked-files=no")),
+        # The results file itself is rewritten by every run: it does not make the code dirty.
+        "git_dirty": bool(
+            _git(root, "status", "--porcelain", "--untracked-files=no", "--", ".", RESULTS_EXCLUDED)
+        ),
     }
