@@ -54,7 +54,6 @@ def build(
 ) -> Wired:
     """Wire discovery, connector and the Log Analytics sink from settings."""
     from shared.adapters.azure_arm import AksConnector, AzureClients, AzureDiscovery  # noqa: PLC0415
-    from shared.adapters.log_analytics import LogAnalyticsSink  # noqa: PLC0415
 
     resources = ExitStack()
     if credential is None:
@@ -72,17 +71,31 @@ def build(
         policy=settings.policy,
         limits=Limits(settings.concurrency, settings.cluster_concurrency, deadline_seconds),
     )
-    sink = None
-    if settings.logs_enabled:
-        sink = LogAnalyticsSink(
-            credential,
-            settings.logs_endpoint,
-            settings.logs_dcr_id,
-            settings.logs_findings_stream,
-            settings.logs_runs_stream,
-        )
-        resources.callback(sink.close)
-    return Wired(scanner, sink, resources)
+    return Wired(scanner, _log_analytics(settings, credential, resources), resources)
+
+
+def _log_analytics(
+    settings: Settings, credential: TokenCredential | None, resources: ExitStack
+) -> LogAnalyticsSink | None:
+    """The Log Analytics sink when upload is configured (closed with ``resources``)."""
+    from shared.adapters.log_analytics import LogAnalyticsSink  # noqa: PLC0415
+
+    if not settings.logs_enabled:
+        return None
+    if credential is None:
+        credential = make_credential(settings)
+        close = getattr(credential, "close", None)
+        if callable(close):
+            resources.callback(close)
+    sink = LogAnalyticsSink(
+        credential,
+        settings.logs_endpoint,
+        settings.logs_dcr_id,
+        settings.logs_findings_stream,
+        settings.logs_runs_stream,
+    )
+    resources.callback(sink.close)
+    return sink
 
 
 def build_for_kubeconfig(settings: Settings, path: str, context: str | None) -> Wired:
@@ -92,7 +105,6 @@ def build_for_kubeconfig(settings: Settings, path: str, context: str | None) -> 
         KubeconfigDiscovery,
         kubeconfig_cluster,
     )
-    from shared.adapters.log_analytics import LogAnalyticsSink  # noqa: PLC0415
 
     cluster = kubeconfig_cluster(path, context)
     policy = request_policy(settings)
@@ -104,18 +116,7 @@ def build_for_kubeconfig(settings: Settings, path: str, context: str | None) -> 
         limits=Limits(settings.concurrency, settings.cluster_concurrency),
     )
     resources = ExitStack()
-    sink = None
-    if settings.logs_enabled:
-        credential = make_credential(settings)
-        sink = LogAnalyticsSink(
-            credential,
-            settings.logs_endpoint,
-            settings.logs_dcr_id,
-            settings.logs_findings_stream,
-            settings.logs_runs_stream,
-        )
-        resources.callback(sink.close)
-    return Wired(scanner, sink, resources)
+    return Wired(scanner, _log_analytics(settings, None, resources), resources)
 
 
 def request_policy(settings: Settings) -> RequestPolicy:
