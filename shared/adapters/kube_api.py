@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 AGENTPOOL_LABELS = ("kubernetes.azure.com/agentpool", "agentpool")
 NODE_PAGE_SIZE = 500
+NODE_LIST_MAX_BYTES = 64 * 1024 * 1024
 MAX_RETRY_AFTER_SECONDS = 30.0
 T = TypeVar("T")
 
@@ -136,7 +137,11 @@ class KubeSession:
         response = self._api.list_node(
             _preload_content=False, _request_timeout=self._timeout(), **kwargs
         )
-        return self._read(cast(urllib3.BaseHTTPResponse, response))
+        # A node-list page of NODE_PAGE_SIZE full Node objects is far larger than a configz body;
+        # its own cap, and an over-size page is the cluster's error, not one node's.
+        return self._read(
+            cast(urllib3.BaseHTTPResponse, response), ApiServerError, NODE_LIST_MAX_BYTES
+        )
 
     def read_configz(self, node_name: str) -> bytes:
         """The raw configz body of ``node_name``; ConfigzFetchError on failure."""
@@ -168,16 +173,23 @@ class KubeSession:
     def _timeout(self) -> tuple[float, float]:
         return (self._policy.timeout, self._policy.timeout)
 
-    def _read(self, response: urllib3.BaseHTTPResponse) -> bytes:
-        limit = self._policy.max_body_bytes
+    def _read(
+        self,
+        response: urllib3.BaseHTTPResponse,
+        error: type[ScannerError] = ConfigzFetchError,
+        limit: int = 0,
+    ) -> bytes:
+        limit = limit or self._policy.max_body_bytes
         try:
             chunks: list[bytes] = []
             size = 0
             for chunk in response.stream(64 * 1024):
                 size += len(chunk)
                 if size > limit:
-                    raise ConfigzFetchError(
-                        f"response body exceeds CONFIGZ_MAX_BYTES={limit} bytes; not read further"
+                    raise error(
+                        f"response body exceeds {limit} bytes"
+                        + (" (CONFIGZ_MAX_BYTES)" if error is ConfigzFetchError else "")
+                        + "; not read further"
                     )
                 chunks.append(chunk)
             return b"".join(chunks)
