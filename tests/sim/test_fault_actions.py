@@ -9,12 +9,15 @@ import json
 import socket
 import ssl
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import urllib3
 import yaml
 from azure.core.exceptions import HttpResponseError
+from azure.identity import ManagedIdentityCredential
 from azure.mgmt.containerservice import ContainerServiceClient
+from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from shared.sim import AKS_SERVER_APP_ID, Action, Endpoint, Fault, SimulatedEstate
@@ -31,7 +34,9 @@ def first_node(sim: SimulatedEstate, cluster: str = PROD) -> str:
     return sorted(n.name for n in sim.estate.cluster(cluster).nodes())[0]
 
 
-def api(sim: SimulatedEstate, cluster: str = PROD):
+def api(
+    sim: SimulatedEstate, cluster: str = PROD
+) -> contextlib.AbstractContextManager[k8s.CoreV1Api]:
     return core_v1(
         sim.api_server_url(cluster), sim.cluster_ca_pem(cluster), token=sim.token(AKS_SERVER_APP_ID)
     )
@@ -54,7 +59,7 @@ def raw_configz(sim: SimulatedEstate, node: str) -> Iterator[http.client.HTTPRes
         conn.close()
 
 
-def user_kubeconfig(sim: SimulatedEstate, credential) -> dict:
+def user_kubeconfig(sim: SimulatedEstate, credential: ManagedIdentityCredential) -> dict[str, Any]:
     with ContainerServiceClient(
         credential,
         DEMO_SUB_PROD,
@@ -66,7 +71,7 @@ def user_kubeconfig(sim: SimulatedEstate, credential) -> dict:
     assert result.kubeconfigs is not None
     value = result.kubeconfigs[0].value
     assert value is not None
-    document: dict = yaml.safe_load(bytes(value))
+    document: dict[str, Any] = yaml.safe_load(bytes(value))
     return document
 
 
