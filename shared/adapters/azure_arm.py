@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
@@ -67,7 +67,18 @@ def cluster_from_rest(resource: dict[str, Any]) -> Cluster:
     )
 
 
+def token_failure_reason(exc: AzureError, doing: str) -> str:
+    """The credential could not get a token (the managed identity endpoint failed or refused)."""
+    first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    return (
+        f"the managed identity could not get a token while {doing} (check AZURE_CLIENT_ID and "
+        f"that the identity is assigned to this app): {first}"
+    )
+
+
 def _azure_reason(exc: AzureError, doing: str) -> str:
+    if isinstance(exc, ClientAuthenticationError) and exc.status_code is None:
+        return token_failure_reason(exc, doing)
     if isinstance(exc, HttpResponseError):
         code = getattr(exc.error, "code", None) or exc.reason or ""
         message = getattr(exc.error, "message", None) or ""
