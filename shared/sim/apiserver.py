@@ -20,8 +20,8 @@ Wire behaviour reproduced (kube-apiserver + AKS):
   cannot get resource "nodes/proxy" in API group "" at the cluster scope`` (Azure RBAC
   clusters append guard's ": User does not have access to the resource in Azure...").
 * Faults (shared.sim.faults): configz and node-list errors are Status bodies with the reason
-  and message of their code (a 403 on configz is the ``nodes/proxy`` denial, a 404 the
-  ``not found`` of the node); SLOW_BODY and TRUNCATE reshape the normal configz answer;
+  and message of their code (a 403 on configz is the ``nodes/proxy`` denial, on the node list
+  the ``list`` denial; a 404 on configz the ``not found`` of the node); SLOW_BODY and TRUNCATE reshape the normal configz answer;
   ENDLESS_CONTINUE makes the last node-list page carry a token back to the first.
 
 Bodies are built once per node at start (NodeList items, configz per pool), so a request costs
@@ -535,6 +535,9 @@ class ApiServer:
             # as if the identity lacked get on nodes/proxy (the RBAC denial's own wording)
             principal = _User(self.spec.identity.principal_id)
             return self._forbidden(principal, "get", "nodes/proxy", entry.node.name)
+        if entry is None and not fault.message and code == 403:
+            # the node list: as if the identity lacked list on nodes
+            return self._forbidden(_User(self.spec.identity.principal_id), "list", "nodes", None)
         if entry is not None and not fault.message and code == 404:
             return self._status(
                 404,

@@ -183,6 +183,7 @@ class FaultRegistry:
     _entries: dict[int, _Entry] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _caught: dict[int, int] = field(default_factory=dict)
 
     def add(self, fault: Fault) -> int:
         """Activate ``fault``; returns its id (for ``remove`` and ``hits``)."""
@@ -202,6 +203,7 @@ class FaultRegistry:
         """Deactivate every fault."""
         with self._lock:
             self._entries.clear()
+            self._caught.clear()
 
     def active(self) -> list[Fault]:
         """The faults still armed, in the order they were added."""
@@ -213,6 +215,12 @@ class FaultRegistry:
         with self._lock:
             entry = self._entries.get(fault_id)
             return entry.hits if entry is not None else 0
+
+    def caught(self, fault_id: int) -> int:
+        """How many requests ``fault_id`` caught, also after its ``times`` ran out (until
+        ``clear``): the figure a retry bound is checked against."""
+        with self._lock:
+            return self._caught.get(fault_id, 0)
 
     def take(
         self,
@@ -233,6 +241,7 @@ class FaultRegistry:
                 ):
                     continue
                 entry.hits += 1
+                self._caught[fault_id] = self._caught.get(fault_id, 0) + 1
                 if entry.remaining is not None:
                     entry.remaining -= 1
                     if entry.remaining <= 0:
