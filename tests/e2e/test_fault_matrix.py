@@ -35,7 +35,17 @@ from shared.sim import (
     SimulatedEstate,
     generated_estate,
 )
-from tests.e2e.fault_matrix import CASES, DEADLINE_SECONDS, FIVE_MB, FaultCase, Target
+from tests.e2e.expected import UNREACHABLE_NODE
+from tests.e2e.fault_matrix import (
+    BATCH,
+    CASES,
+    DEADLINE_SECONDS,
+    FIVE_MB,
+    NODE,
+    PROD,
+    FaultCase,
+    Target,
+)
 
 Key = tuple[str, str, str, str]  # (subscription, cluster, node, control)
 FIGURES: Counter[str] = Counter()
@@ -238,3 +248,48 @@ class TestBigBodies:
         bound = 8 * 2 * (1024 * 1024 + 64 * 1024) + 16 * 1024 * 1024
         print("RSS", small, big, big - small, bound)
         assert big - small < bound < nodes * FIVE_MB / 5, (big, small, bound)
+
+
+class TestDemoFaults:
+    def test_demo_injects_the_faults_of_a_file(self, tmp_path: Path) -> None:
+        """`demo --faults FILE`: a node's 403 and a cluster's wrong CA show as their ERROR rows."""
+        faults = tmp_path / "faults.json"
+        faults.write_text(
+            json.dumps(
+                [
+                    {"endpoint": "configz", "status": 403, "cluster": PROD, "node": NODE},
+                    {"endpoint": "credentials", "action": "wrong-ca", "cluster": BATCH},
+                ]
+            )
+        )
+        out = subprocess.run(
+            [sys.executable, "-m", "shared", "demo", "--faults", str(faults), "--format", "json"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        findings = json.loads(out.stdout)["findings"]
+        node = {f["Reason"] for f in findings if f["NodeName"] == NODE}
+        batch = {(f["NodeName"], f["Status"]) for f in findings if f["ClusterName"] == BATCH}
+        (reason,) = node
+        assert "nodes/proxy" in reason
+        assert batch == {("", "ERROR")}
+        others = [f for f in findings if f["ClusterName"] == PROD and f["NodeName"] != NODE]
+        assert others
+        assert {f["Status"] for f in others if f["NodeName"] != UNREACHABLE_NODE[1]} == {"PASS"}
+
+    def test_a_malformed_faults_file_exits_2_naming_it(self, tmp_path: Path) -> None:
+        """A faults file that is not a list of faults is a usage error, before anything starts."""
+        faults = tmp_path / "faults.json"
+        faults.write_text('[{"endpoint": "nowhere"}]')
+        out = subprocess.run(
+            [sys.executable, "-m", "shared", "demo", "--faults", str(faults)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert out.returncode == 2
+        assert f"--faults {faults}" in out.stderr
+        assert "nowhere" in out.stderr
