@@ -309,8 +309,9 @@ def nodes_proxy_denied_hint() -> str:
     """A 403 on a node's configz: the identity lacks ``get`` on ``nodes/proxy``."""
     return (
         "the scanner's identity may not get nodes/proxy on this cluster: grant it get on "
-        "nodes/proxy (Kubernetes RBAC, or an Azure RBAC role that includes it; see infra/k8s "
-        "and the README's Permissions section)"
+        "nodes/proxy (Kubernetes RBAC: the ClusterRole in infra/k8s; Azure RBAC clusters: the "
+        "data action Microsoft.ContainerService/managedClusters/nodes/read; see the README's "
+        "Permissions section)"
     )
 
 

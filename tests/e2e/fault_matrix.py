@@ -199,7 +199,7 @@ CASES: tuple[FaultCase, ...] = (
         "listClusterUserCredential: 403 AuthorizationFailed",
         (Fault(Endpoint.CREDENTIALS, Action.ERROR, 403, cluster=BATCH),),
         (ON_BATCH,),
-        ("HTTP 403 AuthorizationFailed", "listClusterUserCredential/action"),
+        ("may not call listClusterUserCredential", "grant", "HTTP 403 AuthorizationFailed"),
         max_hits=1,
     ),
     FaultCase(

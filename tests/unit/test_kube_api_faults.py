@@ -5,18 +5,20 @@ from __future__ import annotations
 import io
 import json
 import socket
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import urllib3
-from azure.core.exceptions import ClientAuthenticationError
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from kubernetes.client.exceptions import ApiException
 
 from shared.adapters import kube_api
-from shared.adapters.azure_arm import _azure_reason
+from shared.adapters.azure_arm import AksConnector, _azure_reason, credentials_denied_hint
 from shared.adapters.kube_api import KubeSession, RequestPolicy
 from shared.adapters.kubeconfig import KubeEndpoint
-from shared.errors import ApiServerError, ConfigzFetchError
+from shared.errors import ApiServerError, ConfigzFetchError, CredentialsError
+from shared.model import Cluster
 
 CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 SERVER = "https://127.0.0.1:1"
@@ -221,3 +223,37 @@ class TestTokenFailure:
         assert "AZURE_CLIENT_ID" in reason
         assert "(invalid_scope) 500, boom" in reason
         assert "HTTP None" not in reason
+
+
+class _Denied:
+    """managed_clusters of an AKS client whose listClusterUserCredential answers 403."""
+
+    def list_cluster_user_credentials(self, group: str, name: str) -> None:
+        exc = HttpResponseError(message="(AuthorizationFailed) The client 'x' ...")
+        exc.status_code = 403
+        raise exc
+
+
+class _Clients:
+    credential = None
+
+    def aks(self, subscription: str) -> Any:
+        return SimpleNamespace(managed_clusters=_Denied())
+
+
+class TestCredentialsDenied:
+    def test_403_on_list_cluster_user_credential_says_what_to_grant(self):
+        """A 403 from listClusterUserCredential leads with the action to grant."""
+        cluster = Cluster(
+            resource_id="/subscriptions/s/resourceGroups/g/providers/"
+            "Microsoft.ContainerService/managedClusters/c",
+            subscription_id="s",
+            resource_group="g",
+            name="c",
+            aad_managed=True,
+        )
+        connector = AksConnector(_Clients(), RequestPolicy(), allow_local_accounts=False)  # type: ignore[arg-type]  # a fake of AzureClients
+        with pytest.raises(CredentialsError) as caught:
+            connector.connect(cluster)
+        assert str(caught.value).startswith(credentials_denied_hint())
+        assert "HTTP 403" in str(caught.value)
