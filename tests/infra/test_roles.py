@@ -159,5 +159,6 @@ class TestDocumented:
         """docs/infra.md (Permissions) names every role and every action granted here."""
         docs = (ROOT / "docs/infra.md").read_text(encoding="utf-8")
         permissions = docs.split("## Permissions", 1)[1].split("\n## ", 1)[0]
-        for name in [*BUILT_IN.values(), *SCANNER_ACTIONS, *SCANNER_DATA_ACTIONS, "nodes/proxy"]:
+        names = [*BUILT_IN.values(), *SCANNER_ACTIONS, *RUN_COMMAND_ACTIONS, *SCANNER_DATA_ACTIONS]
+        for name in [*names, "nodes/proxy"]:
             assert name in permissions, f"docs/infra.md Permissions does not mention {name}"
