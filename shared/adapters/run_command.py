@@ -308,10 +308,15 @@ class ArmCommandRunner:
         if started >= deadline:
             raise RunCommandError("run command not started: the run's deadline was reached first")
         request = RunCommandRequest(command=script)
-        if self._cluster_token is not None:
-            request.cluster_token = self._cluster_token()
         submitted = _Submitted()
         cluster = self._cluster
+        try:
+            if self._cluster_token is not None:
+                request.cluster_token = self._cluster_token()
+        except AzureError as exc:
+            raise RunCommandError(
+                _arm_reason(exc, "getting an Entra ID token for the AKS server app (clusterToken)")
+            ) from None
         try:
             self._aks.managed_clusters.begin_run_command(
                 cluster.resource_group,
@@ -489,15 +494,22 @@ class RunCommandSession:
                 "kubectl get nodes failed inside the run command: "
                 + (" ".join(parsed.node_list_error.split())[:300] or f"exit {output.exit_code}")
             )
-        if output.exit_code != 0:
-            tail = " ".join(output.logs.split())[-300:] or "no output"
-            raise RunCommandError(
-                f"the run command {output.command_id} exited {output.exit_code}: {tail}"
-            )
         if parsed.nodes is None:
+            if output.exit_code != 0:
+                tail = " ".join(output.logs.split())[-300:] or "no output"
+                raise RunCommandError(
+                    f"the run command {output.command_id} exited {output.exit_code}: {tail}"
+                )
             raise RunCommandError(
                 "the run command's output has no complete node list (cut by the 512 kB output "
                 f"limit at {len(output.logs.encode())} bytes?)"
+            )
+        if output.exit_code != 0:  # the list is whole: what is missing is read again below
+            log.warning(
+                "cluster %s: the run command %s exited %d after listing the nodes",
+                self._cluster.resource_id,
+                output.command_id,
+                output.exit_code,
             )
         self._nodes = parsed.nodes
         self._reads.absorb(parsed, {n.name for n in parsed.nodes})
@@ -505,10 +517,11 @@ class RunCommandSession:
 
     def read_configz(self, node_name: str) -> bytes:
         """The node's configz from the commands' output. Raises ConfigzFetchError."""
-        with self._lock:
-            if not self._reads.known(node_name) and not self._followed_up:
-                self._followed_up = True
-                self._follow_up()
+        if not self._reads.known(node_name):
+            with self._lock:
+                if not self._reads.known(node_name) and not self._followed_up:
+                    self._followed_up = True
+                    self._follow_up()
         if node_name in self._reads.bodies:
             return self._reads.bodies[node_name]
         raise ConfigzFetchError(

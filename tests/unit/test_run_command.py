@@ -10,12 +10,15 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
+from typing import Any, cast
 
 import pytest
+from azure.core.exceptions import ClientAuthenticationError
 
 from shared.adapters.run_command import (
     ERROR_TEXT_BYTES,
     SCRIPT_HEADER,
+    ArmCommandRunner,
     CommandOutput,
     PrivateClusterSession,
     RunCommandSession,
@@ -279,6 +282,15 @@ class TestSession:
         with pytest.raises(RunCommandError, match="exited 127: bash: jq: command not found"):
             session.list_nodes()
 
+    def test_non_zero_exit_after_a_whole_node_list_still_reads_the_rest(self):
+        """A pod that dies after listing the nodes: what it missed is read by a follow-up."""
+        first = ok(whole(["n1", "n2"], [block("n1")], done=False), 137)
+        runner = ScriptedRunner(first, ok(block("n2") + "\n@@done\n"))
+        session = RunCommandSession(runner, CLUSTER)
+        assert [n.name for n in session.list_nodes()] == ["n1", "n2"]
+        assert session.read_configz("n2") == CONFIGZ.encode()
+        assert len(runner.scripts) == 2
+
     def test_no_node_list_in_the_output(self):
         """Output without a complete node list cannot be used: the cluster is an ERROR."""
         session = RunCommandSession(
@@ -356,6 +368,24 @@ class TestPrivateClusterSession:
         with pytest.raises(ApiServerError, match="HTTP 403") as caught:
             session.list_nodes()
         assert "private" not in str(caught.value)
+
+
+class TestRunner:
+    def test_token_failure_is_a_run_command_error_without_the_token(self):
+        """A failing clusterToken fetch names what failed; nothing reaches ARM."""
+
+        def token() -> str:
+            raise ClientAuthenticationError("ManagedIdentityCredential authentication unavailable")
+
+        runner = ArmCommandRunner(cast(Any, None), CLUSTER, token)
+        with pytest.raises(RunCommandError, match=r"getting an Entra ID token.*clusterToken"):
+            runner.run(configz_script())
+
+    def test_deadline_already_passed_submits_nothing(self):
+        """After the run's deadline no command is started."""
+        runner = ArmCommandRunner(cast(Any, None), CLUSTER, None, deadline=5.0, clock=lambda: 9.0)
+        with pytest.raises(RunCommandError, match="deadline"):
+            runner.run(configz_script())
 
 
 def _never() -> RunCommandSession:
