@@ -23,7 +23,8 @@ The run command contract (Microsoft docs and azure-mgmt-containerservice 41.8.0)
 * https://learn.microsoft.com/azure/aks/access-private-cluster: the feature is "not designed for
   programmatic access", the pod must be scheduled within 60 s, output is capped at 512 kB, the
   pod has kubectl and jq, and ``apiServerAccessProfile.disableRunCommand`` turns it off; the caller
-  needs ``runcommand/action`` and ``commandResults/read``.
+  needs ``runcommand/action`` and ``commandResults/read``. ``az aks update --enable-run-command``
+  turns it back on (azure-cli 2.76.0, Azure/azure-cli PR #31854).
 
 One command per cluster reads everything it can: the script (``configz_script``) lists the nodes
 and prints one marked block per node (its compacted configz, or kubectl's error and exit code).
