@@ -27,7 +27,12 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from shared.adapters.kubeconfig import KubeEndpoint
-from shared.errors import ApiServerError, ConfigzFetchError, ScannerError
+from shared.errors import (
+    ApiServerError,
+    ApiServerUnreachableError,
+    ConfigzFetchError,
+    ScannerError,
+)
 from shared.model import Node
 
 log = logging.getLogger(__name__)
@@ -197,6 +202,9 @@ class KubeSession:
             response.release_conn()
 
     def _call(self, fetch: Callable[[], T], error: type[ScannerError], doing: str) -> T:
+        # No HTTP answer at all is its own error for the cluster (a private cluster's fallback
+        # keys on it); a node's configz keeps its NodeError.
+        silent = ApiServerUnreachableError if issubclass(error, ApiServerError) else error
         attempt = 0
         while True:
             try:
@@ -218,18 +226,20 @@ class KubeSession:
                 if attempt < min(1, self._policy.max_retries):
                     attempt += 1
                     continue
-                raise error(
+                raise silent(
                     f"connection to the API server {self._endpoint.server} broke while {doing} ({_first_line(exc)})"
                 ) from None
             except urllib3.exceptions.SSLError as exc:
                 raise error(self._tls_message(exc)) from None
             except (urllib3.exceptions.TimeoutError, TimeoutError):
-                raise error(
+                raise silent(
                     f"timed out after {self._policy.timeout:g}s while {doing} "
                     f"(SCAN_REQUEST_TIMEOUT) at {self._endpoint.server}"
                 ) from None
             except urllib3.exceptions.HTTPError as exc:
-                raise error(
+                if isinstance(getattr(exc, "reason", None), urllib3.exceptions.SSLError):
+                    raise error(self._tls_message(exc)) from None  # an answer, not silence
+                raise silent(
                     f"API server {self._endpoint.server} unreachable while {doing} ({_first_line(exc)}); "
                     "a private cluster or a firewall (authorized IP ranges) can cause this"
                 ) from None

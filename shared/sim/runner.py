@@ -2,7 +2,8 @@
 
 In-process (tests): one background thread runs an asyncio loop that serves the token endpoint
 (HTTP, like App Service's local endpoint), ARM and Logs Ingestion (HTTPS, one "public" CA) and
-one API server per running cluster (HTTPS, each with its own cluster CA)::
+one API server per running public cluster (HTTPS, each with its own cluster CA; a private or
+stopped cluster's kubeconfig points at a loopback port that refuses connections)::
 
     with SimulatedEstate(default_estate()).start() as sim:
         monkeypatch.setattr(os, "environ", {**os.environ, **sim.env})
@@ -154,7 +155,7 @@ class SimulatedEstate:
         for subscription, cluster in self.estate.clusters():
             pki = cluster_pki(cluster.name)
             self._pki[cluster.name] = pki
-            if cluster.running:
+            if cluster.running and not cluster.private_cluster:
                 specs.append(
                     ApiServerSpec(
                         cluster, subscription.id, self.estate.identity, pki, self.estate.latency
