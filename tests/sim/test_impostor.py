@@ -8,6 +8,7 @@ import json
 import pytest
 import urllib3
 import yaml
+from azure.identity import ManagedIdentityCredential
 from azure.mgmt.containerservice import ContainerServiceClient
 
 from shared.sim import AKS_SERVER_APP_ID, SimulatedEstate
@@ -17,7 +18,9 @@ LEGACY = "aks-legacy-eus"
 PROD_SUB = "3c5a7e91-2b4d-4f6a-8c0e-1a2b3c4d5e6f"
 
 
-def kubeconfig_server(sim: SimulatedEstate, credential) -> tuple[str, str]:
+def kubeconfig_server(
+    sim: SimulatedEstate, credential: ManagedIdentityCredential
+) -> tuple[str, str]:
     """(server, CA PEM) of the kubeconfig listClusterUserCredential returns for LEGACY now."""
     with ContainerServiceClient(
         credential,
@@ -26,7 +29,8 @@ def kubeconfig_server(sim: SimulatedEstate, credential) -> tuple[str, str]:
         credential_scopes=[f"{sim.arm_endpoint}/.default"],
     ) as client:
         result = client.managed_clusters.list_cluster_user_credentials("rg-legacy-eus", LEGACY)
-    document = yaml.safe_load(bytes(result.kubeconfigs[0].value))
+    (kubeconfig,) = result.kubeconfigs or []
+    document = yaml.safe_load(bytes(kubeconfig.value or b""))
     cluster = document["clusters"][0]["cluster"]
     return cluster["server"], base64.b64decode(cluster["certificate-authority-data"]).decode()
 
