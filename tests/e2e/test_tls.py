@@ -13,6 +13,7 @@ tests/e2e/test_scan_estate.py::TestAnyKubeconfig::test_kubeconfig_that_skips_tls
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -185,6 +186,33 @@ class TestEnvironment:
         assert all("CERTIFICATE_VERIFY_FAILED" in r["Reason"] for r in rows), rows[0]["Reason"]
         reached = {k for k, v in sim.snapshot().items() if v != before.get(k)}
         assert not {k for k in reached if not k.startswith("token|")}, reached
+
+
+class TestKubeconfigPath:
+    def test_person_kubeconfig_with_the_cluster_ca_refuses_the_impostor(
+        self, env, sim, impostor, tmp_path
+    ):
+        """`scan --kubeconfig` whose server is the impostor and whose CA is the cluster's: ERROR rows naming TLS."""
+        path = tmp_path / "kubeconfig"
+        ca = base64.b64encode(sim.cluster_ca_pem(CLUSTER).encode()).decode()
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "current-context": "c",
+                    "clusters": [
+                        {
+                            "name": CLUSTER,
+                            "cluster": {"server": impostor.url, "certificate-authority-data": ca},
+                        }
+                    ],
+                    "contexts": [{"name": "c", "context": {"cluster": CLUSTER, "user": "u"}}],
+                    "users": [{"name": "u", "user": {"token": sim.token(AKS_SERVER_APP_ID)}}],
+                }
+            )
+        )
+        assert_refused_for_tls(scan_rows(tmp_path, "--kubeconfig", str(path)), impostor.url)
 
 
 class TestSource:
