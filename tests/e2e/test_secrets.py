@@ -19,6 +19,7 @@ import base64
 import json
 import logging
 import os
+import re
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ PROD_LEGACY = (
     f"/subscriptions/{PROD_SUB}/resourceGroups/rg-legacy-eus"
     "/providers/Microsoft.ContainerService/managedClusters/aks-legacy-eus"
 )
+PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.+?-----END [A-Z ]*PRIVATE KEY-----", re.S)
 FRAGMENT = 20  # characters of a secret's middle that count as a leak on their own (>= 16)
 FUNCTION_KEY = base64.urlsafe_b64encode(os.urandom(40)).decode().rstrip("=")
 
@@ -191,8 +193,9 @@ def estate_secrets(sim: SimulatedEstate) -> dict[str, str]:
         found[f"{cluster.name} client certificate"] = pki.client_cert_pem.decode()
         found[f"{cluster.name} client key"] = pki.client_key_pem.decode()
         found[f"{cluster.name} CA key"] = pki.ca_key_pem.decode()
-        server_key = pki.server.key_and_chain_pem.decode().split("-----END", 1)[0]
-        found[f"{cluster.name} API server key"] = server_key + "-----END PRIVATE KEY-----"
+        server_key = PEM_KEY.search(pki.server.key_and_chain_pem.decode())
+        assert server_key is not None, "the API server's key and chain hold no private key"
+        found[f"{cluster.name} API server key"] = server_key.group(0)
         if cluster.running:
             kubeconfig = yaml.safe_load(sim.kubeconfig(cluster.name))
             for user in kubeconfig["users"]:
