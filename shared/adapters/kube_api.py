@@ -231,6 +231,12 @@ class KubeSession:
                 ) from None
             except urllib3.exceptions.SSLError as exc:
                 raise error(self._tls_message(exc)) from None
+            except urllib3.exceptions.MaxRetryError as exc:
+                # With retries=0 urllib3 wraps a failed handshake in MaxRetryError; a certificate
+                # the cluster CA does not sign is a TLS failure, not an unreachable server.
+                if isinstance(exc.reason, urllib3.exceptions.SSLError):
+                    raise error(self._tls_message(exc.reason)) from None  # an answer, not silence
+                raise silent(self._unreachable_message(exc, doing)) from None
             except (urllib3.exceptions.TimeoutError, TimeoutError):
                 raise silent(
                     f"timed out after {self._policy.timeout:g}s while {doing} "
@@ -239,10 +245,7 @@ class KubeSession:
             except urllib3.exceptions.HTTPError as exc:
                 if isinstance(getattr(exc, "reason", None), urllib3.exceptions.SSLError):
                     raise error(self._tls_message(exc)) from None  # an answer, not silence
-                raise silent(
-                    f"API server {self._endpoint.server} unreachable while {doing} ({_first_line(exc)}); "
-                    "a private cluster or a firewall (authorized IP ranges) can cause this"
-                ) from None
+                raise silent(self._unreachable_message(exc, doing)) from None
 
     def _wait(self, exc: ApiException, attempt: int) -> float:
         headers = exc.headers or {}
@@ -254,6 +257,12 @@ class KubeSession:
                 pass
         backoff: float = self._policy.backoff * (2 ** (attempt - 1))
         return min(backoff, MAX_RETRY_AFTER_SECONDS)
+
+    def _unreachable_message(self, exc: Exception, doing: str) -> str:
+        return (
+            f"API server {self._endpoint.server} unreachable while {doing} ({_first_line(exc)}); "
+            "a private cluster or a firewall (authorized IP ranges) can cause this"
+        )
 
     def _tls_message(self, exc: Exception) -> str:
         return (
