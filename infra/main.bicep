@@ -62,6 +62,13 @@ param benchmark string = 'cis-aks-1.8'
 @description('Optional. Whether clusters without Entra ID integration are scanned with the local-account credentials listClusterUserCredential returns for them (effectively cluster-admin). Off: such clusters get ERROR rows saying why.')
 param allowLocalAccounts bool = false
 
+@description('Optional. What the scanner does with a private cluster whose API server it cannot reach: report (ERROR rows naming the fix) or run-command (read configz through the AKS run command API; the scanner role then also grants runcommand/action and commandResults/read).')
+@allowed([
+  'report'
+  'run-command'
+])
+param privateClusterMode string = 'report'
+
 @description('Optional. Days the workspace keeps findings and telemetry.')
 @minValue(30)
 @maxValue(730)
@@ -202,6 +209,7 @@ module functionApp 'modules/function-app.bicep' = {
     eventRecordQpsMin: eventRecordQpsMin
     scanPolicy: scanPolicy
     allowLocalAccounts: allowLocalAccounts
+    privateClusterMode: privateClusterMode
   }
 }
 
@@ -212,6 +220,7 @@ module scannerRole 'modules/scanner-role.bicep' = {
   params: {
     environmentName: environmentName
     assignableSubscriptionIds: targetSubscriptions
+    allowRunCommand: privateClusterMode == 'run-command'
   }
 }
 

@@ -7,6 +7,7 @@ import time touches the network. Azure SDK modules are imported here lazily, so 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -64,9 +65,18 @@ def build(
     clients = AzureClients(credential, settings.arm_endpoint)
     resources.callback(clients.close)
     policy = request_policy(settings)
+    # The run command fallback of private clusters polls until the run's own deadline.
+    deadline = time.monotonic() + deadline_seconds if deadline_seconds else None
+    connector = AksConnector(
+        clients,
+        policy,
+        allow_local_accounts=settings.allow_local_accounts,
+        private_cluster_mode=settings.private_cluster_mode,
+        deadline=deadline,
+    )
     scanner = Scanner(
         discovery=AzureDiscovery(clients, settings.discovery_mode),
-        connector=AksConnector(clients, policy, allow_local_accounts=settings.allow_local_accounts),
+        connector=connector,
         benchmark=get_benchmark(settings.benchmark),
         policy=settings.policy,
         limits=Limits(settings.concurrency, settings.cluster_concurrency, deadline_seconds),

@@ -8,7 +8,9 @@
     ├── ClusterError           one cluster cannot be scanned; its rows become ERROR, node name empty
     │   ├── CredentialsError   listClusterUserCredential failed, or its kubeconfig is unusable
     │   ├── UnsupportedAuthError  the cluster has no Entra ID integration and local accounts are off
-    │   └── ApiServerError     the API server refused, failed or could not be reached (nodes list)
+    │   ├── ApiServerError     the API server refused, failed or could not be reached (nodes list)
+    │   │   └── ApiServerUnreachableError  no HTTP answer at all: connect refused, DNS, timeout
+    │   └── RunCommandError    the AKS run command API refused, failed or did not finish (private clusters)
     ├── NodeError              one node's configz cannot be read; its rows become ERROR
     │   ├── ConfigzFetchError  transport, HTTP status, timeout or size cap
     │   └── ConfigzParseError  the body is not a configz document
@@ -49,6 +51,14 @@ class UnsupportedAuthError(ClusterError):
 
 class ApiServerError(ClusterError):
     """The cluster's API server refused, failed or could not be reached."""
+
+
+class ApiServerUnreachableError(ApiServerError):
+    """No HTTP answer from the API server: connection refused or reset, DNS, or a timeout."""
+
+
+class RunCommandError(ClusterError):
+    """The AKS run command API refused the command, or the command failed or did not finish."""
 
 
 class NodeError(ScannerError):

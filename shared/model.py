@@ -95,6 +95,7 @@ class Cluster:
     fqdn: str = ""
     private_fqdn: str = ""
     kubernetes_version: str = ""
+    run_command_disabled: bool = False
 
     @property
     def stopped(self) -> bool:

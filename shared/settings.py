@@ -22,6 +22,7 @@ CLUSTER_ID = re.compile(
 )
 DCR_IMMUTABLE_ID = re.compile(r"^dcr-[0-9a-f]{32}$")
 STREAM = re.compile(r"^Custom-[A-Za-z0-9_]{1,100}$")
+PRIVATE_CLUSTER_MODES = ("report", "run-command")
 
 #: name -> (default, one-line description); README's settings table mirrors this.
 DOCUMENTED: dict[str, tuple[str, str]] = {
@@ -50,6 +51,11 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "ALLOW_LOCAL_ACCOUNTS": (
         "false",
         "true: clusters without Entra ID are scanned with their kubeconfig's own credentials.",
+    ),
+    "PRIVATE_CLUSTER_MODE": (
+        "report",
+        "Private cluster whose API server the scanner cannot reach: report (ERROR rows naming the "
+        "fix) or run-command (read configz through the AKS run command API).",
     ),
     "SCAN_CONCURRENCY": ("64", "configz requests in flight across the whole run."),
     "SCAN_CLUSTER_CONCURRENCY": ("8", "configz requests in flight per API server."),
@@ -101,6 +107,7 @@ class Settings:
     benchmark: str
     policy: Policy
     allow_local_accounts: bool
+    private_cluster_mode: str
     concurrency: int
     cluster_concurrency: int
     request_timeout: float
@@ -147,6 +154,7 @@ class Settings:
             benchmark=benchmark,
             policy=_policy(get),
             allow_local_accounts=get.boolean("ALLOW_LOCAL_ACCOUNTS"),
+            private_cluster_mode=get.choice("PRIVATE_CLUSTER_MODE", PRIVATE_CLUSTER_MODES),
             concurrency=get.integer("SCAN_CONCURRENCY", minimum=1, maximum=1024),
             cluster_concurrency=get.integer("SCAN_CLUSTER_CONCURRENCY", minimum=1, maximum=256),
             request_timeout=float(get.integer("SCAN_REQUEST_TIMEOUT", minimum=1, maximum=300)),

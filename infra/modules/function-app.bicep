@@ -95,6 +95,13 @@ param scanPolicy string
 @description('Required. Whether clusters without Entra ID are scanned with their kubeconfig\'s local credentials (ALLOW_LOCAL_ACCOUNTS).')
 param allowLocalAccounts bool
 
+@description('Required. What happens to a private cluster whose API server the app cannot reach: report or run-command (PRIVATE_CLUSTER_MODE).')
+@allowed([
+  'report'
+  'run-command'
+])
+param privateClusterMode string
+
 // ============= //
 //   Resources   //
 // ============= //
@@ -161,6 +168,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'EVENT_RECORD_QPS_MIN', value: string(eventRecordQpsMin) }
         { name: 'SCAN_POLICY', value: scanPolicy }
         { name: 'ALLOW_LOCAL_ACCOUNTS', value: allowLocalAccounts ? 'true' : 'false' }
+        { name: 'PRIVATE_CLUSTER_MODE', value: privateClusterMode }
         // Scanner: politeness and bounds (code defaults).
         { name: 'SCAN_CONCURRENCY', value: '64' }
         { name: 'SCAN_CLUSTER_CONCURRENCY', value: '8' }

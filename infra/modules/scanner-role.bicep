@@ -1,5 +1,5 @@
 metadata name = 'Scanner custom role'
-metadata description = 'The least-privilege role the scanner identity needs in each target subscription: discover clusters, fetch the user kubeconfig (server URL and CA), and, on clusters with Azure RBAC for Kubernetes, list nodes and GET nodes/{node}/proxy/configz.'
+metadata description = 'The least-privilege role the scanner identity needs in each target subscription: discover clusters, fetch the user kubeconfig (server URL and CA), and, on clusters with Azure RBAC for Kubernetes, list nodes and GET nodes/{node}/proxy/configz; with allowRunCommand, also run the configz script on private clusters through the AKS run command API.'
 
 targetScope = 'subscription'
 
@@ -14,12 +14,33 @@ param environmentName string
 @minLength(1)
 param assignableSubscriptionIds array
 
+@description('Optional. Also grant the two run command actions (PRIVATE_CLUSTER_MODE=run-command: private clusters read through the AKS run command API).')
+param allowRunCommand bool = false
+
+// ============= //
+//   Variables   //
+// ============= //
+
+// Each action is one call the scanner makes; tests/infra/test_roles.py keeps these lists exact.
+var scanActions = [
+  'Microsoft.Resources/subscriptions/read' // list the subscriptions in scope
+  'Microsoft.ResourceGraph/resources/read' // discover clusters with one Resource Graph query
+  'Microsoft.ContainerService/managedClusters/read' // per-subscription ARM listing, the fallback
+  'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action' // API server URL and CA
+]
+
+// Only with allowRunCommand: submit the configz script and read its result. The command runs in a
+// pod AKS creates in the cluster; on Entra clusters its kubectl uses the scanner's own token.
+var runCommandActions = [
+  'Microsoft.ContainerService/managedClusters/runcommand/action' // POST .../runCommand
+  'Microsoft.ContainerService/managedClusters/commandResults/read' // GET .../commandResults/{id}
+]
+
 // ============= //
 //   Resources   //
 // ============= //
 
-// Each action is one call the scanner makes; tests/infra/test_roles.py keeps this list exact.
-// No wildcard, no admin credentials, no run command.
+// No wildcard, no admin credentials; run command only when asked for.
 resource scannerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(tenant().tenantId, environmentName, 'aks-kubelet-compliance-scanner')
   properties: {
@@ -28,12 +49,7 @@ resource scannerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
     type: 'CustomRole'
     permissions: [
       {
-        actions: [
-          'Microsoft.Resources/subscriptions/read' // list the subscriptions in scope
-          'Microsoft.ResourceGraph/resources/read' // discover clusters with one Resource Graph query
-          'Microsoft.ContainerService/managedClusters/read' // per-subscription ARM listing, the fallback
-          'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action' // API server URL and CA
-        ]
+        actions: allowRunCommand ? concat(scanActions, runCommandActions) : scanActions
         notActions: []
         dataActions: [
           'Microsoft.ContainerService/managedClusters/nodes/read' // Azure RBAC for Kubernetes: get/list nodes and get nodes/proxy

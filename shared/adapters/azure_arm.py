@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from azure.core.credentials import TokenCredential
@@ -21,9 +21,10 @@ from azure.mgmt.subscription import SubscriptionClient
 
 from shared.adapters.kube_api import KubeSession, RequestPolicy
 from shared.adapters.kubeconfig import parse_kubeconfig
+from shared.adapters.run_command import ArmCommandRunner, PrivateClusterSession, RunCommandSession
 from shared.errors import CredentialsError, UnsupportedAuthError
 from shared.model import Cluster, ScanScope
-from shared.ports import Discovered, DiscoveryFailure, SubscriptionSearched
+from shared.ports import ClusterSession, Discovered, DiscoveryFailure, SubscriptionSearched
 from shared.settings import CLUSTER_ID
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def cluster_from_rest(resource: dict[str, Any]) -> Cluster:
         kubernetes_version=str(
             props.get("currentKubernetesVersion") or props.get("kubernetesVersion") or ""
         ),
+        run_command_disabled=bool(access.get("disableRunCommand")),
     )
 
 
@@ -261,17 +263,48 @@ class AzureDiscovery:
 
 
 class AksConnector:
-    """ClusterConnector: kubeconfig from ARM, token from the same Azure credential."""
+    """ClusterConnector: kubeconfig from ARM, token from the same Azure credential.
+
+    A private cluster's session falls back, when its API server gives no answer, to an ERROR
+    naming the fix (``private_cluster_mode="report"``) or to the run command API
+    (``"run-command"``, bounded by ``deadline``, a ``time.monotonic`` instant); see
+    shared.adapters.run_command.
+    """
 
     def __init__(
-        self, clients: AzureClients, policy: RequestPolicy, *, allow_local_accounts: bool
+        self,
+        clients: AzureClients,
+        policy: RequestPolicy,
+        *,
+        allow_local_accounts: bool,
+        private_cluster_mode: str = "report",
+        deadline: float | None = None,
     ) -> None:
         self._clients = clients
         self._policy = policy
         self._allow_local = allow_local_accounts
+        self._private_mode = private_cluster_mode
+        self._deadline = deadline
 
-    def connect(self, cluster: Cluster) -> KubeSession:
-        """A session to the cluster's API server. Raises ClusterError subclasses."""
+    def connect(self, cluster: Cluster) -> ClusterSession:
+        """A session to the cluster's API server (with its private-cluster fallback).
+
+        Raises ClusterError subclasses.
+        """
+        session, token = self._direct(cluster)
+        if not cluster.private_cluster:
+            return session
+
+        def run_command() -> ClusterSession:
+            runner = ArmCommandRunner(
+                self._clients.aks(cluster.subscription_id), cluster, token, deadline=self._deadline
+            )
+            return RunCommandSession(runner, cluster)
+
+        return PrivateClusterSession(cluster, session, self._private_mode, run_command)
+
+    def _direct(self, cluster: Cluster) -> tuple[KubeSession, Callable[[], str] | None]:
+        """The API server session, and the AKS token provider when the cluster takes Entra tokens."""
         if not cluster.aad_managed and not self._allow_local:
             raise UnsupportedAuthError(
                 "the cluster has no Microsoft Entra ID integration (aadProfile is not set), so it "
@@ -303,10 +336,10 @@ class AksConnector:
                 raise CredentialsError(
                     _azure_reason(exc, "getting an Entra ID token for the AKS server app")
                 ) from None
-            return KubeSession(endpoint, self._policy, token)
+            return KubeSession(endpoint, self._policy, token), token
         if not endpoint.has_local_credentials:
             raise UnsupportedAuthError(
                 "ALLOW_LOCAL_ACCOUNTS=true, but the cluster's user kubeconfig carries no local "
                 "credential (no client certificate or token)"
             )
-        return KubeSession(endpoint, self._policy)
+        return KubeSession(endpoint, self._policy), None

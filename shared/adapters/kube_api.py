@@ -27,7 +27,12 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from shared.adapters.kubeconfig import KubeEndpoint
-from shared.errors import ApiServerError, ConfigzFetchError, ScannerError
+from shared.errors import (
+    ApiServerError,
+    ApiServerUnreachableError,
+    ConfigzFetchError,
+    ScannerError,
+)
 from shared.model import Node
 
 log = logging.getLogger(__name__)
@@ -208,6 +213,9 @@ class KubeSession:
             response.release_conn()
 
     def _call(self, fetch: Callable[[], T], error: type[ScannerError], doing: str) -> T:
+        # No HTTP answer at all is its own error for the cluster (a private cluster's fallback
+        # keys on it); a node's configz keeps its NodeError.
+        silent = ApiServerUnreachableError if issubclass(error, ApiServerError) else error
         attempt = 0
         while True:
             try:
@@ -226,30 +234,28 @@ class KubeSession:
                     continue
                 raise error(self._status_message(exc, doing, attempt)) from None
             except (urllib3.exceptions.HTTPError, TimeoutError) as raised:
-                # urllib3 wraps connect/read failures in MaxRetryError (retries=0): name the cause
+                # urllib3 wraps connect/read failures in MaxRetryError (retries=0): name the cause.
+                # A TLS failure is an answer; everything else here is no answer at all (silent).
                 cause = _cause(raised)
                 if isinstance(cause, urllib3.exceptions.ProtocolError):
                     if attempt < min(1, self._policy.max_retries):
                         attempt += 1
                         continue
-                    raise error(
+                    raise silent(
                         f"connection to the API server {self._endpoint.server} broke while {doing} ({_first_line(cause)})"
                     ) from None
                 if isinstance(cause, urllib3.exceptions.SSLError):
                     raise error(self._tls_message(cause)) from None
                 if _refused(cause):
-                    raise error(refused_reason(self._endpoint.server, doing)) from None
+                    raise silent(refused_reason(self._endpoint.server, doing)) from None
                 if isinstance(
                     cause, urllib3.exceptions.TimeoutError | TimeoutError
                 ) and not isinstance(cause, urllib3.exceptions.NewConnectionError):
-                    raise error(
+                    raise silent(
                         f"timed out after {self._policy.timeout:g}s while {doing} "
                         f"(SCAN_REQUEST_TIMEOUT) at {self._endpoint.server}"
                     ) from None
-                raise error(
-                    f"API server {self._endpoint.server} unreachable while {doing} ({_first_line(cause)}); "
-                    "a private cluster or a firewall (authorized IP ranges) can cause this"
-                ) from None
+                raise silent(self._unreachable_message(cause, doing)) from None
 
     def _wait(self, exc: ApiException, attempt: int) -> float:
         headers = exc.headers or {}
@@ -261,6 +267,12 @@ class KubeSession:
                 pass
         backoff: float = self._policy.backoff * (2 ** (attempt - 1))
         return min(backoff, MAX_RETRY_AFTER_SECONDS)
+
+    def _unreachable_message(self, exc: Exception, doing: str) -> str:
+        return (
+            f"API server {self._endpoint.server} unreachable while {doing} ({_first_line(exc)}); "
+            "a private cluster or a firewall (authorized IP ranges) can cause this"
+        )
 
     def _tls_message(self, exc: Exception) -> str:
         return (

@@ -85,6 +85,10 @@ class KubeconfigConnector:
             raise CredentialsError(
                 f"the kubeconfig context cannot be used: {str(exc)[:300]}"
             ) from None
+        except OSError as exc:  # a tokenFile (or other file) the kubeconfig names is unreadable
+            raise CredentialsError(
+                f"the kubeconfig context cannot be used: {exc.strerror}: {exc.filename}"
+            ) from None
         if configuration.verify_ssl is False:
             raise ApiServerError(
                 "the kubeconfig asks to skip TLS verification; the scanner always verifies the API server"

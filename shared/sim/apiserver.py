@@ -172,7 +172,13 @@ def decode_continue(token: str) -> tuple[int, str]:
 
 def node_object(spec: ApiServerSpec, node: SimNode) -> dict[str, Any]:
     """A Node as it appears in a NodeList (no kind/apiVersion on items), Go field order."""
-    cluster = spec.cluster
+    return node_json(spec.cluster, spec.subscription_id, node, spec.resource_version)
+
+
+def node_json(
+    cluster: SimCluster, subscription_id: str, node: SimNode, resource_version: int = 48213
+) -> dict[str, Any]:
+    """``node_object`` without an API server (the run command simulation lists nodes too)."""
     pool = node.pool
     mc_group = f"MC_{cluster.resource_group}_{cluster.name}_{cluster.location}"
     max_pods = pool.configz.get("maxPods")
@@ -226,7 +232,7 @@ def node_object(spec: ApiServerSpec, node: SimNode) -> dict[str, Any]:
         "metadata": {
             "name": node.name,
             "uid": stable_guid(cluster.name, node.name),
-            "resourceVersion": str(spec.resource_version - 100 + serial % 100),
+            "resourceVersion": str(resource_version - 100 + serial % 100),
             "creationTimestamp": CREATED,
             "labels": labels,
             "annotations": {
@@ -242,7 +248,7 @@ def node_object(spec: ApiServerSpec, node: SimNode) -> dict[str, Any]:
             "podCIDR": f"10.244.{serial % 256}.0/24",
             "podCIDRs": [f"10.244.{serial % 256}.0/24"],
             "providerID": (
-                f"azure:///subscriptions/{spec.subscription_id}/resourceGroups/{mc_group.lower()}"
+                f"azure:///subscriptions/{subscription_id}/resourceGroups/{mc_group.lower()}"
                 f"/providers/Microsoft.Compute/virtualMachineScaleSets/{vmss}/virtualMachines/{node.index}"
             ),
         },

@@ -17,6 +17,15 @@ Paths and api-versions are the ones the SDKs send (azure-mgmt-subscription 3.1.1
   accounts are disabled. Faults on it answer ARM's own 403 ``AuthorizationFailed`` and 404
   ``ResourceNotFound``; ``WRONG_CA`` puts a foreign CA in the kubeconfig and ``REFUSED`` an
   address that refuses connections.
+* ``POST .../managedClusters/{name}/runCommand``: 202 with ``Location`` (``.../commandResults/
+  {id}``) and ``Retry-After``; ``GET .../commandResults/{id}``: 202 with ``Location`` while the
+  command "runs" (``Latency.run_command_ms``), then 200 ``RunCommandResult`` (``id``,
+  ``properties.provisioningState/exitCode/startedAt/finishedAt/logs``), as the REST reference
+  and its examples show. The command is "run" by shared.sim.runcommand (the scanner's script
+  only; logs capped at 512 kB), as the ``clusterToken``'s identity. A body that is not JSON, or
+  has no ``command``, is a 400 [I: codes ``InvalidRequestContent`` / ``InvalidParameter`` are
+  ARM's usual ones, not captured from AKS]; ``disableRunCommand`` is a 400 ``BadRequest`` [I:
+  wording not captured]; ``run_command_allowed=False`` the real 403 ``AuthorizationFailed``.
 * ``POST /providers/Microsoft.ResourceGraph/resources``: ``QueryResponse`` with ``totalRecords``,
   ``count``, ``resultTruncated``, ``$skipToken``, ``data`` (objectArray or table), ``facets``.
 
@@ -35,6 +44,7 @@ import binascii
 import hashlib
 import json
 import logging
+import math
 import re
 import time
 import uuid
@@ -59,6 +69,7 @@ from shared.sim.faults import Action, Endpoint, Fault, FaultRegistry, resolve
 from shared.sim.http import Reply, Request, Response
 from shared.sim.identity import Claims, TokenAuthority, TokenError, bearer_token
 from shared.sim.resource_graph import UnsupportedQueryError, as_table, run_query, superset
+from shared.sim.runcommand import Execution, execute
 from shared.sim.stats import Counters
 
 log = logging.getLogger(__name__)
@@ -107,6 +118,17 @@ class _Route:
     clusters: tuple[SimCluster, ...] = ()
     cluster: SimCluster | None = None
     admin: bool = False
+    command_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Command:
+    """A submitted run command: its output is computed at submission, shown once it is "done"."""
+
+    cluster: str
+    ready_at: float
+    started: str
+    execution: Execution
 
 
 def _require(request: Request, method: str) -> None:
@@ -208,7 +230,10 @@ def managed_cluster_json(
             "ipFamilies": ["IPv4"],
         },
         "maxAgentPools": 100,
-        "apiServerAccessProfile": {"enablePrivateCluster": cluster.private_cluster},
+        "apiServerAccessProfile": {
+            "enablePrivateCluster": cluster.private_cluster,
+            **({"disableRunCommand": True} if cluster.run_command_disabled else {}),
+        },
         "disableLocalAccounts": cluster.local_accounts_disabled,
         "securityProfile": {},
         "storageProfile": {
@@ -377,6 +402,7 @@ class ArmService:
         self._foreign_ca_pem: bytes | None = None
         self.port = 0
         self._subscriptions = {s.id.lower(): s for s in estate.subscriptions}
+        self._commands: dict[str, _Command] = {}
 
     # -- entry ----------------------------------------------------------------------------
 
@@ -421,12 +447,8 @@ class ArmService:
             return self._resource_graph(request)
         route = self._route(call, claims)
         sub_id = route.subscription.id if route.subscription is not None else None
-        if route.kind == "credentials":
-            assert route.subscription is not None  # noqa: S101 - set by _route
-            assert route.cluster is not None  # noqa: S101 - set by _route
-            return await self._credentials(
-                request, route.subscription, route.cluster, claims, admin=route.admin
-            )
+        if route.kind in ("credentials", "run-command", "command-result"):
+            return await self._cluster_action(request, route, claims)
         await self._fault(
             Endpoint.ARM,
             lambda f: self._arm_fault(f, sub_id),
@@ -503,6 +525,14 @@ class ArmService:
         if len(seg) == 8:
             _require(request, "GET")
             return _Route("cluster", subscription, cluster=cluster)
+        if len(seg) == 9 and seg[8] == "runcommand":
+            _require(request, "POST")
+            call.endpoint = str(Endpoint.RUN_COMMAND)
+            return _Route("run-command", subscription, cluster=cluster)
+        if len(seg) == 10 and seg[8] == "commandresults":
+            _require(request, "GET")
+            call.endpoint = str(Endpoint.COMMAND_RESULT)
+            return _Route("command-result", subscription, cluster=cluster, command_id=raw[9])
         if len(seg) == 9 and seg[8] in ("listclusterusercredential", "listclusteradmincredential"):
             _require(request, "POST")
             call.endpoint = str(Endpoint.CREDENTIALS)
@@ -835,6 +865,115 @@ class ArmService:
         return self._json(
             200, {"kubeconfigs": [{"name": name, "value": base64.b64encode(kubeconfig).decode()}]}
         )
+
+    async def _cluster_action(self, request: Request, route: _Route, claims: Claims) -> Response:
+        """POST actions on one cluster (credentials, runCommand) and command results."""
+        assert route.subscription is not None  # noqa: S101 - set by _route
+        assert route.cluster is not None  # noqa: S101 - set by _route
+        if route.kind == "credentials":
+            return await self._credentials(
+                request, route.subscription, route.cluster, claims, admin=route.admin
+            )
+        return await self._run_command(request, route, claims)
+
+    # -- run command ----------------------------------------------------------------------
+
+    async def _run_command(self, request: Request, route: _Route, claims: Claims) -> Response:
+        subscription, cluster = route.subscription, route.cluster
+        assert subscription is not None  # noqa: S101 - set by _route
+        assert cluster is not None  # noqa: S101 - set by _route
+        scope = cluster_resource_id(subscription.id, cluster)
+        submit = route.kind == "run-command"
+        if not cluster.run_command_allowed:
+            action = "runcommand/action" if submit else "commandResults/read"
+            return self._denied(
+                claims, f"Microsoft.ContainerService/managedClusters/{action}", scope
+            )
+        endpoint = Endpoint.RUN_COMMAND if submit else Endpoint.COMMAND_RESULT
+        await self._fault(
+            endpoint,
+            lambda f: self._arm_fault(f, subscription.id),
+            subscription=subscription.id,
+            cluster=cluster.name,
+        )
+        location = (
+            f"{request.base_url}/subscriptions/{subscription.id}/resourcegroups/"
+            f"{cluster.resource_group}/providers/Microsoft.ContainerService/managedClusters/"
+            f"{cluster.name}/commandResults/{{}}?api-version={quote(request.param_ci('api-version') or '')}"
+        )
+        if submit:
+            return self._submit(request, subscription, cluster, location)
+        command = self._commands.get(route.command_id)
+        if command is None or command.cluster != cluster.name:
+            return _arm_error(
+                404, "NotFound", f"Command result '{route.command_id}' was not found."
+            )
+        if time.monotonic() < command.ready_at:
+            response = Response(202, b"", "application/json; charset=utf-8")
+            response.headers.append(("Location", location.format(route.command_id)))
+            return response
+        execution = command.execution
+        return self._json(
+            200,
+            {
+                "id": route.command_id,
+                "properties": {
+                    "provisioningState": "Succeeded",
+                    "exitCode": execution.exit_code,
+                    "startedAt": command.started,
+                    "finishedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "logs": execution.logs,
+                },
+            },
+        )
+
+    def _submit(
+        self, request: Request, subscription: Subscription, cluster: SimCluster, location: str
+    ) -> Response:
+        try:
+            body = json.loads(request.body or b"")
+        except ValueError as exc:
+            return _arm_error(
+                400,
+                "InvalidRequestContent",
+                f"The request content was invalid and could not be deserialized: '{exc}'.",
+            )
+        command = body.get("command") if isinstance(body, dict) else None
+        if not isinstance(command, str) or not command.strip():
+            return _arm_error(
+                400,
+                "InvalidParameter",
+                "The value of parameter command is invalid: it is required.",
+            )
+        if cluster.run_command_disabled:
+            return _arm_error(
+                400,
+                "BadRequest",
+                "Run command is disabled for this managed cluster "
+                "(apiServerAccessProfile.disableRunCommand is true).",
+            )
+        principal: str | None = None
+        token = body.get("clusterToken")
+        if isinstance(token, str) and token:
+            try:
+                principal = self._authority.verify(token, (AKS_SERVER_APP_ID,)).object_id
+            except TokenError:
+                principal = None  # kubectl in the pod is then not logged in
+        execution = execute(command, cluster, subscription.id, self._estate.identity, principal)
+        command_id = uuid.uuid4().hex
+        duration = self._estate.latency.run_command_ms / 1000.0
+        self._commands[command_id] = _Command(
+            cluster.name,
+            time.monotonic() + duration,
+            datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            execution,
+        )
+        response = Response(202, b"", "application/json; charset=utf-8")
+        response.headers += [
+            ("Location", location.format(command_id)),
+            ("Retry-After", str(max(1, math.ceil(duration)))),
+        ]
+        return response
 
     # -- Resource Graph -------------------------------------------------------------------
 

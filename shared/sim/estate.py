@@ -114,6 +114,12 @@ class SimCluster:
     ``readers`` may list and get nodes; ``proxy_readers`` may ``get nodes/proxy`` (configz).
     ``None`` means the estate's identity only. ``credentials_allowed=False`` makes
     listClusterUserCredential answer 403 AuthorizationFailed.
+
+    ``private_cluster``: no API server the scanner can reach (its kubeconfig points at a loopback
+    port that refuses connections), ``enablePrivateCluster`` and a ``privateFQDN`` in ARM; the
+    run command API still reaches it. ``run_command_disabled`` is
+    ``apiServerAccessProfile.disableRunCommand``; ``run_command_allowed=False`` makes runCommand
+    and commandResults answer 403 AuthorizationFailed.
     """
 
     name: str
@@ -130,6 +136,8 @@ class SimCluster:
     proxy_readers: tuple[str, ...] | None = None
     credentials_allowed: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
+    run_command_disabled: bool = False
+    run_command_allowed: bool = True
 
     @property
     def running(self) -> bool:
@@ -189,6 +197,7 @@ class Latency:
     list_ms: float = 0.0
     configz_ms: float = 0.0
     ingestion_ms: float = 0.0
+    run_command_ms: float = 200.0  # how long a run command "runs" before its result is ready
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,8 @@ class Endpoint(enum.StrEnum):
     NODE_LIST = "node-list"
     CONFIGZ = "configz"
     INGESTION = "ingestion"
+    RUN_COMMAND = "run-command"
+    COMMAND_RESULT = "command-result"
 
 
 class Action(enum.StrEnum):

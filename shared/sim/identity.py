@@ -32,6 +32,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 
 TOKEN_LIFETIME_SECONDS = 3600
 _CACHE_LIMIT = 50_000
+#: Issued tokens kept for tests that search outputs for them (the SDKs cache tokens, so a run
+#: asks for a handful; the cap only bounds a long serve-mode session).
+ISSUED_TOKENS_KEPT = 10_000
 
 
 def _b64url(data: bytes) -> str:
@@ -224,7 +228,13 @@ class IdentityService:
         self._faults = faults
         self._counters = counters
         self.issued: dict[str, int] = {}
+        self._tokens: deque[str] = deque(maxlen=ISSUED_TOKENS_KEPT)
         self._lock = threading.Lock()
+
+    def issued_tokens(self) -> tuple[str, ...]:
+        """Every access token this endpoint answered with (the last ISSUED_TOKENS_KEPT)."""
+        with self._lock:
+            return tuple(self._tokens)
 
     async def handle(self, request: Request) -> Response:
         """Answer one token request."""
@@ -281,6 +291,7 @@ class IdentityService:
         token, expires = self._authority.mint(identity, resource)
         with self._lock:
             self.issued[resource] = self.issued.get(resource, 0) + 1
+            self._tokens.append(token)
         log.debug("issued a token for resource %s", resource)
         body = {
             "access_token": token,

@@ -37,6 +37,7 @@ class ClusterPki:
     client_cert_pem: bytes = field(repr=False)
     client_key_pem: bytes = field(repr=False)
     static_token: str = field(repr=False)
+    ca_key_pem: bytes = field(default=b"", repr=False)
 
 
 def _server_pki(ca: trustme.CA) -> ServerPki:
@@ -60,7 +61,14 @@ def cluster_pki(cluster_name: str) -> ClusterPki:
         client_cert_pem=client.cert_chain_pems[0].bytes(),
         client_key_pem=client.private_key_pem.bytes(),
         static_token=secrets.token_hex(64),
+        ca_key_pem=ca.private_key_pem.bytes(),
     )
+
+
+def impostor_pki(cluster_name: str) -> ServerPki:
+    """A server certificate for 127.0.0.1 from a fresh CA that is NOT the cluster's: what a
+    machine in the middle would present. Only ``ca_pem`` of the result trusts it."""
+    return _server_pki(trustme.CA(organization_name=f"Impostor of AKS cluster {cluster_name}"))
 
 
 def server_context(pki: ServerPki, *, request_client_cert: bool = False) -> ssl.SSLContext:

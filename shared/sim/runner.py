@@ -2,7 +2,8 @@
 
 In-process (tests): one background thread runs an asyncio loop that serves the token endpoint
 (HTTP, like App Service's local endpoint), ARM and Logs Ingestion (HTTPS, one "public" CA) and
-one API server per running cluster (HTTPS, each with its own cluster CA)::
+one API server per running public cluster (HTTPS, each with its own cluster CA; a private or
+stopped cluster's kubeconfig points at a loopback port that refuses connections)::
 
     with SimulatedEstate(default_estate()).start() as sim:
         monkeypatch.setattr(os, "environ", {**os.environ, **sim.env})
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -28,8 +30,8 @@ import signal
 import socket
 import tempfile
 import threading
-from collections.abc import Coroutine, Iterable
-from dataclasses import dataclass
+from collections.abc import Coroutine, Iterable, Iterator
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -40,7 +42,7 @@ from shared.sim.faults import Fault, FaultRegistry
 from shared.sim.http import HttpServer
 from shared.sim.identity import IdentityService, TokenAuthority
 from shared.sim.ingestion import IngestionService
-from shared.sim.pki import ClusterPki, cluster_pki, public_pki, server_context
+from shared.sim.pki import ClusterPki, cluster_pki, impostor_pki, public_pki, server_context
 from shared.sim.stats import Counters
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,14 @@ class _LoopThread:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10.0)
         self._loop.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Impostor:
+    """A man-in-the-middle API server: its URL and the CA that signed its certificate."""
+
+    url: str
+    ca_pem: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +132,7 @@ class SimulatedEstate:
         self._refuser: socket.socket | None = None
         self._access: dict[str, KubeAccess] = {}
         self._pki: dict[str, ClusterPki] = {}
+        self._specs: dict[str, ApiServerSpec] = {}
         self._identity: IdentityService | None = None
         self._ingestion: IngestionService | None = None
         self.env: dict[str, str] = {}
@@ -154,12 +165,12 @@ class SimulatedEstate:
         for subscription, cluster in self.estate.clusters():
             pki = cluster_pki(cluster.name)
             self._pki[cluster.name] = pki
-            if cluster.running:
-                specs.append(
-                    ApiServerSpec(
-                        cluster, subscription.id, self.estate.identity, pki, self.estate.latency
-                    )
+            if cluster.running and not cluster.private_cluster:
+                spec = ApiServerSpec(
+                    cluster, subscription.id, self.estate.identity, pki, self.estate.latency
                 )
+                specs.append(spec)
+                self._specs[cluster.name] = spec
         ports = self._start_api_servers(specs)
         self._refuser = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._refuser.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
@@ -295,6 +306,10 @@ class SimulatedEstate:
         """Upload requests that reached ``stream`` (any stream: None)."""
         return self._ingestion.calls(stream) if self._ingestion is not None else 0
 
+    def issued_tokens(self) -> tuple[str, ...]:
+        """Every access token the identity endpoint issued so far (tests that hunt leaks)."""
+        return self._identity.issued_tokens() if self._identity is not None else ()
+
     def tokens_issued(self, resource: str | None = None) -> int:
         """Tokens the identity endpoint issued (for ``resource``, or in total)."""
         if self._identity is None:
@@ -323,6 +338,32 @@ class SimulatedEstate:
         return user_kubeconfig(
             self.estate, self.estate.cluster(cluster), self._access[cluster], admin=admin
         )
+
+    @contextlib.contextmanager
+    def impostor(self, cluster: str) -> Iterator[Impostor]:
+        """While open, ``cluster``'s kubeconfig (listClusterUserCredential) points at a second
+        API server that answers exactly like the real one but presents a certificate from
+        another CA; the kubeconfig still carries the cluster's own CA. Closing restores it.
+
+        Only a client that verifies the server against the kubeconfig's CA refuses it: one
+        that skipped verification would read every node as usual.
+        """
+        if self._loop is None:
+            raise RuntimeError("the simulated estate is not started")
+        spec = self._specs.get(cluster)
+        if spec is None:
+            raise ValueError(f"{cluster!r} is not a running cluster of the estate")
+        pki = impostor_pki(cluster)
+        handler = ApiServer(spec, self.authority, self.faults, self.counters)
+        server = HttpServer(f"impostor/{cluster}", handler.handle, ssl_context=server_context(pki))
+        self._loop.run(server.start())
+        genuine = self._access[cluster]
+        self._access[cluster] = dataclasses.replace(genuine, server=server.url)
+        try:
+            yield Impostor(server.url, pki.ca_pem)
+        finally:
+            self._access[cluster] = genuine
+            self._loop.run(server.stop())
 
     def snapshot(self) -> dict[str, int]:
         """Request counts of this process and every worker (``endpoint|cluster|status``)."""

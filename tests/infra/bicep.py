@@ -4,7 +4,7 @@ No Bicep compiler installs here, so the tests read the same syntax tree that che
 ``Template`` wraps one parsed file; ``Template.evaluate`` turns an expression of that tree into
 a Python value where the value is known before deployment (literals, variables, parameter
 defaults or the values a module call passes, ``loadTextContent``, ``replace``, ``string``,
-``join``, ``split``, ``empty``, ``union``, string interpolation, ``?:``) and into an ``Opaque``
+``join``, ``split``, ``empty``, ``union``, ``concat``, string interpolation, ``==``, ``?:``) and into an ``Opaque``
 holding the expression's text otherwise (a resource property, a module output).
 
 One quirk of the parser: a bare identifier and a string literal both come out as a Python
@@ -213,6 +213,12 @@ class Template:
                     return Opaque(render(expr))
                 value = value[key]
             return value
+        if operator["type"] in ("equals", "not_equals"):
+            operands = operator["operands"]
+            left = self.evaluate(operands["operand_1"], scope)
+            right = self.evaluate(operands["operand_2"], scope)
+            if not _has_opaque([left, right]):
+                return (left == right) == (operator["type"] == "equals")
         if operator["type"] == "conditional":
             operands = operator["operands"]
             condition = self.evaluate(operands["condition"], scope)
@@ -244,7 +250,17 @@ _FUNCTIONS: dict[str, Callable[[Template, dict[str, Any]], Any]] = {
     "split": lambda _, a: str(a["input_string"]).split(a["delimiter"]),
     "empty": lambda _, a: not a["item_to_test"],
     "union": lambda _, a: _union(a),
+    "concat": lambda _, a: _concat(a),
 }
+
+
+def _concat(args: dict[str, Any]) -> Any:
+    values = [args[k] for k in sorted(args, key=lambda k: int(k.rsplit("_", 1)[-1]))]
+    if all(isinstance(v, list) for v in values):
+        return [item for value in values for item in value]
+    if all(isinstance(v, str) for v in values):
+        return "".join(values)
+    return Opaque("concat(...)")
 
 
 def _has_opaque(value: Any) -> bool:

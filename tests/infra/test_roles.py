@@ -20,6 +20,12 @@ SCANNER_ACTIONS = [
     "Microsoft.ContainerService/managedClusters/read",  # managed_clusters.list (ARM fallback)
     "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action",  # server URL + CA
 ]
+#: PRIVATE_CLUSTER_MODE=run-command only (shared/adapters/run_command.py): begin_run_command and
+#: get_command_result.
+RUN_COMMAND_ACTIONS = [
+    "Microsoft.ContainerService/managedClusters/runcommand/action",
+    "Microsoft.ContainerService/managedClusters/commandResults/read",
+]
 #: Azure RBAC for Kubernetes: guard maps get/list nodes and get nodes/proxy to this data action.
 SCANNER_DATA_ACTIONS = ["Microsoft.ContainerService/managedClusters/nodes/read"]
 
@@ -48,17 +54,25 @@ FORBIDDEN_ROLE_IDS = {
 }
 
 
-def _permissions() -> dict[str, Any]:
-    (symbol,) = ROLE.resources_of_type("Microsoft.Authorization/roleDefinitions")
-    body = ROLE.resource_body(symbol)
+def _permissions(role: Template = ROLE) -> dict[str, Any]:
+    (symbol,) = role.resources_of_type("Microsoft.Authorization/roleDefinitions")
+    body = role.resource_body(symbol)
     (permissions,) = body["properties"]["permissions"]
-    return dict(permissions)
+    return {key: role.evaluate(value) for key, value in permissions.items()}
 
 
 class TestScannerRole:
     def test_actions_are_exactly_the_scanner_calls(self):
         """Control-plane actions: subscriptions, Resource Graph, clusters, user kubeconfig."""
         assert _permissions()["actions"] == SCANNER_ACTIONS
+
+    def test_run_command_actions_only_in_run_command_mode(self):
+        """privateClusterMode=run-command adds runcommand/action and commandResults/read, nothing else."""
+        role = MAIN.with_bindings(privateClusterMode="run-command").module("scannerRole")
+        assert _permissions(role)["actions"] == SCANNER_ACTIONS + RUN_COMMAND_ACTIONS
+        assert _permissions(role)["dataActions"] == SCANNER_DATA_ACTIONS
+        report = MAIN.with_bindings(privateClusterMode="report").module("scannerRole")
+        assert _permissions(report)["actions"] == SCANNER_ACTIONS
 
     def test_data_action_is_nodes_read_only(self):
         """One data action: what authorizes get nodes/proxy on Azure-RBAC clusters."""
@@ -145,5 +159,6 @@ class TestDocumented:
         """docs/infra.md (Permissions) names every role and every action granted here."""
         docs = (ROOT / "docs/infra.md").read_text(encoding="utf-8")
         permissions = docs.split("## Permissions", 1)[1].split("\n## ", 1)[0]
-        for name in [*BUILT_IN.values(), *SCANNER_ACTIONS, *SCANNER_DATA_ACTIONS, "nodes/proxy"]:
+        names = [*BUILT_IN.values(), *SCANNER_ACTIONS, *RUN_COMMAND_ACTIONS, *SCANNER_DATA_ACTIONS]
+        for name in [*names, "nodes/proxy"]:
             assert name in permissions, f"docs/infra.md Permissions does not mention {name}"

@@ -100,6 +100,7 @@ class TestValues:
             "EVENT_RECORD_QPS_MIN",
             "SCAN_POLICY",
             "ALLOW_LOCAL_ACCOUNTS",
+            "PRIVATE_CLUSTER_MODE",
             "SCAN_CONCURRENCY",
             "SCAN_CLUSTER_CONCURRENCY",
             "SCAN_REQUEST_TIMEOUT",

@@ -8,7 +8,9 @@ from collections.abc import Mapping
 import pytest
 import yaml
 
+from shared.adapters.kube_api import RequestPolicy
 from shared.adapters.kubeconfig import parse_kubeconfig
+from shared.adapters.kubeconfig_source import KubeconfigConnector, kubeconfig_cluster
 from shared.errors import CredentialsError
 
 CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -102,3 +104,19 @@ class TestParse:
         """Every unusable kubeconfig raises CredentialsError naming the problem."""
         with pytest.raises(CredentialsError, match=message):
             parse_kubeconfig(raw)
+
+
+class TestKubeconfigConnector:
+    def test_missing_token_file_is_a_credentials_error(self, tmp_path):
+        """A user whose tokenFile does not exist gives CredentialsError naming the file, not a crash."""
+        missing = tmp_path / "no-such-token"
+        path = tmp_path / "kubeconfig"
+        path.write_bytes(
+            kubeconfig(
+                {"server": "https://127.0.0.1:1", "certificate-authority-data": b64(CA)},
+                {"tokenFile": str(missing)},
+            )
+        )
+        connector = KubeconfigConnector(str(path), None, RequestPolicy())
+        with pytest.raises(CredentialsError, match=f"No such file or directory: {missing}"):
+            connector.connect(kubeconfig_cluster(str(path), None))

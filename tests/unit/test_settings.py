@@ -70,6 +70,19 @@ class TestErrors:
         with pytest.raises(SettingsError, match=rf"^{named}:"):
             Settings.from_env(env)
 
+    def test_private_cluster_mode_names_the_allowed_values(self):
+        """A bad PRIVATE_CLUSTER_MODE names the setting and both values it accepts."""
+        with pytest.raises(
+            SettingsError, match=r"^PRIVATE_CLUSTER_MODE: 'vpn'.*report, run-command"
+        ):
+            Settings.from_env({"PRIVATE_CLUSTER_MODE": "vpn"})
+
+    def test_private_cluster_mode_defaults_to_report(self):
+        """Unset, private clusters that cannot be reached are reported, never run commands."""
+        assert Settings.from_env({}).private_cluster_mode == "report"
+        mode = Settings.from_env({"PRIVATE_CLUSTER_MODE": "run-command"}).private_cluster_mode
+        assert mode == "run-command"
+
     def test_every_setting_is_documented(self):
         """Every setting read has a default and a description (the README table mirrors them)."""
         assert all(desc for _, desc in DOCUMENTED.values())
