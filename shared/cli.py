@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
             metavar="NAME",
             help="benchmark to evaluate (sets CIS_BENCHMARK), e.g. cis-aks-1.0",
         )
+        if name == "demo":
+            sub.add_argument(
+                "--faults",
+                metavar="FILE",
+                help="JSON list of faults to inject (see docs/reliability.md), e.g. "
+                '[{"endpoint": "configz", "status": 403, "cluster": "aks-prod-weu"}]',
+            )
         if name == "scan":
             sub.add_argument(
                 "--subscription",

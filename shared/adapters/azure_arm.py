@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
@@ -69,7 +69,27 @@ def cluster_from_rest(resource: dict[str, Any]) -> Cluster:
     )
 
 
+def credentials_denied_hint() -> str:
+    """A 403 on listClusterUserCredential: the identity lacks that action on the cluster."""
+    return (
+        "the scanner's identity may not call listClusterUserCredential on this cluster: grant "
+        "it Microsoft.ContainerService/managedClusters/listClusterUserCredential/action (the "
+        "scanner's custom role in the README's Permissions section)"
+    )
+
+
+def token_failure_reason(exc: AzureError, doing: str) -> str:
+    """The credential could not get a token (the managed identity endpoint failed or refused)."""
+    first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    return (
+        f"the managed identity could not get a token while {doing} (check AZURE_CLIENT_ID and "
+        f"that the identity is assigned to this app): {first}"
+    )
+
+
 def _azure_reason(exc: AzureError, doing: str) -> str:
+    if isinstance(exc, ClientAuthenticationError) and exc.status_code is None:
+        return token_failure_reason(exc, doing)
     if isinstance(exc, HttpResponseError):
         code = getattr(exc.error, "code", None) or exc.reason or ""
         message = getattr(exc.error, "message", None) or ""
@@ -296,9 +316,10 @@ class AksConnector:
                 cluster.subscription_id
             ).managed_clusters.list_cluster_user_credentials(cluster.resource_group, cluster.name)
         except AzureError as exc:
-            raise CredentialsError(
-                _azure_reason(exc, "calling listClusterUserCredential")
-            ) from None
+            reason = _azure_reason(exc, "calling listClusterUserCredential")
+            if isinstance(exc, HttpResponseError) and exc.status_code == 403:
+                reason = f"{credentials_denied_hint()}: {reason}"
+            raise CredentialsError(reason) from None
         kubeconfigs = result.kubeconfigs or []
         if not kubeconfigs or not kubeconfigs[0].value:
             raise CredentialsError("listClusterUserCredential returned no kubeconfig")

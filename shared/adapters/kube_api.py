@@ -17,7 +17,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -41,6 +41,7 @@ AGENTPOOL_LABELS = ("kubernetes.azure.com/agentpool", "agentpool")
 NODE_PAGE_SIZE = 500
 NODE_LIST_MAX_BYTES = 64 * 1024 * 1024
 MAX_RETRY_AFTER_SECONDS = 30.0
+_clock = time.monotonic  # the configz body's time bound (a unit test slows it down)
 T = TypeVar("T")
 
 
@@ -113,13 +114,12 @@ class KubeSession:
         """Every node, following ``continue`` tokens; ApiServerError on failure."""
         nodes: list[Node] = []
         token: str | None = None
+        seen_tokens: set[str] = set()
         pages = 0
         while True:
             pages += 1
             if pages > 10_000:
-                raise ApiServerError(
-                    "node list did not end after 10,000 pages (continue token loops)"
-                )
+                raise ApiServerError(endless_list_reason("after 10,000 pages"))
             kwargs: dict[str, Any] = {"limit": self._policy.page_size}
             if token:
                 kwargs["_continue"] = token
@@ -135,6 +135,12 @@ class KubeSession:
                 ) from exc
             if not token:
                 return nodes
+            # A consistent list never hands out the same token twice: it would loop forever.
+            if token in seen_tokens:
+                raise ApiServerError(
+                    endless_list_reason(f"on page {pages} (a continue token came back)")
+                )
+            seen_tokens.add(token)
 
     # -- configz ---------------------------------------------------------------------------
 
@@ -149,22 +155,20 @@ class KubeSession:
         )
 
     def read_configz(self, node_name: str) -> bytes:
-        """The raw configz body of ``node_name``; ConfigzFetchError on failure."""
-        return self._call(
-            lambda: self._read(
-                cast(
-                    urllib3.BaseHTTPResponse,
-                    self._api.connect_get_node_proxy_with_path(
-                        node_name,
-                        "configz",
-                        _preload_content=False,
-                        _request_timeout=self._timeout(),
-                    ),
-                )
-            ),
-            ConfigzFetchError,
-            "reading configz",
-        )
+        """The raw configz body of ``node_name``; ConfigzFetchError on failure.
+
+        Each attempt has a total time bound: its body must be complete within
+        SCAN_REQUEST_TIMEOUT of the attempt's start, however the bytes trickle in.
+        """
+
+        def attempt() -> bytes:
+            deadline = _clock() + self._policy.timeout
+            response = self._api.connect_get_node_proxy_with_path(
+                node_name, "configz", _preload_content=False, _request_timeout=self._timeout()
+            )
+            return self._read(cast(urllib3.BaseHTTPResponse, response), deadline=deadline)
+
+        return self._call(attempt, ConfigzFetchError, "reading configz")
 
     def close(self) -> None:
         """Close pooled connections and remove any credential files."""
@@ -183,12 +187,19 @@ class KubeSession:
         response: urllib3.BaseHTTPResponse,
         error: type[ScannerError] = ConfigzFetchError,
         limit: int = 0,
+        *,
+        deadline: float | None = None,
     ) -> bytes:
         limit = limit or self._policy.max_body_bytes
         try:
             chunks: list[bytes] = []
             size = 0
-            for chunk in response.stream(64 * 1024):
+            pieces = (
+                response.stream(64 * 1024)
+                if deadline is None
+                else _until(response, deadline, error, self._policy.timeout)
+            )
+            for chunk in pieces:
                 size += len(chunk)
                 if size > limit:
                     raise error(
@@ -222,30 +233,29 @@ class KubeSession:
                     self._sleep(self._wait(exc, attempt))
                     continue
                 raise error(self._status_message(exc, doing, attempt)) from None
-            except urllib3.exceptions.ProtocolError as exc:
-                if attempt < min(1, self._policy.max_retries):
-                    attempt += 1
-                    continue
-                raise silent(
-                    f"connection to the API server {self._endpoint.server} broke while {doing} ({_first_line(exc)})"
-                ) from None
-            except urllib3.exceptions.SSLError as exc:
-                raise error(self._tls_message(exc)) from None
-            except urllib3.exceptions.MaxRetryError as exc:
-                # With retries=0 urllib3 wraps a failed handshake in MaxRetryError; a certificate
-                # the cluster CA does not sign is a TLS failure, not an unreachable server.
-                if isinstance(exc.reason, urllib3.exceptions.SSLError):
-                    raise error(self._tls_message(exc.reason)) from None  # an answer, not silence
-                raise silent(self._unreachable_message(exc, doing)) from None
-            except (urllib3.exceptions.TimeoutError, TimeoutError):
-                raise silent(
-                    f"timed out after {self._policy.timeout:g}s while {doing} "
-                    f"(SCAN_REQUEST_TIMEOUT) at {self._endpoint.server}"
-                ) from None
-            except urllib3.exceptions.HTTPError as exc:
-                if isinstance(getattr(exc, "reason", None), urllib3.exceptions.SSLError):
-                    raise error(self._tls_message(exc)) from None  # an answer, not silence
-                raise silent(self._unreachable_message(exc, doing)) from None
+            except (urllib3.exceptions.HTTPError, TimeoutError) as raised:
+                # urllib3 wraps connect/read failures in MaxRetryError (retries=0): name the cause.
+                # A TLS failure is an answer; everything else here is no answer at all (silent).
+                cause = _cause(raised)
+                if isinstance(cause, urllib3.exceptions.ProtocolError):
+                    if attempt < min(1, self._policy.max_retries):
+                        attempt += 1
+                        continue
+                    raise silent(
+                        f"connection to the API server {self._endpoint.server} broke while {doing} ({_first_line(cause)})"
+                    ) from None
+                if isinstance(cause, urllib3.exceptions.SSLError):
+                    raise error(self._tls_message(cause)) from None
+                if _refused(cause):
+                    raise silent(refused_reason(self._endpoint.server, doing)) from None
+                if isinstance(
+                    cause, urllib3.exceptions.TimeoutError | TimeoutError
+                ) and not isinstance(cause, urllib3.exceptions.NewConnectionError):
+                    raise silent(
+                        f"timed out after {self._policy.timeout:g}s while {doing} "
+                        f"(SCAN_REQUEST_TIMEOUT) at {self._endpoint.server}"
+                    ) from None
+                raise silent(self._unreachable_message(cause, doing)) from None
 
     def _wait(self, exc: ApiException, attempt: int) -> float:
         headers = exc.headers or {}
@@ -276,13 +286,19 @@ class KubeSession:
         after = f" after {retries} {'retry' if retries == 1 else 'retries'}" if retries else ""
         if status == 401:
             hint = "the API server rejected the scanner's credential"
+        elif status == 403 and doing == "reading configz":
+            hint = nodes_proxy_denied_hint()
         elif status == 403:
             hint = (
                 "the scanner's identity is not authorized (it needs get/list on nodes and get on "
                 "nodes/proxy; see infra/k8s and the README's Permissions section)"
             )
+        elif status == 404 and doing == "reading configz":
+            hint = node_gone_hint()
         elif status == 404:
             hint = "not found"
+        elif "error trying to reach service" in detail and _KUBELET_TLS in detail:
+            hint = kubelet_tls_hint()
         elif "error trying to reach service" in detail:
             hint = (
                 "the API server could not reach the node's kubelet (node down, NotReady or network)"
@@ -294,6 +310,113 @@ class KubeSession:
         else:
             hint = "unexpected answer"
         return f"HTTP {status} while {doing}{after}: {hint}" + (f": {detail}" if detail else "")
+
+
+# -- reasons an operator acts on (one function each, so other callers word them alike) -----
+
+_KUBELET_TLS = "tls: failed to verify certificate"
+
+
+def nodes_proxy_denied_hint() -> str:
+    """A 403 on a node's configz: the identity lacks ``get`` on ``nodes/proxy``."""
+    return (
+        "the scanner's identity may not get nodes/proxy on this cluster: grant it get on "
+        "nodes/proxy (Kubernetes RBAC: the ClusterRole in infra/k8s; Azure RBAC clusters: the "
+        "data action Microsoft.ContainerService/managedClusters/nodes/read; see the README's "
+        "Permissions section)"
+    )
+
+
+def node_gone_hint() -> str:
+    """A 404 on a node's configz: the node left between the node list and this read."""
+    return (
+        "the node no longer exists (deleted or scaled in after the node list was read); "
+        "the next run will not list it"
+    )
+
+
+def kubelet_tls_hint() -> str:
+    """kube-apiserver could not verify the kubelet's serving certificate.
+
+    The node proxy answers ServiceUnavailable "error trying to reach service: <Go error>"
+    (kubernetes staging/src/k8s.io/apimachinery/pkg/util/proxy/transport.go), and Go words the
+    failed verification "tls: failed to verify certificate: x509: ..." (crypto/tls common.go).
+    """
+    return (
+        "the API server could not verify the kubelet's serving certificate (an expired, "
+        "self-signed or not yet approved kubelet certificate; check serverTLSBootstrap and the "
+        "node's kubelet-serving CSR)"
+    )
+
+
+def refused_reason(server: str, doing: str) -> str:
+    """Connecting to the API server was refused: nothing listens at its address."""
+    return (
+        f"the API server {server} refused the connection while {doing} (nothing listens there: "
+        "the cluster may be stopping, starting or upgrading, or its API server is down)"
+    )
+
+
+def endless_list_reason(where: str) -> str:
+    """The node list's ``continue`` tokens do not lead to an end."""
+    return (
+        f"node list did not end: the API server's continue token loops {where}; no node of "
+        "this cluster is scanned rather than some twice (an API server or proxy defect)"
+    )
+
+
+def slow_body_reason(timeout: float) -> str:
+    """A configz body still incomplete when its time was up (headers came, bytes trickled)."""
+    return (
+        f"configz body not received in full within {timeout:g}s (SCAN_REQUEST_TIMEOUT): the "
+        "API server or the kubelet sent it too slowly"
+    )
+
+
+def _until(
+    response: urllib3.BaseHTTPResponse,
+    deadline: float,
+    error: type[ScannerError],
+    timeout: float,
+) -> Iterator[bytes]:
+    """The body's pieces as they arrive, each socket wait capped by what is left until
+    ``deadline``; ``error`` (slow_body_reason) once it passes. urllib3's read timeout alone
+    bounds each socket read, not the whole body."""
+    sock = getattr(getattr(response, "connection", None), "sock", None)
+    while True:
+        remaining = deadline - _clock()
+        if remaining <= 0:
+            raise error(slow_body_reason(timeout))
+        if sock is not None:
+            sock.settimeout(remaining)
+        try:
+            piece = response.read1(64 * 1024)
+        except urllib3.exceptions.ReadTimeoutError:
+            if _clock() >= deadline:
+                raise error(slow_body_reason(timeout)) from None
+            raise
+        if not piece:
+            return
+        yield piece
+
+
+def _cause(exc: Exception) -> Exception:
+    """The error behind urllib3's MaxRetryError (or ``exc`` itself)."""
+    if isinstance(exc, urllib3.exceptions.MaxRetryError) and isinstance(exc.reason, Exception):
+        return exc.reason
+    return exc
+
+
+def _refused(exc: Exception) -> bool:
+    """True for a connection the peer refused (nothing listening at the address)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return "Connection refused" in str(exc)
 
 
 def _private_file(directory: str, name: str, content: str) -> str:

@@ -19,6 +19,10 @@ Wire behaviour reproduced (kube-apiserver + AKS):
 * AuthZ before existence, as the filter chain does: 403 ``nodes "x" is forbidden: User "..."
   cannot get resource "nodes/proxy" in API group "" at the cluster scope`` (Azure RBAC
   clusters append guard's ": User does not have access to the resource in Azure...").
+* Faults (shared.sim.faults): configz and node-list errors are Status bodies with the reason
+  and message of their code (a 403 on configz is the ``nodes/proxy`` denial, on the node list
+  the ``list`` denial; a 404 on configz the ``not found`` of the node); SLOW_BODY and TRUNCATE reshape the normal configz answer;
+  ENDLESS_CONTINUE makes the last node-list page carry a token back to the first.
 
 Bodies are built once per node at start (NodeList items, configz per pool), so a request costs
 a dictionary lookup, a token check (cached) and a write.
@@ -425,7 +429,8 @@ class ApiServer:
             return self._forbidden(user, "list", "nodes", None)
         await _sleep_ms(self.spec.latency.list_ms)
         fault = self._faults.take(Endpoint.NODE_LIST, cluster=self.name)
-        if fault is not None:
+        endless = fault is not None and fault.action is Action.ENDLESS_CONTINUE
+        if fault is not None and not endless:
             outcome = await resolve(fault, self._fault_status)
             if outcome is not None:
                 return outcome
@@ -449,6 +454,9 @@ class ApiServer:
         if end < len(self._entries):
             metadata["continue"] = encode_continue(rv, self._names[end - 1])
             metadata["remainingItemCount"] = len(self._entries) - end
+        elif endless:  # the fault: the last page leads back to the first
+            metadata["continue"] = encode_continue(rv, "")
+            metadata["remainingItemCount"] = len(self._entries)
         body = (
             b'{"kind":"NodeList","apiVersion":"v1","metadata":'
             + go_json(metadata)
@@ -473,7 +481,15 @@ class ApiServer:
         if sub == "configz":
             fault = self._faults.take(Endpoint.CONFIGZ, cluster=self.name, node=name)
             if fault is not None:
-                outcome = await resolve(fault, lambda f: self._fault_status(f, entry))
+                outcome = await resolve(
+                    fault,
+                    lambda f: self._fault_status(f, entry),
+                    lambda: (
+                        self._respond(200, entry.configz, extra_audit=False)
+                        if entry.configz is not None
+                        else self._unreachable(entry)
+                    ),
+                )
                 if outcome is not None:
                     raise Reply(outcome)
         if entry.configz is None:
@@ -521,6 +537,20 @@ class ApiServer:
         if fault.action is Action.UNREACHABLE and entry is not None:
             return self._unreachable(entry, fault.message)
         code = fault.status
+        if entry is not None and not fault.message and code == 403:
+            # as if the identity lacked get on nodes/proxy (the RBAC denial's own wording)
+            principal = _User(self.spec.identity.principal_id)
+            return self._forbidden(principal, "get", "nodes/proxy", entry.node.name)
+        if entry is None and not fault.message and code == 403:
+            # the node list: as if the identity lacked list on nodes
+            return self._forbidden(_User(self.spec.identity.principal_id), "list", "nodes", None)
+        if entry is not None and not fault.message and code == 404:
+            return self._status(
+                404,
+                f'nodes "{entry.node.name}" not found',
+                reason="NotFound",
+                details={"name": entry.node.name, "kind": "nodes"},
+            )
         message = fault.message or _MESSAGES.get(code, f"simulated failure {code}")
         details = (
             {"retryAfterSeconds": fault.retry_after} if fault.retry_after is not None else None

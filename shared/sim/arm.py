@@ -14,7 +14,9 @@ Paths and api-versions are the ones the SDKs send (azure-mgmt-subscription 3.1.1
   points at the cluster's simulated API server and carries its own CA; Entra clusters get a
   kubelogin ``exec`` user (or ``auth-provider`` with ``format=azure``), others a local-account
   client certificate, key and token. ``listClusterAdminCredential`` is refused when local
-  accounts are disabled.
+  accounts are disabled. Faults on it answer ARM's own 403 ``AuthorizationFailed`` and 404
+  ``ResourceNotFound``; ``WRONG_CA`` puts a foreign CA in the kubeconfig and ``REFUSED`` an
+  address that refuses connections.
 * ``POST .../managedClusters/{name}/runCommand``: 202 with ``Location`` (``.../commandResults/
   {id}``) and ``Retry-After``; ``GET .../commandResults/{id}``: 202 with ``Location`` while the
   command "runs" (``Latency.run_command_ms``), then 200 ``RunCommandResult`` (``id``,
@@ -47,11 +49,12 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+import trustme
 import yaml
 
 from shared.sim.estate import (
@@ -62,7 +65,7 @@ from shared.sim.estate import (
     cluster_resource_id,
     stable_guid,
 )
-from shared.sim.faults import Endpoint, Fault, FaultRegistry, resolve
+from shared.sim.faults import Action, Endpoint, Fault, FaultRegistry, resolve
 from shared.sim.http import Reply, Request, Response
 from shared.sim.identity import Claims, TokenAuthority, TokenError, bearer_token
 from shared.sim.resource_graph import UnsupportedQueryError, as_table, run_query, superset
@@ -387,12 +390,16 @@ class ArmService:
         access: Mapping[str, KubeAccess],
         faults: FaultRegistry,
         counters: Counters,
+        *,
+        refused_server: str = "https://127.0.0.1:1",
     ) -> None:
         self._estate = estate
         self._authority = authority
         self._access = access
         self._faults = faults
         self._counters = counters
+        self._refused_server = refused_server
+        self._foreign_ca_pem: bytes | None = None
         self.port = 0
         self._subscriptions = {s.id.lower(): s for s in estate.subscriptions}
         self._commands: dict[str, _Command] = {}
@@ -678,6 +685,39 @@ class ArmService:
             headers,
         )
 
+    def _credentials_fault(
+        self,
+        fault: Fault,
+        subscription: Subscription,
+        cluster: SimCluster,
+        claims: Claims,
+        action: str,
+    ) -> Response:
+        """A listCluster...Credential fault: 403 and 404 in ARM's own words, else _arm_fault."""
+        if fault.status == 403 and not fault.message:
+            return self._denied(
+                claims,
+                f"Microsoft.ContainerService/managedClusters/{action}/action",
+                cluster_resource_id(subscription.id, cluster),
+            )
+        if fault.status == 404 and not fault.message:
+            return _arm_error(
+                404,
+                "ResourceNotFound",
+                f"The Resource 'Microsoft.ContainerService/managedClusters/{cluster.name}' under "
+                f"resource group '{cluster.resource_group}' was not found. For more details "
+                "please go to https://aka.ms/ARMResourceNotFoundFix",
+            )
+        return self._arm_fault(fault, subscription.id)
+
+    def _foreign_ca(self) -> bytes:
+        """A CA certificate that signed none of the estate's API servers (made once)."""
+        if self._foreign_ca_pem is None:
+            self._foreign_ca_pem = trustme.CA(
+                organization_name="Not this cluster's CA"
+            ).cert_pem.bytes()
+        return self._foreign_ca_pem
+
     def _resource_graph_fault(self, fault: Fault) -> Response:
         headers = fault.retry_after_headers()
         correlation = str(uuid.uuid4())
@@ -794,19 +834,26 @@ class ArmService:
                 f"Microsoft.ContainerService/managedClusters/{action}/action",
                 cluster_resource_id(subscription.id, cluster),
             )
-        await self._fault(
-            Endpoint.CREDENTIALS,
-            lambda f: self._arm_fault(f, subscription.id),
-            subscription=subscription.id,
-            cluster=cluster.name,
+        access = self._access.get(cluster.name)
+        fault = self._faults.take(
+            Endpoint.CREDENTIALS, subscription=subscription.id, cluster=cluster.name
         )
+        if fault is not None and access is not None and fault.action is Action.WRONG_CA:
+            access = replace(access, ca_pem=self._foreign_ca())
+        elif fault is not None and access is not None and fault.action is Action.REFUSED:
+            access = replace(access, server=self._refused_server)
+        elif fault is not None:
+            outcome = await resolve(
+                fault, lambda f: self._credentials_fault(f, subscription, cluster, claims, action)
+            )
+            if outcome is not None:
+                return outcome
         if admin and cluster.local_accounts_disabled:
             return _arm_error(
                 400,
                 "BadRequest",
                 "Getting static credential is not allowed because this cluster is set to disable local accounts.",
             )
-        access = self._access.get(cluster.name)
         if access is None:
             return _arm_error(
                 500, "InternalServerError", "The cluster has no simulated API server."

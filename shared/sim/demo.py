@@ -3,12 +3,14 @@
 The scan is the same code path as ``python -m shared scan``: azure-identity gets its token from
 the estate's managed-identity endpoint, the Azure SDKs discover clusters through its ARM and
 Resource Graph, the kubernetes client reads configz from one TLS API server per cluster, and
-azure-monitor-ingestion uploads to its Logs Ingestion endpoint.
+azure-monitor-ingestion uploads to its Logs Ingestion endpoint. ``--faults FILE`` switches
+faults on for the run (per cluster or node; docs/reliability.md lists them).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -16,9 +18,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from shared.cli import scan
+from shared.errors import SettingsError
 from shared.model import ScanScope
 from shared.settings import Settings
-from shared.sim import FINDINGS_STREAM, RUNS_STREAM, SimulatedEstate, default_estate
+from shared.sim import FINDINGS_STREAM, RUNS_STREAM, Fault, SimulatedEstate, default_estate
 
 
 @contextmanager
@@ -36,10 +39,29 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def load_faults(path: str | None) -> list[Fault]:
+    """The faults of a ``--faults`` JSON file (a list of ``Fault.from_dict`` objects)."""
+    if path is None:
+        return []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            items = json.load(handle)
+        faults = [Fault.from_dict(item) for item in items] if isinstance(items, list) else None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SettingsError(f"--faults {path}: {type(exc).__name__}: {exc}") from None
+    if faults is None:
+        raise SettingsError(f"--faults {path}: expected a JSON list of faults")
+    return faults
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """Start the estate, scan it with the CLI's output, and say where the rows went."""
+    faults = load_faults(getattr(args, "faults", None))
     print("starting the simulated estate on 127.0.0.1 ...", file=sys.stderr)
-    with SimulatedEstate(default_estate()).start() as sim, tempfile.TemporaryDirectory() as tmp:
+    with (
+        SimulatedEstate(default_estate(), faults=faults).start() as sim,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         env = {**sim.env, "DEADLETTER_DIR": tmp}
         if args.policy:
             env["SCAN_POLICY"] = args.policy

@@ -13,6 +13,16 @@ Actions:
 * ``DELAY``: wait ``delay`` seconds, then answer normally.
 * ``DROP``: close the connection without answering (a reset mid-request).
 * ``BODY``: answer ``status`` with the raw ``body`` and ``content_type``.
+* ``SLOW_BODY``: the normal answer's head at once, then its body a few bytes (``chunk``) every
+  ``delay`` seconds: a peer that keeps each socket read alive but never finishes in time.
+* ``TRUNCATE``: the normal answer with its full ``Content-Length``, but only the first
+  ``chunk`` bytes of the body, then the connection closes.
+* ``WRONG_CA``: credentials only; the kubeconfig carries a CA that did not sign the cluster's
+  API server certificate (a rotated or foreign CA).
+* ``REFUSED``: credentials only; the kubeconfig names an address where nothing listens, so
+  connecting is refused (an API server that is down; not a private cluster).
+* ``ENDLESS_CONTINUE``: node list only; the last page's ``continue`` token leads back to the
+  first page, so a client that follows tokens blindly never stops.
 
 New kinds of fault are new ``Action`` members handled where they make sense; the registry and
 the matching stay as they are.
@@ -29,6 +39,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.sim.http import Response
+
+#: What kube-apiserver answers when its dial to the kubelet fails TLS verification: the proxy
+#: transport wraps every round-trip error as ServiceUnavailable "error trying to reach service:
+#: %v" (kubernetes staging/src/k8s.io/apimachinery/pkg/util/proxy/transport.go,
+#: Transport.RoundTrip), and Go's crypto/tls words a failed verification "tls: failed to verify
+#: certificate: %s" (CertificateVerificationError, common.go) around crypto/x509's
+#: UnknownAuthorityError ("x509: certificate signed by unknown authority", verify.go).
+KUBELET_TLS_MESSAGE = (
+    "error trying to reach service: tls: failed to verify certificate: "
+    "x509: certificate signed by unknown authority"
+)
 
 
 class Endpoint(enum.StrEnum):
@@ -53,6 +74,15 @@ class Action(enum.StrEnum):
     DELAY = "delay"
     DROP = "drop"
     BODY = "body"
+    SLOW_BODY = "slow-body"
+    TRUNCATE = "truncate"
+    WRONG_CA = "wrong-ca"
+    REFUSED = "refused"
+    ENDLESS_CONTINUE = "endless-continue"
+
+
+#: Actions a server answers by changing its normal answer, not by replacing it.
+SHAPING = frozenset({Action.SLOW_BODY, Action.TRUNCATE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +102,7 @@ class Fault:
     body: bytes = b""
     content_type: str = "application/json"
     message: str = ""
+    chunk: int = 16
 
     def matches(
         self,
@@ -110,11 +141,17 @@ class Fault:
         return cls(**values)
 
 
-async def resolve(fault: Fault, render_error: Callable[[Fault], Response]) -> Response | None:
+async def resolve(
+    fault: Fault,
+    render_error: Callable[[Fault], Response],
+    normal: Callable[[], Response] | None = None,
+) -> Response | None:
     """What the server answers under ``fault``: a Response, or None to answer normally.
 
     ``render_error`` builds the service's own error answer for ERROR (and for UNREACHABLE,
-    which only the API server gives a meaning of its own).
+    which only the API server gives a meaning of its own). ``normal`` builds the answer the
+    server would give without the fault; SLOW_BODY and TRUNCATE reshape it (a server that
+    cannot build it shapes its error answer instead).
     """
     if fault.action is Action.DELAY:
         await asyncio.sleep(fault.delay)
@@ -123,6 +160,14 @@ async def resolve(fault: Fault, render_error: Callable[[Fault], Response]) -> Re
         return Response(0, drop=True)
     if fault.action is Action.BODY:
         return Response(fault.status, fault.body, fault.content_type, fault.retry_after_headers())
+    if fault.action in SHAPING:
+        response = normal() if normal is not None else render_error(fault)
+        if fault.action is Action.SLOW_BODY:
+            response.trickle = max(fault.delay, 0.001)
+            response.trickle_bytes = max(1, fault.chunk)
+        else:
+            response.truncate = max(0, min(fault.chunk, len(response.body) - 1))
+        return response
     return render_error(fault)
 
 
@@ -140,6 +185,7 @@ class FaultRegistry:
     _entries: dict[int, _Entry] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _caught: dict[int, int] = field(default_factory=dict)
 
     def add(self, fault: Fault) -> int:
         """Activate ``fault``; returns its id (for ``remove`` and ``hits``)."""
@@ -159,6 +205,7 @@ class FaultRegistry:
         """Deactivate every fault."""
         with self._lock:
             self._entries.clear()
+            self._caught.clear()
 
     def active(self) -> list[Fault]:
         """The faults still armed, in the order they were added."""
@@ -170,6 +217,12 @@ class FaultRegistry:
         with self._lock:
             entry = self._entries.get(fault_id)
             return entry.hits if entry is not None else 0
+
+    def caught(self, fault_id: int) -> int:
+        """How many requests ``fault_id`` caught, also after its ``times`` ran out (until
+        ``clear``): the figure a retry bound is checked against."""
+        with self._lock:
+            return self._caught.get(fault_id, 0)
 
     def take(
         self,
@@ -190,6 +243,7 @@ class FaultRegistry:
                 ):
                     continue
                 entry.hits += 1
+                self._caught[fault_id] = self._caught.get(fault_id, 0) + 1
                 if entry.remaining is not None:
                     entry.remaining -= 1
                     if entry.remaining <= 0:
@@ -259,6 +313,52 @@ class FaultRegistry:
         return self.add(
             Fault(endpoint, Action.ERROR, 429, retry_after, subscription=subscription, times=times)
         )
+
+    def kubelet_tls_error(self, cluster: str, node: str | None = None) -> int:
+        """kube-apiserver cannot verify ``node``'s kubelet serving certificate (503 Status)."""
+        return self.add(
+            Fault(
+                Endpoint.CONFIGZ,
+                Action.ERROR,
+                503,
+                cluster=cluster,
+                node=node,
+                message=KUBELET_TLS_MESSAGE,
+            )
+        )
+
+    def slow_body(
+        self, cluster: str, node: str | None = None, *, every: float = 0.5, chunk: int = 16
+    ) -> int:
+        """configz sends its head, then ``chunk`` bytes every ``every`` seconds."""
+        return self.add(
+            Fault(
+                Endpoint.CONFIGZ,
+                Action.SLOW_BODY,
+                cluster=cluster,
+                node=node,
+                delay=every,
+                chunk=chunk,
+            )
+        )
+
+    def truncated_body(self, cluster: str, node: str | None = None, *, keep: int = 100) -> int:
+        """configz announces its full length, sends ``keep`` bytes and closes."""
+        return self.add(
+            Fault(Endpoint.CONFIGZ, Action.TRUNCATE, cluster=cluster, node=node, chunk=keep)
+        )
+
+    def wrong_ca(self, cluster: str) -> int:
+        """``cluster``'s kubeconfig carries a CA that did not sign its API server certificate."""
+        return self.add(Fault(Endpoint.CREDENTIALS, Action.WRONG_CA, cluster=cluster))
+
+    def api_server_refused(self, cluster: str) -> int:
+        """``cluster``'s kubeconfig names an address that refuses connections."""
+        return self.add(Fault(Endpoint.CREDENTIALS, Action.REFUSED, cluster=cluster))
+
+    def endless_continue(self, cluster: str) -> int:
+        """``cluster``'s node list never ends: its last page leads back to the first."""
+        return self.add(Fault(Endpoint.NODE_LIST, Action.ENDLESS_CONTINUE, cluster=cluster))
 
     def delay(
         self,

@@ -9,7 +9,10 @@ What it speaks: HTTP/1.1 with persistent connections (``Connection: close`` hono
 closes), ``Content-Length`` and chunked request bodies, ``Expect: 100-continue``, optional TLS
 with an optional client certificate. Handlers are ``async def handler(request) -> Response``.
 A handler may ask for the connection to be dropped without an answer (``Response.drop``), which
-is how faults simulate a reset.
+is how faults simulate a reset; to send the body slowly (``Response.trickle``: ``trickle_bytes``
+every ``trickle`` seconds after the head), or to send only the first ``truncate`` bytes of a body
+whose full length the ``Content-Length`` header announces and then close (a peer that died
+mid-body).
 """
 
 from __future__ import annotations
@@ -95,7 +98,8 @@ class Request:
 
 @dataclass(slots=True)
 class Response:
-    """An answer. ``drop`` closes the connection without writing anything."""
+    """An answer. ``drop`` closes the connection without writing anything; ``trickle`` and
+    ``truncate`` shape how the body goes out (see the module docstring)."""
 
     status: int
     body: bytes = b""
@@ -103,6 +107,9 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     close: bool = False
     drop: bool = False
+    trickle: float = 0.0
+    trickle_bytes: int = 16
+    truncate: int | None = None
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -377,6 +384,17 @@ class HttpServer:
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         if head_only or status in (204, 304):
             writer.write(head)
+        elif response.truncate is not None:
+            writer.write(head + response.body[: response.truncate])
+            await writer.drain()
+            raise ConnectionResetError("body truncated on purpose (fault)")
+        elif response.trickle > 0:
+            writer.write(head)
+            step = max(1, response.trickle_bytes)
+            for start in range(0, len(response.body), step):
+                await writer.drain()
+                await asyncio.sleep(response.trickle)
+                writer.write(response.body[start : start + step])
         else:
             writer.write(head + response.body)
         await writer.drain()

@@ -186,7 +186,14 @@ class SimulatedEstate:
         self._identity = IdentityService(
             self.estate, self.authority, self.identity_header, self.faults, self.counters
         )
-        arm = ArmService(self.estate, self.authority, self._access, self.faults, self.counters)
+        arm = ArmService(
+            self.estate,
+            self.authority,
+            self._access,
+            self.faults,
+            self.counters,
+            refused_server=refused,
+        )
         self._ingestion = IngestionService(self.estate, self.authority, self.faults, self.counters)
         identity_server = HttpServer("identity", self._identity.handle)
         arm_server = HttpServer("arm", arm.handle, ssl_context=server_context(public))

@@ -27,3 +27,12 @@ def _env(sim: SimulatedEstate, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return values
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the fault matrix's figures when its cases ran in this process."""
+    from tests.e2e.test_fault_matrix import figures_line  # noqa: PLC0415 - only when it ran
+
+    line = figures_line()
+    if line:
+        terminalreporter.write_line(line)

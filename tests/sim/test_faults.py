@@ -38,6 +38,7 @@ class TestRegistry:
             False,
         ]
         assert registry.hits(fault_id) == 0
+        assert registry.caught(fault_id) == 2
         assert registry.active() == []
 
     def test_first_added_wins(self):

@@ -1,0 +1,334 @@
+"""The fault matrix (issue #6): one entry per fault the simulated estate can inject.
+
+Each entry names the faults to switch on, the targets they affect, what the operator must read
+in those targets' ERROR rows, and how many requests the fault may catch (the retry bound).
+tests/e2e/test_fault_matrix.py runs every entry against the demo estate and checks, for each:
+the run ends before its deadline; every affected target has exactly one ERROR row per control
+whose Reason holds every fragment; every other row has the verdict of a run without the fault;
+the fault caught at most ``max_hits`` requests (at least ``min_hits``); and every row reaches
+Log Analytics exactly once (after one dead-letter replay when the fault was on ingestion).
+
+A target is ``(subscription, cluster, node)``; an empty field means "everything under it":
+``("", "aks-batch-neu", "")`` is that cluster's rows (ERROR rows with an empty node name),
+``("", "", "")`` the whole run (one set of ERROR rows with neither cluster nor node).
+docs/reliability.md has a row per entry id (tests/unit/test_documentation.py checks it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.sim import Action, Endpoint, Fault, default_estate
+from shared.sim.faults import KUBELET_TLS_MESSAGE
+from shared.sim.kubeletconfig import configz_body
+
+PROD_SUB = "3c5a7e91-2b4d-4f6a-8c0e-1a2b3c4d5e6f"
+DEV_SUB = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+PROD = "aks-prod-weu"
+BATCH = "aks-batch-neu"
+NODE = "aks-user-93773898-vmss000000"  # a compliant, reachable node of aks-prod-weu
+NODE_IP = next(n.internal_ip for n in default_estate().cluster(PROD).nodes() if n.name == NODE)
+#: A run must end well before this; a fault that makes the scanner wait it out fails the entry.
+DEADLINE_SECONDS = 45.0
+FIVE_MB = 5 * 1024 * 1024
+
+Target = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class FaultCase:
+    """One row of the matrix."""
+
+    id: str
+    summary: str
+    faults: tuple[Fault, ...]
+    affected: tuple[Target, ...] = ()
+    reason: tuple[str, ...] = ()
+    max_hits: int | None = None
+    min_hits: int = 1
+    settings: dict[str, str] = field(default_factory=dict)
+    #: Only these controls of the affected targets are ERROR; the others keep their verdicts.
+    controls: tuple[str, ...] | None = None
+
+
+def _wrong_types_body() -> bytes:
+    """NODE's real configz with eventRecordQPS as a string and authentication as a list."""
+    node = next(n for n in default_estate().cluster(PROD).nodes() if n.name == NODE)
+    config: dict[str, Any] = json.loads(configz_body(node.configz))["kubeletconfig"]
+    config["eventRecordQPS"] = "5"
+    config["authentication"] = [config["authentication"]]
+    return json.dumps({"kubeletconfig": config}).encode()
+
+
+def _big_body() -> bytes:
+    """A 5 MB configz: a valid document padded far past CONFIGZ_MAX_BYTES."""
+    return b'{"kubeletconfig":{"pad":"' + b"x" * FIVE_MB + b'"}}'
+
+
+def configz(action: Action = Action.ERROR, status: int = 503, **kw: Any) -> Fault:
+    """A fault on NODE's configz."""
+    return Fault(Endpoint.CONFIGZ, action, status, cluster=PROD, node=NODE, **kw)
+
+
+ON_NODE: Target = (PROD_SUB, PROD, NODE)
+ON_BATCH: Target = (DEV_SUB, BATCH, "")
+SHORT_TIMEOUT = {"SCAN_REQUEST_TIMEOUT": "1"}
+
+CASES: tuple[FaultCase, ...] = (
+    # -- per node: configz through the API server's node proxy ------------------------------
+    FaultCase(
+        "configz-timeout",
+        "configz answers nothing within the read timeout",
+        (configz(Action.DELAY, delay=4.0),),
+        (ON_NODE,),
+        ("timed out after 1s", "SCAN_REQUEST_TIMEOUT"),
+        max_hits=1,
+        settings=SHORT_TIMEOUT,
+    ),
+    FaultCase(
+        "configz-reset",
+        "the connection is reset before an answer (DROP)",
+        (configz(Action.DROP),),
+        (ON_NODE,),
+        ("connection to the API server", "broke while reading configz"),
+        max_hits=2,
+    ),
+    FaultCase(
+        "configz-slow-body",
+        "headers at once, then 16 bytes every 0.3 s: each socket read is on time, the body never is",
+        (configz(Action.SLOW_BODY, delay=0.3, chunk=16),),
+        (ON_NODE,),
+        ("configz body not received in full within 1s", "SCAN_REQUEST_TIMEOUT"),
+        max_hits=1,
+        settings=SHORT_TIMEOUT,
+    ),
+    FaultCase(
+        "configz-500-kubelet-unreachable",
+        "500 Status: error trying to reach service (kubelet dial fails)",
+        (
+            configz(
+                status=500,
+                message=f"error trying to reach service: dial tcp {NODE_IP}:10250: i/o timeout",
+            ),
+        ),
+        (ON_NODE,),
+        ("HTTP 500", "could not reach the node's kubelet", "dial tcp"),
+        max_hits=2,
+    ),
+    FaultCase(
+        "configz-503-kubelet-unreachable",
+        "503 Status: error trying to reach service (connection refused)",
+        (configz(Action.UNREACHABLE),),
+        (ON_NODE,),
+        ("HTTP 503", "could not reach the node's kubelet", "connection refused"),
+        max_hits=2,
+    ),
+    FaultCase(
+        "configz-429-retry-after",
+        "429 with Retry-After twice, then the body",
+        (configz(status=429, retry_after=1, times=2),),
+        max_hits=2,
+        min_hits=2,
+    ),
+    FaultCase(
+        "configz-403-nodes-proxy",
+        "403 Status: the identity may not get nodes/proxy",
+        (configz(status=403),),
+        (ON_NODE,),
+        ("HTTP 403", "nodes/proxy", "grant", "is forbidden"),
+        max_hits=1,
+    ),
+    FaultCase(
+        "configz-404-node-gone",
+        "404 Status: the node was deleted after the node list",
+        (configz(status=404),),
+        (ON_NODE,),
+        ("HTTP 404", "no longer exists", "not found"),
+        max_hits=1,
+    ),
+    FaultCase(
+        "configz-not-json",
+        "200 with an HTML body",
+        (
+            configz(
+                Action.BODY, 200, body=b"<html>502 Bad Gateway</html>", content_type="text/html"
+            ),
+        ),
+        (ON_NODE,),
+        ("configz body is not valid JSON",),
+        max_hits=1,
+    ),
+    FaultCase(
+        "configz-truncated",
+        "Content-Length of the whole body, 100 bytes sent, then the connection closes",
+        (configz(Action.TRUNCATE, chunk=100),),
+        (ON_NODE,),
+        ("broke while reading configz", "IncompleteRead"),
+        max_hits=2,
+    ),
+    FaultCase(
+        "configz-wrong-types",
+        "eventRecordQPS is a string and authentication a list: the controls that read them",
+        (configz(Action.BODY, 200, body=_wrong_types_body()),),
+        (ON_NODE,),
+        ("has the wrong type", "not evaluated rather than guessed"),
+        max_hits=1,
+        controls=("3.2.1", "3.2.3", "3.2.7"),
+    ),
+    FaultCase(
+        "configz-5mb",
+        "a 5 MB body, over CONFIGZ_MAX_BYTES",
+        (configz(Action.BODY, 200, body=_big_body()),),
+        (ON_NODE,),
+        ("exceeds 1048576 bytes", "CONFIGZ_MAX_BYTES"),
+        max_hits=1,
+    ),
+    FaultCase(
+        "configz-kubelet-tls",
+        "503 Status: the API server cannot verify the kubelet's serving certificate",
+        (configz(message=KUBELET_TLS_MESSAGE),),
+        (ON_NODE,),
+        ("kubelet's serving certificate", "x509: certificate signed by unknown authority"),
+        max_hits=2,
+    ),
+    # -- per cluster -------------------------------------------------------------------------
+    FaultCase(
+        "credentials-403",
+        "listClusterUserCredential: 403 AuthorizationFailed",
+        (Fault(Endpoint.CREDENTIALS, Action.ERROR, 403, cluster=BATCH),),
+        (ON_BATCH,),
+        ("may not call listClusterUserCredential", "grant", "HTTP 403 AuthorizationFailed"),
+        max_hits=1,
+    ),
+    FaultCase(
+        "credentials-404",
+        "listClusterUserCredential: 404 ResourceNotFound (cluster deleted after discovery)",
+        (Fault(Endpoint.CREDENTIALS, Action.ERROR, 404, cluster=BATCH),),
+        (ON_BATCH,),
+        ("HTTP 404 ResourceNotFound", "was not found"),
+        max_hits=1,
+    ),
+    FaultCase(
+        "credentials-500",
+        "listClusterUserCredential: 500 every time (ARM retries, then the cluster's rows)",
+        (Fault(Endpoint.CREDENTIALS, Action.ERROR, 500, cluster=BATCH),),
+        (ON_BATCH,),
+        ("HTTP 500 InternalServerError", "listClusterUserCredential"),
+        max_hits=5,
+    ),
+    FaultCase(
+        "credentials-429-retry-after",
+        "listClusterUserCredential: 429 with Retry-After once, then success",
+        (Fault(Endpoint.CREDENTIALS, Action.ERROR, 429, 1, cluster=BATCH, times=1),),
+        max_hits=1,
+    ),
+    FaultCase(
+        "apiserver-wrong-ca",
+        "the API server's certificate does not chain to the kubeconfig's CA",
+        (Fault(Endpoint.CREDENTIALS, Action.WRONG_CA, cluster=BATCH),),
+        (ON_BATCH,),
+        ("TLS verification of the API server", "cluster CA from its kubeconfig"),
+        max_hits=1,
+    ),
+    FaultCase(
+        "apiserver-refused",
+        "the API server refuses connections",
+        (Fault(Endpoint.CREDENTIALS, Action.REFUSED, cluster=BATCH),),
+        (ON_BATCH,),
+        ("refused the connection", "listing nodes"),
+        max_hits=1,
+    ),
+    FaultCase(
+        "node-list-403",
+        "node list: 403 Status (the identity may not list nodes)",
+        (Fault(Endpoint.NODE_LIST, Action.ERROR, 403, cluster=BATCH),),
+        (ON_BATCH,),
+        ("HTTP 403 while listing nodes", "is forbidden", "list"),
+        max_hits=1,
+    ),
+    FaultCase(
+        "node-list-endless-continue",
+        "node list: the last page's continue token leads back to the first",
+        (Fault(Endpoint.NODE_LIST, Action.ENDLESS_CONTINUE, cluster=BATCH),),
+        (ON_BATCH,),
+        ("node list did not end", "continue token"),
+        max_hits=3,
+    ),
+    # -- Azure Resource Manager and the token endpoint ---------------------------------------
+    FaultCase(
+        "arm-429-retry-after",
+        "ARM cluster listing: 429 with Retry-After twice, then success",
+        (Fault(Endpoint.ARM, Action.ERROR, 429, 1, subscription=DEV_SUB, times=2),),
+        max_hits=2,
+        min_hits=2,
+        settings={"DISCOVERY_MODE": "arm"},
+    ),
+    FaultCase(
+        "arm-500-discovery",
+        "ARM cluster listing: 500 every time for one subscription",
+        (Fault(Endpoint.ARM, Action.ERROR, 500, subscription=DEV_SUB),),
+        ((DEV_SUB, "", ""),),
+        ("discovery failed", "HTTP 500 InternalServerError", "listing managed clusters"),
+        max_hits=5,
+        settings={"DISCOVERY_MODE": "arm"},
+    ),
+    FaultCase(
+        "resource-graph-500",
+        "Resource Graph: 500 every time; discovery falls back to ARM",
+        (Fault(Endpoint.RESOURCE_GRAPH, Action.ERROR, 500),),
+        max_hits=5,
+    ),
+    FaultCase(
+        "token-500",
+        "managed identity endpoint: 500 every time",
+        (Fault(Endpoint.TOKEN, Action.ERROR, 500),),
+        (("", "", ""),),
+        ("managed identity", "500"),
+        max_hits=10,
+    ),
+    FaultCase(
+        "token-400-error-body",
+        "managed identity endpoint: 400 with its error JSON (unknown identity)",
+        (
+            Fault(
+                Endpoint.TOKEN,
+                Action.ERROR,
+                400,
+                message="Unable to load the proper Managed Identity.",
+            ),
+        ),
+        (("", "", ""),),
+        ("managed identity", "Unable to load the proper Managed Identity."),
+        max_hits=10,
+    ),
+    # -- Logs Ingestion ----------------------------------------------------------------------
+    FaultCase(
+        "ingestion-429-retry-after",
+        "Logs Ingestion: 429 with Retry-After twice, then accepted",
+        (Fault(Endpoint.INGESTION, Action.ERROR, 429, 1, times=2),),
+        max_hits=2,
+        min_hits=2,
+    ),
+    FaultCase(
+        "ingestion-413",
+        "Logs Ingestion: 413 for one call (its rows are dead-lettered, then replayed)",
+        (Fault(Endpoint.INGESTION, Action.ERROR, 413, times=1),),
+        max_hits=1,
+    ),
+    FaultCase(
+        "ingestion-500",
+        "Logs Ingestion: 500 on every call of the run (retried, dead-lettered, replayed)",
+        (Fault(Endpoint.INGESTION, Action.ERROR, 500),),
+        max_hits=50,
+    ),
+    FaultCase(
+        "ingestion-outage",
+        "Logs Ingestion: 503 outage for the whole run (dead-lettered, replayed)",
+        (Fault(Endpoint.INGESTION, Action.ERROR, 503),),
+        max_hits=50,
+    ),
+)
+
+IDS = tuple(case.id for case in CASES)
