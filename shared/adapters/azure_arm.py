@@ -19,6 +19,7 @@ from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 from azure.mgmt.subscription import SubscriptionClient
 
+from shared.adapters.configz_reader import LoopThread
 from shared.adapters.kube_api import KubeSession, RequestPolicy
 from shared.adapters.kubeconfig import parse_kubeconfig
 from shared.errors import CredentialsError, UnsupportedAuthError
@@ -244,11 +245,17 @@ class AksConnector:
     """ClusterConnector: kubeconfig from ARM, token from the same Azure credential."""
 
     def __init__(
-        self, clients: AzureClients, policy: RequestPolicy, *, allow_local_accounts: bool
+        self,
+        clients: AzureClients,
+        policy: RequestPolicy,
+        *,
+        allow_local_accounts: bool,
+        loop: LoopThread | None = None,
     ) -> None:
         self._clients = clients
         self._policy = policy
         self._allow_local = allow_local_accounts
+        self._loop = loop  # the scan's configz loop, shared by its sessions
 
     def connect(self, cluster: Cluster) -> KubeSession:
         """A session to the cluster's API server. Raises ClusterError subclasses."""
@@ -282,10 +289,10 @@ class AksConnector:
                 raise CredentialsError(
                     _azure_reason(exc, "getting an Entra ID token for the AKS server app")
                 ) from None
-            return KubeSession(endpoint, self._policy, token)
+            return KubeSession(endpoint, self._policy, token, loop=self._loop)
         if not endpoint.has_local_credentials:
             raise UnsupportedAuthError(
                 "ALLOW_LOCAL_ACCOUNTS=true, but the cluster's user kubeconfig carries no local "
                 "credential (no client certificate or token)"
             )
-        return KubeSession(endpoint, self._policy)
+        return KubeSession(endpoint, self._policy, loop=self._loop)

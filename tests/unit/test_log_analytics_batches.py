@@ -32,7 +32,7 @@ class TestBatches:
 
     def test_a_row_over_the_limit_is_its_own_call_not_dropped(self):
         """A single row larger than the limit still goes out (and fails visibly), alone."""
-        rows = [{"a": 1}, {"big": "z" * 100}, {"a": 2}]
+        rows: list[dict[str, object]] = [{"a": 1}, {"big": "z" * 100}, {"a": 2}]
         parts = batches(rows, limit=50)
         assert [p for p, _ in parts] == [[{"a": 1}], [{"big": "z" * 100}], [{"a": 2}]]
 
