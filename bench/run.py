@@ -613,10 +613,10 @@ def _f(value: float, digits: int = 2) -> str:
 
 def budget_text(budget: dict[str, Any]) -> str:
     """The CPU budget in one sentence."""
-    read = budget["configz_threads"]["cpu_ms"]
+    read = budget["configz_async"]["cpu_ms"]
     text = (
-        f"configz HTTP alone costs {read} ms CPU per read from {budget['threads']} threads "
-        f"({budget['configz_sequential']['cpu_ms']} ms from one), i.e. at most "
+        f"configz HTTP alone costs {read} ms CPU per read with {budget['threads']} in flight "
+        f"on the event loop ({budget['configz_sequential']['cpu_ms']} ms one at a time), i.e. at most "
         f"{1000 / read:,.0f} reads/s per core before any evaluation; "
         f"parse+evaluate {budget['evaluate']['cpu_ms']} ms, Finding.row() "
         f"{budget['row']['cpu_ms']} ms"
@@ -794,9 +794,9 @@ def _render_floor(results: Results) -> list[str]:
     if budget:
         out += [
             "   CPU per node by stage (bench.budget_child, one stage at a time): configz read "
-            f"{budget['configz_threads']['cpu_ms']} ms from {budget['threads']} threads "
-            f"({budget['configz_threads']['per_second']:,.0f}/s), "
-            f"{budget['configz_sequential']['cpu_ms']} ms from one thread; parse+evaluate "
+            f"{budget['configz_async']['cpu_ms']} ms with {budget['threads']} in flight "
+            f"({budget['configz_async']['per_second']:,.0f}/s), "
+            f"{budget['configz_sequential']['cpu_ms']} ms one at a time; parse+evaluate "
             f"{budget['evaluate']['cpu_ms']} ms; Finding.row() {budget['row']['cpu_ms']} ms; "
             f"upload {budget.get('upload', {}).get('cpu_ms', '-')} ms; per cluster: connect "
             f"{budget['connect']['cpu_ms']} ms, node list {budget['list']['cpu_ms']} ms",
