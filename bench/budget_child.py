@@ -7,7 +7,8 @@ CPU around each (``RUSAGE_SELF``; nothing else runs in this process):
 * ``list`` per cluster: the node list;
 * ``configz_async``: ``KubeSession.start_configz`` (the reads on the scan's one event loop) with
   SCAN_CONCURRENCY in flight, at most SCAN_CLUSTER_CONCURRENCY per cluster, round-robin over
-  the clusters (the HTTP layer alone, as the pipeline drives it);
+  whole clusters (the HTTP layer alone, as the pipeline drives it: new connections, and so TLS
+  handshakes, in the proportion a scan has them);
 * ``configz_sequential``: ``read_configz`` one after another from one thread;
 * ``evaluate``: parse_configz + evaluate + findings rows;
 * ``row``: ``Finding.row()`` (what every sink calls per row);
@@ -101,11 +102,20 @@ def main() -> int:
             len(clusters), lambda: [scanner.connector.connect(c) for c in clusters]
         )
         listed, budget["list"] = timed(len(sessions), lambda: [s.list_nodes() for s in sessions])
-        items = []  # round-robin over clusters, as many clusters' windows are open at once
-        for depth in range(max((len(nodes) for nodes in listed), default=0)):
-            for index, nodes in enumerate(listed):
-                if depth < len(nodes):
-                    items.append((index, nodes[depth]))
+        # Whole clusters, as a scan reads them (each connection serves ~n / c reads, so the TLS
+        # handshakes weigh as they do in a scan), round-robin over as many clusters as give
+        # READS_IN_FLIGHT reads, since many clusters' windows are open at once.
+        chosen, count = [], 0
+        for index, nodes in enumerate(listed):
+            if count >= READS_IN_FLIGHT:
+                break
+            chosen.append(index)
+            count += len(nodes)
+        items = []
+        for depth in range(max((len(listed[i]) for i in chosen), default=0)):
+            for index in chosen:
+                if depth < len(listed[index]):
+                    items.append((index, listed[index][depth]))
         threaded = items[:READS_IN_FLIGHT]
 
         bodies, budget["configz_async"] = timed(
