@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import ssl
 import threading
+import weakref
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -65,10 +66,26 @@ class LoopThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
+        # Readers whose connections close() closes when their own session has not (a cluster
+        # worker still busy after the run's deadline).
+        self._readers: weakref.WeakSet[ConfigzReader] = weakref.WeakSet()
+
+    def register(self, reader: ConfigzReader) -> None:
+        """Close ``reader``'s connections when the loop closes, if it has not done so itself."""
+        with self._lock:
+            self._readers.add(reader)
 
     def submit(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
-        """Schedule ``coroutine`` on the loop; cancelling the future cancels it."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self._running())
+        """Schedule ``coroutine`` on the loop; cancelling the future cancels it.
+
+        RuntimeError once the loop is closed (the coroutine is closed, never run).
+        """
+        try:
+            loop = self._running()
+        except RuntimeError:
+            coroutine.close()
+            raise
+        return asyncio.run_coroutine_threadsafe(coroutine, loop)
 
     def _running(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -88,6 +105,7 @@ class LoopThread:
                 return
             self._closed = True
             loop, thread = self._loop, self._thread
+            readers = list(self._readers)
         if loop is None or thread is None:
             return
 
@@ -97,6 +115,7 @@ class LoopThread:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*(r.close_connections() for r in readers), return_exceptions=True)
 
         try:
             asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(CLOSE_SECONDS)
@@ -132,6 +151,7 @@ class ConfigzReader:
         if user_agent:
             self._headers["User-Agent"] = user_agent
         self._session: aiohttp.ClientSession | None = None
+        loop.register(self)
 
     def start(self, node_name: str) -> Future[bytes]:
         """Begin reading ``node_name``'s configz; the future raises ConfigzFetchError on failure."""
@@ -149,9 +169,10 @@ class ConfigzReader:
         """Close the connections (on the loop); safe to call more than once."""
         # RuntimeError: the loop is already closed (its connections with it); TimeoutError: stuck.
         with contextlib.suppress(RuntimeError, TimeoutError):
-            self._loop.submit(self._close()).result(CLOSE_SECONDS)
+            self._loop.submit(self.close_connections()).result(CLOSE_SECONDS)
 
-    async def _close(self) -> None:
+    async def close_connections(self) -> None:
+        """Close the HTTP session (on the loop)."""
         session, self._session = self._session, None
         if session is not None:
             await session.close()

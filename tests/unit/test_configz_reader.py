@@ -6,6 +6,7 @@ so every failure the reader classifies is produced on the wire, not mocked.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
@@ -18,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import trustme
 
-from shared.adapters.configz_reader import LoopThread
+from shared.adapters.configz_reader import ConfigzReader, LoopThread
 from shared.adapters.kube_api import KubeSession, RequestPolicy
 from shared.adapters.kubeconfig import KubeEndpoint
 from shared.errors import ConfigzFetchError
@@ -322,3 +323,28 @@ class TestSession:
         kube.close()
         after = {t.name for t in threading.enumerate() if t.is_alive()}
         assert "configz-loop" not in after - before
+
+
+def has_open_session(reader: ConfigzReader) -> bool:
+    return reader._session is not None
+
+
+class TestLoopThread:
+    def test_closing_the_loop_closes_sessions_left_open(self, server):
+        """A session still open when the scan's loop closes (a worker past the deadline) is closed."""
+        loop = LoopThread()
+        kube = session(server, loop)
+        assert kube.start_configz("n1").result(timeout=30) == b"{}"
+        reader = kube._reader
+        assert reader is not None
+        assert has_open_session(reader)
+        loop.close()
+        assert not has_open_session(reader)
+        kube.close()  # afterwards: nothing left to do, and no error
+
+    def test_a_closed_loop_refuses_new_reads(self):
+        """Submitting to a closed loop is refused, not silently dropped."""
+        loop = LoopThread()
+        loop.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            loop.submit(asyncio.sleep(0))
