@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 import threading
 import weakref
@@ -55,6 +56,8 @@ DOING = "reading configz"
 #: How much of an error answer is read to find its Status message (status_detail reads 4 KiB).
 ERROR_BODY_BYTES = 4096
 CLOSE_SECONDS = 5.0
+#: How long closing the loop waits for TLS shutdowns of connections still closing.
+SOCKETS_SECONDS = 1.0
 
 
 class LoopThread:
@@ -69,6 +72,18 @@ class LoopThread:
         # Readers whose connections close() closes when their own session has not (a cluster
         # worker still busy after the run's deadline).
         self._readers: weakref.WeakSet[ConfigzReader] = weakref.WeakSet()
+        # Every socket a reader opened: close() lets their TLS shutdowns finish, then closes
+        # what is left (a read cancelled at the deadline leaves its socket in a graceful TLS
+        # shutdown that would outlive the loop).
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+
+    def open_socket(self, address: tuple[Any, ...]) -> socket.socket:
+        """The readers' socket factory (aiohttp ``socket_factory``): a socket close() tracks."""
+        family, kind, protocol = address[0], address[1], address[2]
+        sock = socket.socket(family=family, type=kind, proto=protocol)
+        with self._lock:
+            self._sockets.add(sock)
+        return sock
 
     def register(self, reader: ConfigzReader) -> None:
         """Close ``reader``'s connections when the loop closes, if it has not done so itself."""
@@ -116,6 +131,12 @@ class LoopThread:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await asyncio.gather(*(r.close_connections() for r in readers), return_exceptions=True)
+            for _ in range(int(SOCKETS_SECONDS / 0.01)):
+                if all(sock.fileno() == -1 for sock in list(self._sockets)):
+                    break
+                await asyncio.sleep(0.01)
+            for sock in list(self._sockets):
+                sock.close()
 
         try:
             asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(CLOSE_SECONDS)
@@ -180,7 +201,10 @@ class ConfigzReader:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = aiohttp.TCPConnector(
-                limit=self._policy.pool_size, limit_per_host=0, ssl=self._ssl
+                limit=self._policy.pool_size,
+                limit_per_host=0,
+                ssl=self._ssl,
+                socket_factory=self._loop.open_socket,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
