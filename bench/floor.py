@@ -14,13 +14,15 @@ latency (``L_arm`` per ARM call, ``L_list`` per node-list page, ``L`` per config
   (``ceil(n / 500)``), ``K`` clusters of ``n_k`` nodes, ``C`` = SCAN_CONCURRENCY,
   ``c`` = SCAN_CLUSTER_CONCURRENCY. This is "the floor" the targets are measured against.
 * ``pipeline_model``: the same latencies run through the schedule ``shared.pipeline`` actually
-  uses (an event-driven model of it, computed here, not measured): ``min(K, ceil(C / c) + 1)``
-  cluster workers take clusters in discovery order; each calls listClusterUserCredential, lists
-  the nodes, then keeps at most ``c`` configz reads submitted to one shared pool of ``C``
-  threads (first come, first served), submitting the next as one completes; a worker takes the
-  next cluster when all reads of its cluster are done. What it adds over ``ideal`` is the cost
-  of that schedule (a cluster's credential call and node list are not overlapped with its own
-  reads; the last clusters run with fewer than ``C`` reads in flight).
+  uses (an event-driven model of it, computed here, not measured):
+  ``min(K, ceil(C / c) + PREFETCH_WORKERS)`` cluster workers take clusters in discovery order;
+  each calls listClusterUserCredential, lists the nodes, then keeps at most ``c`` configz reads
+  wanting one of the ``C`` permits of the run (granted first come, first served), starting the
+  next as one completes; a worker takes the next cluster when all reads of its cluster are
+  done. The workers beyond ``ceil(C / c)`` connect and list while the others read, so a
+  cluster's credential call and node list overlap the reads before it. What the model adds
+  over ``ideal`` is the cost of that schedule (the first clusters' credential calls and lists;
+  the last clusters run with fewer than ``C`` reads in flight).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 NODE_PAGE_SIZE = 500  # shared.adapters.kube_api.NODE_PAGE_SIZE
 RESOURCE_GRAPH_PAGE = 1000  # shared.adapters.azure_arm.ARG_PAGE_SIZE
 SUBSCRIPTION_CHUNK = 100  # shared.adapters.azure_arm.ARG_SUBSCRIPTION_CHUNK; also the sim's page
+PREFETCH_WORKERS = 2  # shared.pipeline.PREFETCH_WORKERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +118,9 @@ def pipeline_model(
 ) -> float:
     """Seconds from the end of discovery to the last configz answer, under the pipeline's schedule."""
     clusters = [_Cluster(n, n) for n in nodes_per_cluster]
-    workers = min(len(clusters), math.ceil(concurrency / cluster_concurrency) + 1)
+    workers = min(len(clusters), math.ceil(concurrency / cluster_concurrency) + PREFETCH_WORKERS)
     waiting = deque(range(len(clusters)))
-    queue: deque[int] = deque()  # configz reads submitted to the pool, not yet running
+    queue: deque[int] = deque()  # configz reads waiting for a permit
     running = 0
     events: list[tuple[float, int, str, int]] = []
     sequence = 0
@@ -156,7 +159,7 @@ def pipeline_model(
             for _ in range(min(cluster_concurrency, cluster.to_submit)):
                 submit(now, index)
             continue
-        running -= 1  # a read finished: the pool thread takes the oldest queued read first
+        running -= 1  # a read finished: its permit goes to the oldest waiting read first
         if queue:
             running += 1
             push(now + latency.configz, "read", queue.popleft())

@@ -20,6 +20,7 @@ from shared.settings import Settings
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from shared.adapters.configz_reader import LoopThread
     from shared.adapters.kube_api import RequestPolicy
     from shared.adapters.log_analytics import LogAnalyticsSink
 
@@ -65,6 +66,7 @@ def build(
     clients = AzureClients(credential, settings.arm_endpoint)
     resources.callback(clients.close)
     policy = request_policy(settings)
+    loop = _configz_loop(resources)
     # The run command fallback of private clusters polls until the run's own deadline.
     deadline = time.monotonic() + deadline_seconds if deadline_seconds else None
     connector = AksConnector(
@@ -73,6 +75,7 @@ def build(
         allow_local_accounts=settings.allow_local_accounts,
         private_cluster_mode=settings.private_cluster_mode,
         deadline=deadline,
+        loop=loop,
     )
     scanner = Scanner(
         discovery=AzureDiscovery(clients, settings.discovery_mode),
@@ -118,15 +121,24 @@ def build_for_kubeconfig(settings: Settings, path: str, context: str | None) -> 
 
     cluster = kubeconfig_cluster(path, context)
     policy = request_policy(settings)
+    resources = ExitStack()
     scanner = Scanner(
         discovery=KubeconfigDiscovery(cluster),
-        connector=KubeconfigConnector(path, context, policy),
+        connector=KubeconfigConnector(path, context, policy, _configz_loop(resources)),
         benchmark=get_benchmark(settings.benchmark),
         policy=settings.policy,
         limits=Limits(settings.concurrency, settings.cluster_concurrency),
     )
-    resources = ExitStack()
     return Wired(scanner, _log_analytics(settings, None, resources), resources)
+
+
+def _configz_loop(resources: ExitStack) -> LoopThread:
+    """The one event loop every session of the scan reads configz on (closed with ``resources``)."""
+    from shared.adapters.configz_reader import LoopThread  # noqa: PLC0415
+
+    loop = LoopThread()
+    resources.callback(loop.close)
+    return loop
 
 
 def request_policy(settings: Settings) -> RequestPolicy:

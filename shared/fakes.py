@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,9 @@ from shared.errors import ApiServerError, ClusterError, ConfigzFetchError, SinkE
 from shared.model import Cluster, Node, ScanScope
 from shared.ports import Discovered, DiscoveryFailure, SubscriptionSearched
 from shared.records import Finding, RunRecord
+
+#: Threads a FakeSession reads on; above any cluster_concurrency the unit tests use.
+READ_THREADS = 16
 
 
 @dataclass
@@ -55,13 +59,18 @@ class FakeCluster:
 
 
 class FakeSession:
-    """ClusterSession over a FakeCluster; counts reads."""
+    """ClusterSession over a FakeCluster; counts reads.
+
+    ``start_configz`` runs ``read_configz`` on a thread of the session's own, so a read that
+    blocks (a test's hanging node) blocks only its future, as a real read in flight would.
+    """
 
     def __init__(self, cluster: FakeCluster) -> None:
         self._cluster = cluster
         self.reads: list[str] = []
         self.closed = False
         self._lock = threading.Lock()
+        self._readers: ThreadPoolExecutor | None = None
 
     def list_nodes(self) -> list[Node]:
         """The nodes, or the configured ApiServerError."""
@@ -82,9 +91,23 @@ class FakeSession:
             raise body
         return body
 
+    def start_configz(self, node_name: str) -> Future[bytes]:
+        """``read_configz`` without blocking the caller; its error comes out of the future."""
+        with self._lock:
+            if self.closed:
+                raise RuntimeError("FakeSession used after close")
+            if self._readers is None:
+                self._readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="fake-configz")
+            readers = self._readers
+        return readers.submit(lambda: self.read_configz(node_name))
+
     def close(self) -> None:
-        """Mark closed."""
-        self.closed = True
+        """Mark closed; reads still running finish on their own threads."""
+        with self._lock:
+            self.closed = True
+            readers, self._readers = self._readers, None
+        if readers is not None:
+            readers.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass

@@ -2,9 +2,13 @@
 
 One code path for the CLI and the Functions triggers. It depends only on the ports
 (shared.ports); shared.bootstrap wires real adapters. Concurrency is bounded twice: at most
-``cluster_concurrency`` configz requests in flight per API server, and at most ``concurrency``
-across the run. Rows leave per cluster in batches, so memory follows concurrency rather than the
-size of the estate.
+``cluster_concurrency`` configz requests in flight per API server (a cluster worker's window),
+and at most ``concurrency`` across the run (one semaphore; a permit is held from the start of a
+read until its future is done). Reads are started with ``ClusterSession.start_configz`` and
+never block a thread each; the cluster workers parse and evaluate what completes. There are two
+more cluster workers than the limits keep busy, so the next clusters' credential calls and node
+lists run while the reads of the clusters before them are in flight. Rows leave per cluster in
+batches, so memory follows concurrency rather than the size of the estate.
 
 Nothing is dropped: every (node, control) gets exactly one row; a node whose configz cannot be
 read gets ERROR rows naming the cause, a cluster that cannot be reached gets ERROR rows with an
@@ -19,6 +23,7 @@ import math
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -255,23 +260,28 @@ class _ClusterState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+#: Cluster workers beyond the ``ceil(concurrency / cluster_concurrency)`` that keep every permit
+#: busy: each extra one connects and lists its cluster while the others read (prefetch).
+PREFETCH_WORKERS = 2
+
+
 def _scan_clusters(run: _Run, clusters: list[Cluster]) -> None:
     limits = run.scanner.limits
-    workers = min(len(clusters), math.ceil(limits.concurrency / limits.cluster_concurrency) + 1)
-    node_pool = ThreadPoolExecutor(limits.concurrency, thread_name_prefix="configz")
+    busy = math.ceil(limits.concurrency / limits.cluster_concurrency)
+    workers = min(len(clusters), busy + PREFETCH_WORKERS)
+    permits = threading.BoundedSemaphore(limits.concurrency)
     cluster_pool = ThreadPoolExecutor(workers, thread_name_prefix="cluster")
     states = [_ClusterState(c) for c in clusters]
-    futures = {cluster_pool.submit(_scan_cluster, run, state, node_pool): state for state in states}
+    futures = {cluster_pool.submit(_scan_cluster, run, state, permits): state for state in states}
     timeout = None
     if run.deadline is not None:
         timeout = max(0.0, run.deadline - run.clock()) + DEADLINE_GRACE_SECONDS
     _, late = wait(futures, timeout=timeout)
     for future in late:
         _abandon(run, futures[future])
-    # After a deadline, do not wait for reads still in flight: their rows are already ERROR.
+    # After a deadline, do not wait for work still in flight: its rows are already ERROR.
     keep_waiting = not late and not run.expired()
     cluster_pool.shutdown(wait=keep_waiting, cancel_futures=not keep_waiting)
-    node_pool.shutdown(wait=keep_waiting, cancel_futures=not keep_waiting)
     for future in futures:
         if future.done() and not future.cancelled() and future.exception() is not None:
             raise future.exception()  # type: ignore[misc]  # a bug, not a per-target failure
@@ -335,7 +345,7 @@ def _abandon(run: _Run, state: _ClusterState) -> None:
         run.totals.nodes_failed += len(missing)
 
 
-def _scan_cluster(run: _Run, state: _ClusterState, node_pool: ThreadPoolExecutor) -> None:
+def _scan_cluster(run: _Run, state: _ClusterState, permits: threading.Semaphore) -> None:
     cluster = state.cluster
     if run.expired():
         _close_cluster(
@@ -363,7 +373,7 @@ def _scan_cluster(run: _Run, state: _ClusterState, node_pool: ThreadPoolExecutor
         with run.lock:
             run.totals.nodes += len(nodes)
         run.progress.nodes_found(len(nodes))
-        _scan_nodes(run, state, session, nodes, node_pool)
+        _scan_nodes(run, state, session, nodes, permits)
         _close_cluster(run, state)
     finally:
         session.close()
@@ -374,31 +384,39 @@ def _scan_nodes(
     state: _ClusterState,
     session: ClusterSession,
     nodes: list[Node],
-    node_pool: ThreadPoolExecutor,
+    permits: threading.Semaphore,
 ) -> None:
     """Keep at most cluster_concurrency configz reads in flight; emit rows in batches."""
     window = run.scanner.limits.cluster_concurrency
     cluster = state.cluster
-    pending = iter(nodes)
-    in_flight: dict[Future[tuple[list[Finding], bool]], Node] = {}
+    pending = deque(nodes)
+    in_flight: dict[Future[bytes], Node] = {}
     batch: list[tuple[Node, list[Finding], bool]] = []
     batch_rows = 0
-    exhausted = False
     while True:
-        while not exhausted and len(in_flight) < window:
-            node = next(pending, None)
-            if node is None:
-                exhausted = True
+        while pending and len(in_flight) < window and not run.expired():
+            # With reads in flight, take a permit only if one is free (and otherwise handle
+            # what completes); with none, wait for one until the deadline.
+            if in_flight:
+                acquired = permits.acquire(blocking=False)
+            else:
+                acquired = permits.acquire(timeout=_remaining(run))
+            if not acquired:
                 break
+            node = pending.popleft()
             try:
-                in_flight[node_pool.submit(_scan_node, run, cluster, session, node)] = node
-            except RuntimeError:  # the pool was shut down at the deadline
-                return
-        if not in_flight:
+                future = session.start_configz(node.name)
+            except BaseException:
+                permits.release()
+                raise
+            future.add_done_callback(lambda _: permits.release())
+            in_flight[future] = node
+        if not in_flight and not pending:
             break
-        timeout = None if run.deadline is None else max(0.0, run.deadline - run.clock())
-        done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
-        if not done:  # the deadline passed with reads still in flight
+        done: set[Future[bytes]] = set()
+        if in_flight and not run.expired():
+            done, _ = wait(in_flight, timeout=_remaining(run), return_when=FIRST_COMPLETED)
+        if not done:  # the deadline passed with reads in flight or not yet started
             for future, node in in_flight.items():
                 future.cancel()
                 batch.append(
@@ -411,7 +429,7 @@ def _scan_nodes(
             break
         for future in done:
             node = in_flight.pop(future)
-            rows, was_read = future.result()
+            rows, was_read = _node_result(run, cluster, node, future)
             batch.append((node, rows, was_read))
             batch_rows += len(rows)
             run.progress.node_done()
@@ -421,6 +439,11 @@ def _scan_nodes(
     _emit_nodes(run, state, batch)
 
 
+def _remaining(run: _Run) -> float | None:
+    """Seconds to the deadline (None: no deadline)."""
+    return None if run.deadline is None else max(0.0, run.deadline - run.clock())
+
+
 def _node_rows(
     run: _Run, cluster: Cluster, node: Node, status: Status, reason: str
 ) -> list[Finding]:
@@ -428,17 +451,15 @@ def _node_rows(
     return run.rows(context, status, reason)
 
 
-def _scan_node(
-    run: _Run, cluster: Cluster, session: ClusterSession, node: Node
+def _node_result(
+    run: _Run, cluster: Cluster, node: Node, read: Future[bytes]
 ) -> tuple[list[Finding], bool]:
-    """Read, parse and evaluate one node: its rows, and whether its configz was read.
+    """Parse and evaluate one node's completed read: its rows, and whether its configz was read.
 
-    A NodeError becomes that node's ERROR rows.
+    A NodeError (the read's, or the parser's) becomes that node's ERROR rows.
     """
-    if run.expired():
-        return _node_rows(run, cluster, node, Status.ERROR, DEADLINE_REASON), False
     try:
-        config = parse_configz(session.read_configz(node.name))
+        config = parse_configz(read.result())
     except NodeError as exc:
         reason = f"configz not read: {exc}"
         if not node.ready:

@@ -7,6 +7,7 @@ real adapters, tests and the simulated estate wire theirs.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -50,6 +51,14 @@ class ClusterSession(Protocol):
 
     def read_configz(self, node_name: str) -> bytes:
         """The raw configz body of one node. Raises ConfigzFetchError."""
+        ...
+
+    def start_configz(self, node_name: str) -> Future[bytes]:
+        """Begin reading one node's configz without blocking the caller.
+
+        The future gives the raw body or raises ConfigzFetchError; cancelling it abandons the
+        read. The session bounds each read's total time itself (SCAN_REQUEST_TIMEOUT).
+        """
         ...
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ Types are Log Analytics column types.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -97,7 +97,9 @@ class Finding:
 
     def row(self) -> dict[str, Any]:
         """The Log Analytics / JSON row."""
-        return asdict(self)
+        # Every field is a str, int or bool: a flat dict is what dataclasses.asdict would build,
+        # without its recursive deep copy (a tenth of the CPU; it ran for every row uploaded).
+        return {name: getattr(self, name) for name in _FINDING_FIELDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,11 @@ class RunRecord:
 
     def row(self) -> dict[str, Any]:
         """The Log Analytics / JSON row."""
-        return asdict(self)
+        return {name: getattr(self, name) for name in _RUN_FIELDS}
+
+
+_FINDING_FIELDS = tuple(f.name for f in fields(Finding))
+_RUN_FIELDS = tuple(f.name for f in fields(RunRecord))
 
 
 def utc_now() -> str:

@@ -59,7 +59,10 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     ),
     "SCAN_CONCURRENCY": ("64", "configz requests in flight across the whole run."),
     "SCAN_CLUSTER_CONCURRENCY": ("8", "configz requests in flight per API server."),
-    "SCAN_REQUEST_TIMEOUT": ("10", "Seconds per API server request (connect and read)."),
+    "SCAN_REQUEST_TIMEOUT": (
+        "10",
+        "Seconds per API server request: a configz read's whole attempt (connect, answer, body); a node-list page's connect and each read.",
+    ),
     "SCAN_MAX_RETRIES": (
         "3",
         "Retries of a 429/5xx configz or node-list request (Retry-After honoured).",

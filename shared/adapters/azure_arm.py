@@ -19,6 +19,7 @@ from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 from azure.mgmt.subscription import SubscriptionClient
 
+from shared.adapters.configz_reader import LoopThread
 from shared.adapters.kube_api import KubeSession, RequestPolicy
 from shared.adapters.kubeconfig import parse_kubeconfig
 from shared.adapters.run_command import ArmCommandRunner, PrivateClusterSession, RunCommandSession
@@ -279,12 +280,14 @@ class AksConnector:
         allow_local_accounts: bool,
         private_cluster_mode: str = "report",
         deadline: float | None = None,
+        loop: LoopThread | None = None,
     ) -> None:
         self._clients = clients
         self._policy = policy
         self._allow_local = allow_local_accounts
         self._private_mode = private_cluster_mode
         self._deadline = deadline
+        self._loop = loop  # the scan's configz loop, shared by its sessions
 
     def connect(self, cluster: Cluster) -> ClusterSession:
         """A session to the cluster's API server (with its private-cluster fallback).
@@ -336,10 +339,10 @@ class AksConnector:
                 raise CredentialsError(
                     _azure_reason(exc, "getting an Entra ID token for the AKS server app")
                 ) from None
-            return KubeSession(endpoint, self._policy, token), token
+            return KubeSession(endpoint, self._policy, token, loop=self._loop), token
         if not endpoint.has_local_credentials:
             raise UnsupportedAuthError(
                 "ALLOW_LOCAL_ACCOUNTS=true, but the cluster's user kubeconfig carries no local "
                 "credential (no client certificate or token)"
             )
-        return KubeSession(endpoint, self._policy), None
+        return KubeSession(endpoint, self._policy, loop=self._loop), None

@@ -1,9 +1,11 @@
 """The Kubernetes edge: list nodes and read configz through one cluster's API server.
 
-Uses the official kubernetes client with ``_preload_content=False`` and parses the bytes
-itself: ``connect_get_node_proxy_with_path`` would otherwise return a Python repr of the body,
-and ``list_node`` would build thousands of model objects the scanner does not need. TLS is
-always verified against the cluster CA; there is no setting that turns it off.
+Node lists use the official kubernetes client with ``_preload_content=False`` and parse the
+bytes here: ``list_node`` would otherwise build thousands of model objects the scanner does not
+need. configz reads go through ``shared.adapters.configz_reader`` (aiohttp on one event loop,
+with the same ``Configuration``: the same credential and CA); the error classification both use
+is the set of small functions at the end of this module. TLS is always verified against the
+cluster CA; there is no setting that turns it off.
 
 Retries: 429 and 5xx answers are retried up to ``max_retries`` times, waiting for the
 ``Retry-After`` header when there is one (capped) and an exponential backoff otherwise.
@@ -14,13 +16,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import ssl
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import urllib3
 from kubernetes import client as k8s
@@ -34,6 +38,9 @@ from shared.errors import (
     ScannerError,
 )
 from shared.model import Node
+
+if TYPE_CHECKING:
+    from shared.adapters.configz_reader import ConfigzReader, LoopThread
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +75,17 @@ class KubeSession:
         *,
         sleep: Callable[[float], None] = time.sleep,
         configuration: k8s.Configuration | None = None,
+        loop: LoopThread | None = None,
     ) -> None:
         self._endpoint = endpoint
         self._policy = policy
         self._sleep = sleep
+        # ``loop``: the scan's shared configz loop (closed by its owner); without one the
+        # session starts and closes its own.
+        self._loop = loop
+        self._own_loop: LoopThread | None = None
+        self._reader: ConfigzReader | None = None
+        self._reader_lock = threading.Lock()
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         # ``configuration``: one the kubernetes config loader filled from a user's kubeconfig
         # (``scan --kubeconfig``); TLS verification is forced on either way.
@@ -145,37 +159,70 @@ class KubeSession:
     # -- configz ---------------------------------------------------------------------------
 
     def _list_page(self, kwargs: dict[str, Any]) -> bytes:
+        deadline = _clock() + self._policy.timeout
         response = self._api.list_node(
             _preload_content=False, _request_timeout=self._timeout(), **kwargs
         )
         # A node-list page of NODE_PAGE_SIZE full Node objects is far larger than a configz body;
         # its own cap, and an over-size page is the cluster's error, not one node's.
+        # Like a configz read, a page has a total time bound however its bytes trickle in.
         return self._read(
-            cast(urllib3.BaseHTTPResponse, response), ApiServerError, NODE_LIST_MAX_BYTES
+            cast(urllib3.BaseHTTPResponse, response),
+            ApiServerError,
+            NODE_LIST_MAX_BYTES,
+            deadline=deadline,
         )
 
     def read_configz(self, node_name: str) -> bytes:
-        """The raw configz body of ``node_name``; ConfigzFetchError on failure.
+        """The raw configz body of ``node_name``; ConfigzFetchError on failure."""
+        return self.start_configz(node_name).result()
 
-        Each attempt has a total time bound: its body must be complete within
-        SCAN_REQUEST_TIMEOUT of the attempt's start, however the bytes trickle in.
-        """
-
-        def attempt() -> bytes:
-            deadline = _clock() + self._policy.timeout
-            response = self._api.connect_get_node_proxy_with_path(
-                node_name, "configz", _preload_content=False, _request_timeout=self._timeout()
-            )
-            return self._read(cast(urllib3.BaseHTTPResponse, response), deadline=deadline)
-
-        return self._call(attempt, ConfigzFetchError, "reading configz")
+    def start_configz(self, node_name: str) -> Future[bytes]:
+        """Begin reading ``node_name``'s configz; the future raises ConfigzFetchError on failure."""
+        try:
+            reader = self._configz_reader()
+        except ConfigzFetchError as exc:
+            failed: Future[bytes] = Future()
+            failed.set_exception(exc)
+            return failed
+        return reader.start(node_name)
 
     def close(self) -> None:
         """Close pooled connections and remove any credential files."""
+        with self._reader_lock:
+            reader, self._reader = self._reader, None
+            own_loop, self._own_loop = self._own_loop, None
+        if reader is not None:
+            reader.close()
+        if own_loop is not None:
+            own_loop.close()
         self._api_client.close()  # type: ignore[no-untyped-call]  # untyped in kubernetes 37
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
+
+    def _configz_reader(self) -> ConfigzReader:
+        from shared.adapters.configz_reader import ConfigzReader, LoopThread  # noqa: PLC0415
+
+        with self._reader_lock:
+            if self._reader is None:
+                loop = self._loop
+                if loop is None:
+                    loop = self._own_loop = self._own_loop or LoopThread()
+                try:
+                    self._reader = ConfigzReader(
+                        self._api_client.configuration,
+                        self._policy,
+                        loop,
+                        user_agent=str(self._api_client.user_agent or ""),
+                    )
+                except (ssl.SSLError, OSError) as exc:  # the CA or client certificate is unusable
+                    raise ConfigzFetchError(tls_message(self._endpoint.server, exc)) from None
+                except ValueError as exc:  # a proxy the reader cannot use
+                    raise ConfigzFetchError(
+                        f"cannot reach the API server {self._endpoint.server}: {exc}"
+                    ) from None
+            return self._reader
 
     # -- internals -------------------------------------------------------------------------
 
@@ -202,11 +249,7 @@ class KubeSession:
             for chunk in pieces:
                 size += len(chunk)
                 if size > limit:
-                    raise error(
-                        f"response body exceeds {limit} bytes"
-                        + (" (CONFIGZ_MAX_BYTES)" if error is ConfigzFetchError else "")
-                        + "; not read further"
-                    )
+                    raise error(body_cap_message(limit, error))
                 chunks.append(chunk)
             return b"".join(chunks)
         finally:
@@ -224,11 +267,8 @@ class KubeSession:
                 status = exc.status or 0
                 if status == 0:  # the client reports TLS failures as status 0
                     raise error(self._tls_message(exc)) from None
-                limit = self._policy.max_retries
-                if "error trying to reach service" in _status_detail(exc.body):
-                    # The API server could not dial the kubelet: retry once, not max_retries times.
-                    limit = min(1, limit)
-                if (status == 429 or status >= 500) and attempt < limit:
+                limit = retry_limit(status, status_detail(exc.body), self._policy.max_retries)
+                if attempt < limit:
                     attempt += 1
                     self._sleep(self._wait(exc, attempt))
                     continue
@@ -241,9 +281,7 @@ class KubeSession:
                     if attempt < min(1, self._policy.max_retries):
                         attempt += 1
                         continue
-                    raise silent(
-                        f"connection to the API server {self._endpoint.server} broke while {doing} ({_first_line(cause)})"
-                    ) from None
+                    raise silent(broken_message(self._endpoint.server, doing, cause)) from None
                 if isinstance(cause, urllib3.exceptions.SSLError):
                     raise error(self._tls_message(cause)) from None
                 if _refused(cause):
@@ -252,64 +290,108 @@ class KubeSession:
                     cause, urllib3.exceptions.TimeoutError | TimeoutError
                 ) and not isinstance(cause, urllib3.exceptions.NewConnectionError):
                     raise silent(
-                        f"timed out after {self._policy.timeout:g}s while {doing} "
-                        f"(SCAN_REQUEST_TIMEOUT) at {self._endpoint.server}"
+                        timeout_message(self._policy.timeout, doing, self._endpoint.server)
                     ) from None
-                raise silent(self._unreachable_message(cause, doing)) from None
+                raise silent(unreachable_message(self._endpoint.server, doing, cause)) from None
 
     def _wait(self, exc: ApiException, attempt: int) -> float:
         headers = exc.headers or {}
         retry_after: object = headers.get("Retry-After") if hasattr(headers, "get") else None
-        if retry_after is not None:
-            try:
-                return min(max(float(str(retry_after)), 0.0), MAX_RETRY_AFTER_SECONDS)
-            except ValueError:
-                pass
-        backoff: float = self._policy.backoff * (2 ** (attempt - 1))
-        return min(backoff, MAX_RETRY_AFTER_SECONDS)
-
-    def _unreachable_message(self, exc: Exception, doing: str) -> str:
-        return (
-            f"API server {self._endpoint.server} unreachable while {doing} ({_first_line(exc)}); "
-            "a private cluster or a firewall (authorized IP ranges) can cause this"
-        )
+        return retry_wait(retry_after, attempt, self._policy.backoff)
 
     def _tls_message(self, exc: Exception) -> str:
-        return (
-            f"TLS verification of the API server {self._endpoint.server} failed against the "
-            f"cluster CA from its kubeconfig ({_first_line(exc)})"
-        )
+        return tls_message(self._endpoint.server, exc)
 
     def _status_message(self, exc: ApiException, doing: str, retries: int) -> str:
-        status = exc.status
-        detail = _status_detail(exc.body)
-        after = f" after {retries} {'retry' if retries == 1 else 'retries'}" if retries else ""
-        if status == 401:
-            hint = "the API server rejected the scanner's credential"
-        elif status == 403 and doing == "reading configz":
-            hint = nodes_proxy_denied_hint()
-        elif status == 403:
-            hint = (
-                "the scanner's identity is not authorized (it needs get/list on nodes and get on "
-                "nodes/proxy; see infra/k8s and the README's Permissions section)"
-            )
-        elif status == 404 and doing == "reading configz":
-            hint = node_gone_hint()
-        elif status == 404:
-            hint = "not found"
-        elif "error trying to reach service" in detail and _KUBELET_TLS in detail:
-            hint = kubelet_tls_hint()
-        elif "error trying to reach service" in detail:
-            hint = (
-                "the API server could not reach the node's kubelet (node down, NotReady or network)"
-            )
-        elif status in (500, 502, 503, 504):
-            hint = "the API server could not complete the request"
-        elif status == 429:
-            hint = "the API server kept throttling the scanner"
-        else:
-            hint = "unexpected answer"
-        return f"HTTP {status} while {doing}{after}: {hint}" + (f": {detail}" if detail else "")
+        return status_message(exc.status or 0, status_detail(exc.body), doing, retries)
+
+
+# -- how an answer or a failure is classified; shared with shared.adapters.configz_reader ------
+
+
+def retry_limit(status: int, detail: str, max_retries: int) -> int:
+    """How many retries an error answer allows: 429 and 5xx ``max_retries``, others none.
+
+    "error trying to reach service" (the API server could not dial the kubelet) is retried
+    once, not ``max_retries`` times.
+    """
+    if status != 429 and status < 500:
+        return 0
+    if "error trying to reach service" in detail:
+        return min(1, max_retries)
+    return max_retries
+
+
+def retry_wait(retry_after: object, attempt: int, backoff: float) -> float:
+    """Seconds before retry ``attempt``: Retry-After when it is a number, else exponential."""
+    if retry_after is not None:
+        try:
+            return min(max(float(str(retry_after)), 0.0), MAX_RETRY_AFTER_SECONDS)
+        except ValueError:
+            pass
+    backoff_seconds: float = backoff * (2 ** (attempt - 1))
+    return min(backoff_seconds, MAX_RETRY_AFTER_SECONDS)
+
+
+def body_cap_message(limit: int, error: type[ScannerError] = ConfigzFetchError) -> str:
+    """A body went over its cap (CONFIGZ_MAX_BYTES for configz) and was not read further."""
+    setting = " (CONFIGZ_MAX_BYTES)" if error is ConfigzFetchError else ""
+    return f"response body exceeds {limit} bytes{setting}; not read further"
+
+
+def tls_message(server: str, exc: BaseException) -> str:
+    """TLS verification against the cluster CA failed (named as such)."""
+    return (
+        f"TLS verification of the API server {server} failed against the "
+        f"cluster CA from its kubeconfig ({_first_line(exc)})"
+    )
+
+
+def timeout_message(timeout: float, doing: str, server: str) -> str:
+    """A request did not finish within SCAN_REQUEST_TIMEOUT."""
+    return f"timed out after {timeout:g}s while {doing} (SCAN_REQUEST_TIMEOUT) at {server}"
+
+
+def broken_message(server: str, doing: str, exc: BaseException) -> str:
+    """The connection broke mid-request (reset, closed, truncated body)."""
+    return f"connection to the API server {server} broke while {doing} ({_first_line(exc)})"
+
+
+def unreachable_message(server: str, doing: str, exc: BaseException) -> str:
+    """No connection to the API server at all."""
+    return (
+        f"API server {server} unreachable while {doing} ({_first_line(exc)}); "
+        "a private cluster or a firewall (authorized IP ranges) can cause this"
+    )
+
+
+def status_message(status: int, detail: str, doing: str, retries: int) -> str:
+    """An error answer: its status, what it means for the scanner, and the Status message."""
+    after = f" after {retries} {'retry' if retries == 1 else 'retries'}" if retries else ""
+    if status == 401:
+        hint = "the API server rejected the scanner's credential"
+    elif status == 403 and doing == "reading configz":
+        hint = nodes_proxy_denied_hint()
+    elif status == 403:
+        hint = (
+            "the scanner's identity is not authorized (it needs get/list on nodes and get on "
+            "nodes/proxy; see infra/k8s and the README's Permissions section)"
+        )
+    elif status == 404 and doing == "reading configz":
+        hint = node_gone_hint()
+    elif status == 404:
+        hint = "not found"
+    elif "error trying to reach service" in detail and _KUBELET_TLS in detail:
+        hint = kubelet_tls_hint()
+    elif "error trying to reach service" in detail:
+        hint = "the API server could not reach the node's kubelet (node down, NotReady or network)"
+    elif status in (500, 502, 503, 504):
+        hint = "the API server could not complete the request"
+    elif status == 429:
+        hint = "the API server kept throttling the scanner"
+    else:
+        hint = "unexpected answer"
+    return f"HTTP {status} while {doing}{after}: {hint}" + (f": {detail}" if detail else "")
 
 
 # -- reasons an operator acts on (one function each, so other callers word them alike) -----
@@ -365,11 +447,12 @@ def endless_list_reason(where: str) -> str:
     )
 
 
-def slow_body_reason(timeout: float) -> str:
-    """A configz body still incomplete when its time was up (headers came, bytes trickled)."""
+def slow_body_reason(timeout: float, what: str = "configz body") -> str:
+    """A body still incomplete when its time was up (headers came, bytes trickled)."""
+    sender = "the API server or the kubelet" if what == "configz body" else "the API server"
     return (
-        f"configz body not received in full within {timeout:g}s (SCAN_REQUEST_TIMEOUT): the "
-        "API server or the kubelet sent it too slowly"
+        f"{what} not received in full within {timeout:g}s (SCAN_REQUEST_TIMEOUT): "
+        f"{sender} sent it too slowly"
     )
 
 
@@ -382,18 +465,19 @@ def _until(
     """The body's pieces as they arrive, each socket wait capped by what is left until
     ``deadline``; ``error`` (slow_body_reason) once it passes. urllib3's read timeout alone
     bounds each socket read, not the whole body."""
+    what = "configz body" if error is ConfigzFetchError else "node-list page"
     sock = getattr(getattr(response, "connection", None), "sock", None)
     while True:
         remaining = deadline - _clock()
         if remaining <= 0:
-            raise error(slow_body_reason(timeout))
+            raise error(slow_body_reason(timeout, what))
         if sock is not None:
             sock.settimeout(remaining)
         try:
             piece = response.read1(64 * 1024)
         except urllib3.exceptions.ReadTimeoutError:
             if _clock() >= deadline:
-                raise error(slow_body_reason(timeout)) from None
+                raise error(slow_body_reason(timeout, what)) from None
             raise
         if not piece:
             return
@@ -427,7 +511,7 @@ def _private_file(directory: str, name: str, content: str) -> str:
     return path
 
 
-def _status_detail(body: object) -> str:
+def status_detail(body: object) -> str:
     """The ``message`` of a Kubernetes Status body, cut short; never the raw body."""
     if isinstance(body, bytes):
         body = body[:4096].decode("utf-8", "replace")
@@ -441,7 +525,7 @@ def _status_detail(body: object) -> str:
     return str(message)[:300] if message else ""
 
 
-def _first_line(exc: Exception) -> str:
+def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:200]
 

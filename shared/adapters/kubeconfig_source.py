@@ -15,6 +15,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
+from shared.adapters.configz_reader import LoopThread
 from shared.adapters.kube_api import KubeSession, RequestPolicy
 from shared.adapters.kubeconfig import KubeEndpoint
 from shared.errors import ApiServerError, CredentialsError, SettingsError
@@ -66,10 +67,17 @@ class KubeconfigDiscovery:
 class KubeconfigConnector:
     """ClusterConnector that lets the kubernetes config loader authenticate (exec plugins too)."""
 
-    def __init__(self, path: str, context: str | None, policy: RequestPolicy) -> None:
+    def __init__(
+        self,
+        path: str,
+        context: str | None,
+        policy: RequestPolicy,
+        loop: LoopThread | None = None,
+    ) -> None:
         self._path = path
         self._context = context
         self._policy = policy
+        self._loop = loop
 
     def connect(self, cluster: Cluster) -> KubeSession:
         """A session with the kubeconfig's credentials."""
@@ -94,4 +102,4 @@ class KubeconfigConnector:
                 "the kubeconfig asks to skip TLS verification; the scanner always verifies the API server"
             )
         endpoint = KubeEndpoint(server=str(configuration.host), ca_pem="")
-        return KubeSession(endpoint, self._policy, configuration=configuration)
+        return KubeSession(endpoint, self._policy, configuration=configuration, loop=self._loop)

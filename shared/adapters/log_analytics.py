@@ -1,22 +1,27 @@
 """The Log Analytics edge: rows to a data collection rule through the Logs Ingestion API.
 
-azure-monitor-ingestion splits each upload into gzip chunks of at most 1 MiB and retries
-throttling and server errors (azure-core's RetryPolicy); chunks that still fail are collected
-through ``on_error`` and raised as one SinkError carrying exactly the rows that were not
-accepted, so a dead-letter store can keep them. The HTTP Data Collector API is not used: it
-stopped working in September 2026.
+Each row is serialized to JSON once: ``batches`` measures the rows by those bytes, joins them
+into one JSON array per call (under MAX_CALL_BYTES, below the service's 1 MB per call) and the
+gzip of that array is the body azure-monitor-ingestion sends as it is (its ``upload`` accepts a
+stream; given a list it would serialize every row twice more, once to chunk and once to send).
+azure-core's RetryPolicy retries throttling and server errors; a call that still fails is
+collected, and one SinkError carries exactly the rows that were not accepted, so a dead-letter
+store can keep them. The HTTP Data Collector API is not used: it stopped working in September
+2026.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-from collections.abc import MutableMapping, Sequence
+import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError
-from azure.monitor.ingestion import LogsIngestionClient, LogsUploadError
+from azure.monitor.ingestion import LogsIngestionClient
 
 from shared.errors import SinkError
 from shared.records import Finding, RunRecord
@@ -65,16 +70,13 @@ class LogAnalyticsSink:
         """Upload plain rows to ``stream``; SinkError carries every row that failed."""
         failed: list[dict[str, Any]] = []
         errors: list[str] = []
-
-        def on_error(error: LogsUploadError) -> None:
-            failed.extend(dict(item) for item in error.failed_logs)
-            errors.append(_describe(error.error))
-
-        for batch in batches(rows):
+        for batch, body in batches(rows):
             try:
-                logs: list[MutableMapping[str, Any]] = list(batch)
-                self._client.upload(self._rule_id, stream, logs, on_error=on_error)
-            except AzureError as exc:  # raised before any chunk was attempted (e.g. no token)
+                # A gzip stream is sent as it is (the SDK recognises the gzip magic number).
+                self._client.upload(self._rule_id, stream, io.BytesIO(gzip_body(body)))
+            except (
+                AzureError
+            ) as exc:  # after azure-core's retries, or before any attempt (no token)
                 failed.extend(batch)
                 errors.append(_describe(exc))
         self.rows_sent += len(rows) - len(failed)
@@ -90,26 +92,46 @@ class LogAnalyticsSink:
         self._client.close()
 
 
-def batches(rows: list[dict[str, Any]], limit: int = 0) -> list[list[dict[str, Any]]]:
-    """Split rows so each upload's JSON array stays under ``limit`` bytes (MAX_CALL_BYTES).
+def batches(rows: list[dict[str, Any]], limit: int = 0) -> list[tuple[list[dict[str, Any]], bytes]]:
+    """Split rows into calls whose JSON array stays under ``limit`` bytes (MAX_CALL_BYTES).
 
-    The SDK chunks at 1 MiB of summed item sizes, which can exceed the service's "1 MB per
-    call"; batching below it here keeps every call inside the documented limit.
+    Each row is serialized once; a call is its rows and the JSON array of exactly those bytes,
+    which is what gets sent. The SDK's own chunking (1 MiB of summed item sizes, without the
+    separators) can exceed the service's "1 MB per call"; batching below it here keeps every
+    call inside the documented limit. A single row larger than ``limit`` is a call of its own
+    (the service answers 413 for it and it is dead-lettered, not dropped).
     """
     limit = limit or MAX_CALL_BYTES
-    out: list[list[dict[str, Any]]] = []
+    out: list[tuple[list[dict[str, Any]], bytes]] = []
     current: list[dict[str, Any]] = []
-    size = 2
+    parts: list[str] = []
+    size = 2  # the brackets
+    dumps = _COMPACT.encode
     for row in rows:
-        row_size = len(json.dumps(row, separators=(",", ":"))) + 1
+        text = dumps(row)  # ASCII (ensure_ascii): characters are bytes
+        row_size = len(text) + 1  # and its comma
         if current and size + row_size > limit:
-            out.append(current)
-            current, size = [], 2
+            out.append((current, _array(parts)))
+            current, parts, size = [], [], 2
         current.append(row)
+        parts.append(text)
         size += row_size
     if current:
-        out.append(current)
+        out.append((current, _array(parts)))
     return out
+
+
+def gzip_body(body: bytes) -> bytes:
+    """The gzip member of ``body``, as the SDK compresses the chunks it builds itself."""
+    compressor = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+    return compressor.compress(body) + compressor.flush()
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def _array(parts: list[str]) -> bytes:
+    return ("[" + ",".join(parts) + "]").encode("ascii")
 
 
 def _describe(error: Exception) -> str:

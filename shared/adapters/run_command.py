@@ -43,7 +43,9 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol, cast
 
 from azure.core.exceptions import AzureError, HttpResponseError
@@ -474,6 +476,7 @@ class RunCommandSession:
         self._reads = _Reads()
         self._followed_up = False
         self._lock = threading.Lock()
+        self._follow_up_thread: ThreadPoolExecutor | None = None
 
     @property
     def commands(self) -> int:
@@ -530,8 +533,24 @@ class RunCommandSession:
             or f"node {node_name} was not in the cluster's node list when run command read it"
         )
 
+    def start_configz(self, node_name: str) -> Future[bytes]:
+        """``read_configz`` as a future: answered at once from the output already read; a node
+        the output lacks waits on the session's one follow-up thread (the follow-up commands can
+        take tens of seconds and must not block the caller)."""
+        if self._reads.known(node_name) or node_name not in {n.name for n in self._nodes}:
+            return _settled(partial(self.read_configz, node_name))
+        with self._lock:
+            if self._follow_up_thread is None:
+                self._follow_up_thread = ThreadPoolExecutor(1, thread_name_prefix="run-command")
+            thread = self._follow_up_thread
+        return thread.submit(self.read_configz, node_name)
+
     def close(self) -> None:
-        """Nothing is held between calls."""
+        """Stop the follow-up thread (a command in flight finishes on its own)."""
+        with self._lock:
+            thread, self._follow_up_thread = self._follow_up_thread, None
+        if thread is not None:
+            thread.shutdown(wait=False, cancel_futures=True)
 
     def _run(self, script: str) -> CommandOutput:
         self._reads.commands += 1
@@ -577,6 +596,16 @@ class RunCommandSession:
                 f"its configz block was cut off by the run command's 512 kB output limit in "
                 f"{self._max_rounds + 1} attempts (output limit)"
             )
+
+
+def _settled(read: Callable[[], bytes]) -> Future[bytes]:
+    """A future already holding what ``read`` returned or raised."""
+    future: Future[bytes] = Future()
+    try:
+        future.set_result(read())
+    except ConfigzFetchError as exc:
+        future.set_exception(exc)
+    return future
 
 
 # -- private clusters ------------------------------------------------------------------------
@@ -629,6 +658,10 @@ class PrivateClusterSession:
     def read_configz(self, node_name: str) -> bytes:
         """configz through whichever way listed the nodes."""
         return self._active.read_configz(node_name)
+
+    def start_configz(self, node_name: str) -> Future[bytes]:
+        """``read_configz`` as a future, through whichever way listed the nodes."""
+        return self._active.start_configz(node_name)
 
     def close(self) -> None:
         """Close both ways."""

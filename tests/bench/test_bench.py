@@ -18,8 +18,16 @@ from typing import Any
 import pytest
 
 from bench import run as bench_run
-from bench.floor import Latencies, discovery_calls, floor, list_pages, pipeline_model
+from bench.floor import (
+    PREFETCH_WORKERS,
+    Latencies,
+    discovery_calls,
+    floor,
+    list_pages,
+    pipeline_model,
+)
 from bench.simulator import Snapshot
+from shared import pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 LATENCY = Latencies(arm=0.02, node_list=0.05, configz=0.05)
@@ -93,7 +101,7 @@ class TestTinyBenchmark:
     def test_cpu_budget_has_every_stage(self, outcome):
         _, results, _ = outcome
         budget = results["cpu_budget_ms"]
-        for stage in ("connect", "list", "configz_threads", "configz_sequential", "evaluate"):
+        for stage in ("connect", "list", "configz_async", "configz_sequential", "evaluate"):
             assert budget[stage]["items"] > 0
             assert budget[stage]["cpu_ms"] >= 0
         assert budget["upload"]["items"] == 10
@@ -142,11 +150,22 @@ class TestFloor:
         assert seconds == pytest.approx(0.02 + 0.05 + 2 * 0.05)
 
     def test_pipeline_model_queues_beyond_the_global_limit(self):
-        """One worker more than C/c: its reads wait in the pool's queue, never exceed C."""
+        """Workers beyond C/c: their reads wait for a permit, never exceed C."""
         sizes = [8] * 3
         seconds = pipeline_model(sizes, 16, 8, LATENCY)
         # Two clusters fill the 16 threads; the third worker's 8 reads queue behind them.
         assert seconds == pytest.approx(0.02 + 0.05 + 2 * 0.05)
+
+    def test_prefetching_workers_overlap_the_next_clusters_lists(self):
+        """With two workers beyond C/c, the third cluster's credential call and list overlap the
+        first two clusters' reads: it starts reading as soon as their permits free up."""
+        seconds = pipeline_model([8] * 3, 8, 8, LATENCY)
+        # First cluster: 0.07 s to list, one round; the others are listed by then.
+        assert seconds == pytest.approx(0.02 + 0.05 + 3 * 0.05)
+
+    def test_model_uses_the_pipelines_worker_count(self):
+        """The model's extra workers are the pipeline's."""
+        assert PREFETCH_WORKERS == pipeline.PREFETCH_WORKERS
 
     def test_empty_clusters_and_pages(self):
         assert list_pages(0) == 1

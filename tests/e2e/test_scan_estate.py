@@ -172,6 +172,30 @@ class TestOptions:
         _, rows = scan(env, ScanScope(subscriptions=(PROD_SUB,)))
         assert {r.Status for r in rows if r.NodeName == node} == {"PASS"}
 
+    def test_a_hanging_configz_at_the_deadline_is_error_once(self, env, sim):
+        """A read still hanging at the deadline is cancelled: its node is ERROR, each pair once."""
+        node = "aks-system-53367501-vmss000000"
+        fault = sim.faults.delay(Endpoint.CONFIGZ, 20, cluster="aks-prod-weu", node=node)
+        settings = Settings.from_env(env)
+        wired = build(settings, deadline_seconds=4)
+        collected = CollectingSink()
+        try:
+            outcome = run_scan(
+                wired.scanner, ScanScope(subscriptions=(PROD_SUB,)), [collected], trigger="test"
+            )
+        finally:
+            wired.close()
+            sim.faults.remove(fault)
+        rows = collected.rows
+        pairs = Counter((r.ClusterName, r.NodeName, r.ControlId) for r in rows)
+        assert set(pairs.values()) == {1}
+        hung = [r for r in rows if r.NodeName == node]
+        assert len(hung) == 9
+        assert {r.Status for r in hung} == {"ERROR"}
+        assert {r.Reason for r in hung} == {"not read: the run's deadline was reached first"}
+        assert outcome.run.NodesFailed >= 1
+        assert outcome.run.Nodes == len({(r.ClusterName, r.NodeName) for r in rows if r.NodeName})
+
     def test_zero_only_mode_fails_fifty(self, env):
         """EVENT_RECORD_QPS_MODE=zero-only makes eventRecordQPS 50 a FAIL."""
         _, rows = scan(env, ScanScope(subscriptions=(DEV_SUB,)), EVENT_RECORD_QPS_MODE="zero-only")

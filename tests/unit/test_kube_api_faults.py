@@ -17,7 +17,11 @@ from shared.adapters import kube_api
 from shared.adapters.azure_arm import AksConnector, _azure_reason, credentials_denied_hint
 from shared.adapters.kube_api import KubeSession, RequestPolicy
 from shared.adapters.kubeconfig import KubeEndpoint
-from shared.errors import ApiServerError, ConfigzFetchError, CredentialsError
+from shared.errors import (
+    ApiServerError,
+    ApiServerUnreachableError,
+    CredentialsError,
+)
 from shared.model import Cluster
 
 CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -58,13 +62,13 @@ class TestTransportCauses:
         [
             pytest.param(
                 urllib3.exceptions.ReadTimeoutError(None, "/", "Read timed out."),  # type: ignore[arg-type]  # no pool needed
-                "timed out after 2s while reading configz (SCAN_REQUEST_TIMEOUT)",
+                "timed out after 2s while listing nodes (SCAN_REQUEST_TIMEOUT)",
                 1,
                 id="read-timeout",
             ),
             pytest.param(
                 urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104)),
-                "broke while reading configz",
+                "broke while listing nodes",
                 2,
                 id="reset-retried-once",
             ),
@@ -79,7 +83,7 @@ class TestTransportCauses:
                     None,  # type: ignore[arg-type]  # no connection object needed
                     "Failed to establish a new connection: [Errno 111] Connection refused",
                 ),
-                "refused the connection while reading configz",
+                "refused the connection while listing nodes",
                 1,
                 id="refused",
             ),
@@ -88,13 +92,14 @@ class TestTransportCauses:
     def test_the_cause_inside_max_retry_error_is_named(
         self, session, monkeypatch, cause, words, tries
     ):
-        """A MaxRetryError is judged by its cause, never reported as 'unreachable'."""
+        """A MaxRetryError is judged by its cause, never reported as 'unreachable'.
+
+        (The kubernetes client's path, which lists nodes; configz reads have their own reader,
+        tests/unit/test_configz_reader.py.)"""
         calls: list[int] = []
-        monkeypatch.setattr(
-            session._api, "connect_get_node_proxy_with_path", failing(wrapped(cause), calls)
-        )
-        with pytest.raises(ConfigzFetchError) as caught:
-            session.read_configz("n1")
+        monkeypatch.setattr(session._api, "list_node", failing(wrapped(cause), calls))
+        with pytest.raises(ApiServerError) as caught:
+            session.list_nodes()
         assert words in str(caught.value)
         assert "private cluster" not in str(caught.value)
         assert len(calls) == tries
@@ -106,11 +111,9 @@ class TestTransportCauses:
             None,  # type: ignore[arg-type]  # no connection object needed
             socket.gaierror(-2, "Name or service not known"),
         )
-        monkeypatch.setattr(
-            session._api, "connect_get_node_proxy_with_path", failing(wrapped(cause), [])
-        )
-        with pytest.raises(ConfigzFetchError, match="unreachable while reading configz"):
-            session.read_configz("n1")
+        monkeypatch.setattr(session._api, "list_node", failing(wrapped(cause), []))
+        with pytest.raises(ApiServerUnreachableError, match="unreachable while listing nodes"):
+            session.list_nodes()
 
 
 class _Trickle(urllib3.HTTPResponse):
@@ -122,30 +125,31 @@ class _Trickle(urllib3.HTTPResponse):
 
 class TestSlowBody:
     def test_a_trickling_body_is_cut_at_the_total_time_bound(self, session, monkeypatch):
-        """Each read returns promptly, yet the body must be whole within SCAN_REQUEST_TIMEOUT."""
+        """Each read returns promptly, yet a node-list page must be whole within
+        SCAN_REQUEST_TIMEOUT (configz: tests/unit/test_configz_reader.py)."""
         clock = iter(float(i) * 0.25 for i in range(1000))
         monkeypatch.setattr("shared.adapters.kube_api._clock", lambda: next(clock))
         monkeypatch.setattr(
             session._api,
-            "connect_get_node_proxy_with_path",
+            "list_node",
             lambda *a, **k: _Trickle(body=io.BytesIO(b""), status=200, preload_content=False),
         )
-        with pytest.raises(ConfigzFetchError) as caught:
-            session.read_configz("n1")
-        assert str(caught.value) == kube_api.slow_body_reason(2.0)
+        with pytest.raises(ApiServerError) as caught:
+            session.list_nodes()
+        assert str(caught.value) == kube_api.slow_body_reason(2.0, "node-list page")
         assert "SCAN_REQUEST_TIMEOUT" in str(caught.value)
 
     def test_a_body_in_time_is_read_whole(self, session, monkeypatch):
         """The bound does not cut a normal body."""
-        body = b'{"kubeletconfig":{}}'
+        body = b'{"items":[{"metadata":{"name":"n1"}}],"metadata":{}}'
         monkeypatch.setattr(
             session._api,
-            "connect_get_node_proxy_with_path",
+            "list_node",
             lambda *a, **k: urllib3.HTTPResponse(
                 body=io.BytesIO(body), status=200, preload_content=False
             ),
         )
-        assert session.read_configz("n1") == body
+        assert [node.name for node in session.list_nodes()] == ["n1"]
 
 
 class TestStatusReasons:
@@ -171,17 +175,12 @@ class TestStatusReasons:
     def test_configz_status_gets_its_hint_and_the_apiservers_words(
         self, session, monkeypatch, code, message, hint
     ):
-        """The reason has the HTTP code, the named hint and the Status message."""
-        monkeypatch.setattr(
-            session._api,
-            "connect_get_node_proxy_with_path",
-            failing(status_error(code, message), []),
-        )
-        with pytest.raises(ConfigzFetchError) as caught:
-            session.read_configz("n1")
-        assert f"HTTP {code}" in str(caught.value)
-        assert hint in str(caught.value)
-        assert message in str(caught.value)
+        """The reason has the HTTP code, the named hint and the Status message (the wording
+        both the configz reader and the node list use)."""
+        reason = kube_api.status_message(code, message, "reading configz", 0)
+        assert f"HTTP {code}" in reason
+        assert hint in reason
+        assert message in reason
 
     def test_node_list_403_keeps_the_list_permission_hint(self, session, monkeypatch):
         """A 403 on the node list names get/list on nodes, not nodes/proxy alone."""

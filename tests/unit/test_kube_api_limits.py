@@ -1,4 +1,4 @@
-"""Body caps: an over-size configz is that node's error; an over-size node list is the cluster's."""
+"""Body caps of node lists: an over-size page is the cluster's error (configz: test_configz_reader)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import urllib3
 
 from shared.adapters.kube_api import KubeSession, RequestPolicy
 from shared.adapters.kubeconfig import KubeEndpoint
-from shared.errors import ApiServerError, ClusterError, ConfigzFetchError
+from shared.errors import ApiServerError, ClusterError
 
 CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
@@ -30,14 +30,6 @@ def _session():
 
 
 class TestBodyCaps:
-    def test_oversize_configz_is_a_node_error_naming_the_setting(self, session, monkeypatch):
-        """A configz body over CONFIGZ_MAX_BYTES fails that node only."""
-        monkeypatch.setattr(
-            session._api, "connect_get_node_proxy_with_path", lambda *a, **k: response(b"x" * 5000)
-        )
-        with pytest.raises(ConfigzFetchError, match="CONFIGZ_MAX_BYTES"):
-            session.read_configz("n1")
-
     def test_node_list_page_larger_than_configz_cap_is_read(self, session, monkeypatch):
         """A node-list page far above the configz cap is still read (real Node objects are large)."""
         document = {

@@ -1,10 +1,11 @@
-"""Uploads stay inside the Logs Ingestion limit of 1 MB per call."""
+"""Uploads stay inside the Logs Ingestion limit of 1 MB per call; each row is serialized once."""
 
 from __future__ import annotations
 
+import gzip
 import json
 
-from shared.adapters.log_analytics import MAX_CALL_BYTES, batches
+from shared.adapters.log_analytics import MAX_CALL_BYTES, batches, gzip_body
 
 
 class TestBatches:
@@ -13,9 +14,31 @@ class TestBatches:
         rows = [{"RecordId": f"{i:032d}", "Reason": "x" * 760} for i in range(1800)]
         parts = batches(rows)
         assert len(parts) > 1
-        assert all(len(json.dumps(p, separators=(",", ":"))) <= MAX_CALL_BYTES for p in parts)
-        assert [r for p in parts for r in p] == rows
+        assert all(len(body) <= MAX_CALL_BYTES for _, body in parts)
+        assert [r for p, _ in parts for r in p] == rows
+
+    def test_the_body_is_exactly_the_batch_rows(self):
+        """What is sent is the JSON array of the batch's rows, nothing more or less."""
+        rows = [{"RecordId": f"{i:032d}", "Reason": 'é ü \u2028 "q"' * 40} for i in range(900)]
+        parts = batches(rows, limit=20_000)
+        assert len(parts) > 1
+        for batch, body in parts:
+            assert len(body) <= 20_000
+            assert json.loads(body) == batch
 
     def test_small_upload_is_one_call(self):
         """A handful of rows is a single call."""
-        assert batches([{"a": 1}, {"a": 2}]) == [[{"a": 1}, {"a": 2}]]
+        assert batches([{"a": 1}, {"a": 2}]) == [([{"a": 1}, {"a": 2}], b'[{"a":1},{"a":2}]')]
+
+    def test_a_row_over_the_limit_is_its_own_call_not_dropped(self):
+        """A single row larger than the limit still goes out (and fails visibly), alone."""
+        rows: list[dict[str, object]] = [{"a": 1}, {"big": "z" * 100}, {"a": 2}]
+        parts = batches(rows, limit=50)
+        assert [p for p, _ in parts] == [[{"a": 1}], [{"big": "z" * 100}], [{"a": 2}]]
+
+    def test_gzip_body_is_a_gzip_member_of_the_body(self):
+        """The compressed body starts with the gzip magic number and inflates to the JSON."""
+        body = batches([{"a": 1}])[0][1]
+        packed = gzip_body(body)
+        assert packed[:2] == b"\x1f\x8b"
+        assert gzip.decompress(packed) == body

@@ -200,6 +200,67 @@ class TestConcurrency:
         assert state["peak"] == 3
         assert len(sink.rows) == 20 * 9
 
+    def test_overall_in_flight_reads_are_bounded_across_clusters(self):
+        """Many clusters at once never exceed concurrency overall, nor the window per cluster."""
+        clusters = [cluster(f"c{i}") for i in range(6)]
+        state = {"now": 0, "peak": 0}
+        per_cluster: dict[str, list[int]] = {c.name: [0, 0] for c in clusters}
+        lock = threading.Lock()
+
+        class CountingConnector(FakeConnector):
+            def connect(self, cl):
+                session = super().connect(cl)
+                original = session.read_configz
+                counts = per_cluster[cl.name]
+
+                def read(name):
+                    with lock:
+                        state["now"] += 1
+                        state["peak"] = max(state["peak"], state["now"])
+                        counts[0] += 1
+                        counts[1] = max(counts[1], counts[0])
+                    time.sleep(0.02)
+                    with lock:
+                        state["now"] -= 1
+                        counts[0] -= 1
+                    return original(name)
+
+                session.read_configz = read  # type: ignore[method-assign]
+                return session
+
+        fakes = {}
+        for c in clusters:
+            ns = nodes(c.name, 12)
+            fakes[c.resource_id] = FakeCluster(ns, {n.name: GOOD for n in ns})
+        scanner = Scanner(
+            FakeDiscovery(clusters),
+            CountingConnector(fakes),
+            BENCH,
+            Policy(),
+            Limits(concurrency=5, cluster_concurrency=3),
+        )
+        sink = ListSink()
+        outcome = run_scan(scanner, ScanScope(), [sink], trigger="test")
+        assert 3 < state["peak"] <= 5
+        assert max(peak for _, peak in per_cluster.values()) <= 3
+        pairs = sorted((r.ClusterName, r.NodeName, r.ControlId) for r in sink.rows)
+        assert pairs == sorted(
+            (c.name, f"{c.name}-{i}", cid) for c in clusters for i in range(12) for cid in CONTROLS
+        )
+        assert outcome.run.Nodes == 72
+
+    def test_a_read_that_raises_is_that_nodes_error(self):
+        """A read whose future raises ConfigzFetchError gives that node ERROR rows, others PASS."""
+        c = cluster("a")
+        ns = nodes("n", 3)
+        bodies: dict[str, bytes | Exception] = {n.name: GOOD for n in ns}
+        bodies["n-1"] = ConfigzFetchError("HTTP 500 while reading configz after 3 retries: x")
+        outcome, sink = scan([c], {c.resource_id: FakeCluster(ns, bodies)})
+        errors = {r.NodeName for r in sink.rows if r.Status == "ERROR"}
+        assert errors == {"n-1"}
+        assert all("after 3 retries" in r.Reason for r in sink.rows if r.NodeName == "n-1")
+        assert outcome.run.NodesFailed == 1
+
     def test_sessions_are_closed(self):
         """Every session the connector opened is closed, also after a failure."""
         a, b = cluster("a"), cluster("b")
@@ -301,3 +362,26 @@ class TestDeadlineReturnsWithoutWaiting:
         assert late == {"n-2", "n-3"}
         assert all("deadline" in r.Reason for r in sink.rows if r.Status == "ERROR")
         assert outcome.run.NodesFailed == 2
+
+
+class TestFakeSession:
+    def test_start_configz_gives_the_body_or_the_error_through_the_future(self):
+        """The fake's non-blocking read follows the port: body, or ConfigzFetchError from result()."""
+        c = cluster("a")
+        ns = nodes("n", 2)
+        session = FakeConnector({c.resource_id: FakeCluster(ns, {"n-0": GOOD})}).connect(c)
+        try:
+            assert session.start_configz("n-0").result(timeout=5) == GOOD
+            with pytest.raises(ConfigzFetchError, match="not found"):
+                session.start_configz("n-1").result(timeout=5)
+            assert session.reads == ["n-0", "n-1"]
+        finally:
+            session.close()
+
+    def test_start_after_close_is_refused(self):
+        """A closed fake session refuses new reads, as a closed connection pool would."""
+        c = cluster("a")
+        session = FakeConnector({c.resource_id: FakeCluster(nodes("n", 1), {})}).connect(c)
+        session.close()
+        with pytest.raises(RuntimeError, match="after close"):
+            session.start_configz("n-0")

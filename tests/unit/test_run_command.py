@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import Any, cast
 
 import pytest
@@ -238,6 +239,23 @@ class TestSession:
         assert session.read_configz("n1") == CONFIGZ.encode()
         assert len(runner.scripts) == 3
 
+    def test_start_configz_answers_from_the_output_and_follows_up_off_the_caller(self):
+        """The pipeline starts reads as futures: a node in the output is settled at once, a
+        missing one is read by the follow-up command on the session's own thread."""
+        first = whole(["n1", "n2"], [block("n1")], done=False)
+        runner = ScriptedRunner(ok(first), ok(block("n2") + "\n@@done"))
+        session = RunCommandSession(runner, CLUSTER)
+        session.list_nodes()
+        settled = session.start_configz("n1")
+        assert settled.done()
+        assert settled.result() == CONFIGZ.encode()
+        assert len(runner.scripts) == 1
+        assert session.start_configz("n2").result(timeout=10) == CONFIGZ.encode()
+        assert len(runner.scripts) == 2
+        with pytest.raises(ConfigzFetchError, match="not in the cluster's node list"):
+            session.start_configz("elsewhere").result(timeout=10)
+        session.close()
+
     def test_kubectl_error_becomes_the_nodes_reason(self):
         """A node whose kubectl failed gets its error text, not a retry."""
         error = 'Error from server (Forbidden): nodes "n1" is forbidden: User "x" cannot get resource "nodes/proxy"'
@@ -324,6 +342,11 @@ class FakeDirect:
     def read_configz(self, node_name: str) -> bytes:
         return b"direct"
 
+    def start_configz(self, node_name: str) -> Future[bytes]:
+        future: Future[bytes] = Future()
+        future.set_result(self.read_configz(node_name))
+        return future
+
     def close(self) -> None:
         self.closed = True
 
@@ -336,6 +359,7 @@ class TestPrivateClusterSession:
         session = PrivateClusterSession(CLUSTER, FakeDirect(), "run-command", _never)
         assert session.list_nodes() == [Node("direct-1")]
         assert session.read_configz("direct-1") == b"direct"
+        assert session.start_configz("direct-1").result() == b"direct"
 
     def test_report_mode_names_the_private_fqdn_and_the_setting(self):
         """No answer in report mode: ERROR naming the cluster as private, its FQDN and the fix."""
