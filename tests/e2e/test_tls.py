@@ -70,6 +70,20 @@ def alternatives(sim: SimulatedEstate, tmp: Path) -> dict[str, dict[str, str]]:
     }
 
 
+def one_cluster_kubeconfig(cluster: dict[str, object], token: str) -> str:
+    """A kubeconfig (YAML) with one cluster entry for CLUSTER and a bearer-token user."""
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "c",
+            "clusters": [{"name": CLUSTER, "cluster": cluster}],
+            "contexts": [{"name": "c", "context": {"cluster": CLUSTER, "user": "u"}}],
+            "users": [{"name": "u", "user": {"token": token}}],
+        }
+    )
+
+
 @pytest.fixture(name="impostor")
 def _impostor(env: dict[str, str], sim: SimulatedEstate) -> Iterator[Impostor]:
     with sim.impostor(CLUSTER) as impostor:
@@ -130,20 +144,9 @@ class TestEnvironment:
         write_pem(certs / "impostor.pem", impostor.ca_pem)
         insecure = tmp_path / "kubeconfig"
         insecure.write_text(
-            yaml.safe_dump(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "current-context": "c",
-                    "clusters": [
-                        {
-                            "name": CLUSTER,
-                            "cluster": {"server": impostor.url, "insecure-skip-tls-verify": True},
-                        }
-                    ],
-                    "contexts": [{"name": "c", "context": {"cluster": CLUSTER, "user": "u"}}],
-                    "users": [{"name": "u", "user": {"token": sim.token(AKS_SERVER_APP_ID)}}],
-                }
+            one_cluster_kubeconfig(
+                {"server": impostor.url, "insecure-skip-tls-verify": True},
+                sim.token(AKS_SERVER_APP_ID),
             )
         )
         variables = {
@@ -197,20 +200,9 @@ class TestKubeconfigPath:
         path = tmp_path / "kubeconfig"
         ca = base64.b64encode(sim.cluster_ca_pem(CLUSTER).encode()).decode()
         path.write_text(
-            yaml.safe_dump(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "current-context": "c",
-                    "clusters": [
-                        {
-                            "name": CLUSTER,
-                            "cluster": {"server": impostor.url, "certificate-authority-data": ca},
-                        }
-                    ],
-                    "contexts": [{"name": "c", "context": {"cluster": CLUSTER, "user": "u"}}],
-                    "users": [{"name": "u", "user": {"token": sim.token(AKS_SERVER_APP_ID)}}],
-                }
+            one_cluster_kubeconfig(
+                {"server": impostor.url, "certificate-authority-data": ca},
+                sim.token(AKS_SERVER_APP_ID),
             )
         )
         assert_refused_for_tls(scan_rows(tmp_path, "--kubeconfig", str(path)), impostor.url)

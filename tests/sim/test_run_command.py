@@ -36,26 +36,15 @@ from tests.private_estate import (
     SMALL,
     private_estate,
 )
-from tests.sim.conftest import OTHER_MSI_VARIABLES
 
 SUB = private_estate().subscriptions[0].id
 
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[SimulatedEstate]:
+    """This module's estate; conftest's ``sim`` fixture sets its environment for each test."""
     with SimulatedEstate(private_estate()).start() as sim:
         yield sim
-
-
-@pytest.fixture
-def sim(running: SimulatedEstate, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatedEstate]:
-    for name in OTHER_MSI_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in running.env.items():
-        monkeypatch.setenv(name, value)
-    running.faults.clear()
-    yield running
-    running.faults.clear()
 
 
 @pytest.fixture
