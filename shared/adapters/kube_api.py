@@ -137,7 +137,7 @@ class KubeSession:
             kwargs: dict[str, Any] = {"limit": self._policy.page_size}
             if token:
                 kwargs["_continue"] = token
-            body = self._call(partial(self._list_page, kwargs), ApiServerError, "listing nodes")
+            body = self._call(partial(self._list_page, kwargs), "listing nodes")
             try:
                 document = json.loads(body)
                 items = document.get("items") or []
@@ -156,22 +156,14 @@ class KubeSession:
                 )
             seen_tokens.add(token)
 
-    # -- configz ---------------------------------------------------------------------------
-
     def _list_page(self, kwargs: dict[str, Any]) -> bytes:
         deadline = _clock() + self._policy.timeout
         response = self._api.list_node(
             _preload_content=False, _request_timeout=self._timeout(), **kwargs
         )
-        # A node-list page of NODE_PAGE_SIZE full Node objects is far larger than a configz body;
-        # its own cap, and an over-size page is the cluster's error, not one node's.
-        # Like a configz read, a page has a total time bound however its bytes trickle in.
-        return self._read(
-            cast(urllib3.BaseHTTPResponse, response),
-            ApiServerError,
-            NODE_LIST_MAX_BYTES,
-            deadline=deadline,
-        )
+        return self._read_page(cast(urllib3.BaseHTTPResponse, response), deadline)
+
+    # -- configz ---------------------------------------------------------------------------
 
     def read_configz(self, node_name: str) -> bytes:
         """The raw configz body of ``node_name``; ConfigzFetchError on failure."""
@@ -229,36 +221,32 @@ class KubeSession:
     def _timeout(self) -> tuple[float, float]:
         return (self._policy.timeout, self._policy.timeout)
 
-    def _read(
-        self,
-        response: urllib3.BaseHTTPResponse,
-        error: type[ScannerError] = ConfigzFetchError,
-        limit: int = 0,
-        *,
-        deadline: float | None = None,
-    ) -> bytes:
-        limit = limit or self._policy.max_body_bytes
+    def _read_page(self, response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
+        """A node-list page's body, whole by ``deadline`` (SCAN_REQUEST_TIMEOUT from the
+        request's start, however its bytes trickle in) and under NODE_LIST_MAX_BYTES: a page of
+        NODE_PAGE_SIZE full Node objects is far larger than a configz body, and an over-size
+        page is the cluster's error, not one node's. configz bodies have their own reader
+        (shared.adapters.configz_reader)."""
         try:
             chunks: list[bytes] = []
             size = 0
-            pieces = (
-                response.stream(64 * 1024)
-                if deadline is None
-                else _until(response, deadline, error, self._policy.timeout)
-            )
-            for chunk in pieces:
+            for chunk in _until(response, deadline, self._policy.timeout):
                 size += len(chunk)
-                if size > limit:
-                    raise error(body_cap_message(limit, error))
+                if size > NODE_LIST_MAX_BYTES:
+                    raise ApiServerError(body_cap_message(NODE_LIST_MAX_BYTES, ApiServerError))
                 chunks.append(chunk)
             return b"".join(chunks)
         finally:
             response.release_conn()
 
-    def _call(self, fetch: Callable[[], T], error: type[ScannerError], doing: str) -> T:
-        # No HTTP answer at all is its own error for the cluster (a private cluster's fallback
-        # keys on it); a node's configz keeps its NodeError.
-        silent = ApiServerUnreachableError if issubclass(error, ApiServerError) else error
+    def _call(self, fetch: Callable[[], T], doing: str) -> T:
+        """``fetch`` (a node-list call) with bounded retries; ApiServerError naming the cause.
+
+        No HTTP answer at all is ApiServerUnreachableError (a private cluster's fallback keys
+        on it); a TLS failure or an error answer is an ApiServerError.
+        """
+        error = ApiServerError
+        silent = ApiServerUnreachableError
         attempt = 0
         while True:
             try:
@@ -456,28 +444,22 @@ def slow_body_reason(timeout: float, what: str = "configz body") -> str:
     )
 
 
-def _until(
-    response: urllib3.BaseHTTPResponse,
-    deadline: float,
-    error: type[ScannerError],
-    timeout: float,
-) -> Iterator[bytes]:
-    """The body's pieces as they arrive, each socket wait capped by what is left until
-    ``deadline``; ``error`` (slow_body_reason) once it passes. urllib3's read timeout alone
-    bounds each socket read, not the whole body."""
-    what = "configz body" if error is ConfigzFetchError else "node-list page"
+def _until(response: urllib3.BaseHTTPResponse, deadline: float, timeout: float) -> Iterator[bytes]:
+    """A node-list page's pieces as they arrive, each socket wait capped by what is left until
+    ``deadline``; ApiServerError (slow_body_reason) once it passes. urllib3's read timeout
+    alone bounds each socket read, not the whole body."""
     sock = getattr(getattr(response, "connection", None), "sock", None)
     while True:
         remaining = deadline - _clock()
         if remaining <= 0:
-            raise error(slow_body_reason(timeout, what))
+            raise ApiServerError(slow_body_reason(timeout, "node-list page"))
         if sock is not None:
             sock.settimeout(remaining)
         try:
             piece = response.read1(64 * 1024)
         except urllib3.exceptions.ReadTimeoutError:
             if _clock() >= deadline:
-                raise error(slow_body_reason(timeout, what)) from None
+                raise ApiServerError(slow_body_reason(timeout, "node-list page")) from None
             raise
         if not piece:
             return
