@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
+from azure.core.exceptions import AzureError, HttpResponseError
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 from azure.mgmt.subscription import SubscriptionClient
 
+from shared.adapters.azure_errors import azure_reason
 from shared.adapters.configz_reader import LoopThread
 from shared.adapters.kube_api import KubeSession, RequestPolicy
 from shared.adapters.kubeconfig import parse_kubeconfig
@@ -76,27 +77,6 @@ def credentials_denied_hint() -> str:
         "the scanner's identity may not call listClusterUserCredential on this cluster: grant "
         "it Microsoft.ContainerService/managedClusters/listClusterUserCredential/action (the "
         "scanner's custom role in the README's Permissions section)"
-    )
-
-
-def token_failure_reason(exc: AzureError, doing: str) -> str:
-    """The credential could not get a token (the managed identity endpoint failed or refused)."""
-    first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-    return (
-        f"the managed identity could not get a token while {doing} (check AZURE_CLIENT_ID and "
-        f"that the identity is assigned to this app): {first}"
-    )
-
-
-def _azure_reason(exc: AzureError, doing: str) -> str:
-    if isinstance(exc, ClientAuthenticationError) and exc.status_code is None:
-        return token_failure_reason(exc, doing)
-    if isinstance(exc, HttpResponseError):
-        code = getattr(exc.error, "code", None) or exc.reason or ""
-        message = getattr(exc.error, "message", None) or ""
-        return f"HTTP {exc.status_code} {code} while {doing}: {str(message)[:300]}".rstrip(": ")
-    return f"{type(exc).__name__} while {doing}: {str(exc).splitlines()[0][:300] if str(exc) else ''}".rstrip(
-        ": "
     )
 
 
@@ -160,7 +140,7 @@ class AzureDiscovery:
             try:
                 subscriptions = self._visible_subscriptions()
             except AzureError as exc:
-                yield DiscoveryFailure("", _azure_reason(exc, "listing subscriptions"))
+                yield DiscoveryFailure("", azure_reason(exc, "listing subscriptions"))
                 return
         explicit = {c.lower() for c in scope.clusters}
         for start in range(0, len(subscriptions), ARG_SUBSCRIPTION_CHUNK):
@@ -186,7 +166,7 @@ class AzureDiscovery:
             try:
                 return list(self._resource_graph(subscriptions))
             except AzureError as exc:
-                reason = _azure_reason(exc, "querying Azure Resource Graph")
+                reason = azure_reason(exc, "querying Azure Resource Graph")
                 if self._mode == "resource-graph":
                     return [DiscoveryFailure(s, reason) for s in subscriptions]
                 log.warning(
@@ -235,7 +215,7 @@ class AzureDiscovery:
                     for mc in self._clients.aks(subscription).managed_clusters.list()
                 ]
             except AzureError as exc:
-                yield DiscoveryFailure(subscription, _azure_reason(exc, "listing managed clusters"))
+                yield DiscoveryFailure(subscription, azure_reason(exc, "listing managed clusters"))
                 continue
             yield from clusters
             yield SubscriptionSearched(subscription)
@@ -256,7 +236,7 @@ class AzureDiscovery:
             except AzureError as exc:
                 yield DiscoveryFailure(
                     subscription,
-                    _azure_reason(exc, "reading the managed cluster"),
+                    azure_reason(exc, "reading the managed cluster"),
                     cluster_id=cluster_id,
                 )
                 continue
@@ -319,7 +299,7 @@ class AksConnector:
                 cluster.subscription_id
             ).managed_clusters.list_cluster_user_credentials(cluster.resource_group, cluster.name)
         except AzureError as exc:
-            reason = _azure_reason(exc, "calling listClusterUserCredential")
+            reason = azure_reason(exc, "calling listClusterUserCredential")
             if isinstance(exc, HttpResponseError) and exc.status_code == 403:
                 reason = f"{credentials_denied_hint()}: {reason}"
             raise CredentialsError(reason) from None
@@ -337,7 +317,7 @@ class AksConnector:
                 token()
             except AzureError as exc:
                 raise CredentialsError(
-                    _azure_reason(exc, "getting an Entra ID token for the AKS server app")
+                    azure_reason(exc, "getting an Entra ID token for the AKS server app")
                 ) from None
             return KubeSession(endpoint, self._policy, token, loop=self._loop), token
         if not endpoint.has_local_credentials:

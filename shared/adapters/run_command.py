@@ -48,11 +48,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol, cast
 
-from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.exceptions import AzureError
 from azure.core.polling import PollingMethod
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.containerservice.models import RunCommandRequest, RunCommandResult
 
+from shared.adapters.azure_errors import azure_reason
 from shared.errors import (
     ApiServerError,
     ApiServerUnreachableError,
@@ -318,7 +319,7 @@ class ArmCommandRunner:
                 request.cluster_token = self._cluster_token()
         except AzureError as exc:
             raise RunCommandError(
-                _arm_reason(exc, "getting an Entra ID token for the AKS server app (clusterToken)")
+                azure_reason(exc, "getting an Entra ID token for the AKS server app (clusterToken)")
             ) from None
         try:
             self._aks.managed_clusters.begin_run_command(
@@ -373,7 +374,7 @@ class ArmCommandRunner:
                 )
             except AzureError as exc:
                 raise RunCommandError(
-                    _arm_reason(exc, "reading the run command's result (commandResults/read)")
+                    azure_reason(exc, "reading the run command's result (commandResults/read)")
                 ) from None
             response, result = cast(tuple[Any, RunCommandResult | None], answer)
             if result is not None and str(result.provisioning_state or "").lower() in (
@@ -393,17 +394,8 @@ def _retry_after(headers: Any) -> float:
     return min(max(value, 0.0), MAX_POLL_SECONDS)
 
 
-def _arm_reason(exc: AzureError, doing: str) -> str:
-    if isinstance(exc, HttpResponseError):
-        code = getattr(exc.error, "code", None) or exc.reason or ""
-        message = str(getattr(exc.error, "message", None) or "")[:300]
-        return f"HTTP {exc.status_code} {code} while {doing}" + (f": {message}" if message else "")
-    text = str(exc).splitlines()[0][:300] if str(exc) else ""
-    return f"{type(exc).__name__} while {doing}" + (f": {text}" if text else "")
-
-
 def _refused(exc: AzureError, cluster: Cluster) -> str:
-    reason = _arm_reason(exc, "submitting the run command (runCommand)")
+    reason = azure_reason(exc, "submitting the run command (runCommand)")
     status = getattr(exc, "status_code", None)
     if status == 403:
         return (

@@ -14,7 +14,8 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from kubernetes.client.exceptions import ApiException
 
 from shared.adapters import kube_api
-from shared.adapters.azure_arm import AksConnector, _azure_reason, credentials_denied_hint
+from shared.adapters.azure_arm import AksConnector, credentials_denied_hint
+from shared.adapters.azure_errors import azure_reason
 from shared.adapters.kube_api import KubeSession, RequestPolicy
 from shared.adapters.kubeconfig import KubeEndpoint
 from shared.errors import (
@@ -217,7 +218,7 @@ class TestTokenFailure:
         exc = ClientAuthenticationError(
             "ManagedIdentityCredential authentication unavailable. (invalid_scope) 500, boom"
         )
-        reason = _azure_reason(exc, "listing subscriptions")
+        reason = azure_reason(exc, "listing subscriptions")
         assert "managed identity could not get a token while listing subscriptions" in reason
         assert "AZURE_CLIENT_ID" in reason
         assert "(invalid_scope) 500, boom" in reason
