@@ -66,7 +66,7 @@ from shared.sim.estate import (
     stable_guid,
 )
 from shared.sim.faults import Action, Endpoint, Fault, FaultRegistry, resolve
-from shared.sim.http import Reply, Request, Response
+from shared.sim.http import SERVER_ERROR_CODES, Reply, Request, Response
 from shared.sim.identity import Claims, TokenAuthority, TokenError, bearer_token
 from shared.sim.resource_graph import UnsupportedQueryError, as_table, run_query, superset
 from shared.sim.runcommand import Execution, execute
@@ -673,10 +673,7 @@ class ArmService:
             403: "AuthorizationFailed",
             404: "ResourceNotFound",
             409: "Conflict",
-            500: "InternalServerError",
-            502: "BadGateway",
-            503: "ServiceUnavailable",
-            504: "GatewayTimeout",
+            **SERVER_ERROR_CODES,
         }
         return _arm_error(
             fault.status,

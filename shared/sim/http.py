@@ -58,6 +58,15 @@ _REASONS = {
 }
 
 
+#: The ``error.code`` Azure services (ARM, Logs Ingestion) send for server and gateway failures.
+SERVER_ERROR_CODES = {
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+
+
 def reason_phrase(status: int) -> str:
     """The standard reason phrase of a status code ("Unknown" for unlisted ones)."""
     return _REASONS.get(status, "Unknown")

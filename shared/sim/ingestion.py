@@ -28,7 +28,7 @@ from typing import Any
 
 from shared.sim.estate import Estate
 from shared.sim.faults import Endpoint, Fault, FaultRegistry, resolve
-from shared.sim.http import Reply, Request, Response
+from shared.sim.http import SERVER_ERROR_CODES, Reply, Request, Response
 from shared.sim.identity import TokenAuthority, TokenError, bearer_token
 from shared.sim.stats import Counters
 
@@ -218,15 +218,9 @@ class IngestionService:
             )
         if fault.status == 413:
             return self._too_large(MAX_BYTES + 1)
-        codes = {
-            500: "InternalServerError",
-            502: "BadGateway",
-            503: "ServiceUnavailable",
-            504: "GatewayTimeout",
-        }
         return _error(
             fault.status,
-            codes.get(fault.status, "OperationFailed"),
+            SERVER_ERROR_CODES.get(fault.status, "OperationFailed"),
             fault.message or "The service is temporarily unavailable (simulated).",
             headers,
         )
