@@ -26,8 +26,8 @@ log = logging.getLogger("function_app")
 @app.queue_output(arg_name="messages", queue_name=QUEUE, connection=STORAGE)
 def scheduled_scan(timer: func.TimerRequest, messages: func.Out[list[str]]) -> None:
     """Fan a scan of every cluster in scope out to the queue."""
-    from shared.jobs import dispatch  # noqa: PLC0415
-    from shared.model import ScanScope  # noqa: PLC0415
+    from shared.core.model import ScanScope  # noqa: PLC0415
+    from shared.entrypoints.jobs import dispatch  # noqa: PLC0415
 
     if timer.past_due:
         log.warning("the timer is past due; running the missed scan now")
@@ -40,8 +40,8 @@ def scheduled_scan(timer: func.TimerRequest, messages: func.Out[list[str]]) -> N
 @app.queue_output(arg_name="poison", queue_name=POISON, connection=STORAGE)
 def scan_cluster(msg: func.QueueMessage, poison: func.Out[str]) -> None:
     """Scan the one cluster the message names."""
-    from shared.jobs import scan_cluster as scan  # noqa: PLC0415
-    from shared.messages import BadInputError, ClusterMessage  # noqa: PLC0415
+    from shared.entrypoints.jobs import scan_cluster as scan  # noqa: PLC0415
+    from shared.entrypoints.messages import BadInputError, ClusterMessage  # noqa: PLC0415
 
     text = msg.get_body().decode("utf-8", "replace")
     try:
@@ -57,7 +57,7 @@ def scan_cluster(msg: func.QueueMessage, poison: func.Out[str]) -> None:
 @app.queue_output(arg_name="messages", queue_name=QUEUE, connection=STORAGE)
 def manual_scan(req: func.HttpRequest, messages: func.Out[list[str]]) -> func.HttpResponse:
     """Validate the request, then dispatch (202) or scan inline (200)."""
-    from shared.httpapi import handle_scan_request  # noqa: PLC0415
+    from shared.entrypoints.httpapi import handle_scan_request  # noqa: PLC0415
 
     status, body, queued = handle_scan_request(os.environ, req.get_body())
     if queued:

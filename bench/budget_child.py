@@ -86,10 +86,10 @@ def main() -> int:
     from kubernetes import client as k8s  # noqa: PLC0415
 
     from shared.bootstrap import build, settings_from  # noqa: PLC0415
-    from shared.controls.configz import parse_configz  # noqa: PLC0415
-    from shared.evaluate import evaluate  # noqa: PLC0415
-    from shared.model import Cluster, ScanScope  # noqa: PLC0415
-    from shared.records import RowContext, findings, utc_now  # noqa: PLC0415
+    from shared.core.controls.configz import parse_configz  # noqa: PLC0415
+    from shared.core.evaluate import evaluate  # noqa: PLC0415
+    from shared.core.model import Cluster, ScanScope  # noqa: PLC0415
+    from shared.core.records import RowContext, findings, utc_now  # noqa: PLC0415
 
     _ = k8s.CoreV1Api
     settings = settings_from(os.environ)

@@ -1,14 +1,14 @@
 """The simulated estate as its own process, driven over stdin/stdout (one JSON line per answer).
 
 ``python -m bench.estate_server --clusters 100 --nodes-per-cluster 100 ...`` starts
-``shared.sim.SimulatedEstate`` on loopback and prints one line when every server listens::
+``sim.SimulatedEstate`` on loopback and prints one line when every server listens::
 
     {"env": {...scanner environment...}, "clusters": [{"name", "server", "ca_pem"}...], "nodes": N}
 
 Then it reads commands, one per line: ``stats`` answers with the request counters of every
 process, the rows the Logs Ingestion endpoint accepted per stream, and the CPU seconds this
 process and its API-server workers used so far; ``stop`` (or end of input) stops the estate and
-answers with the same, last. This is ``python -m shared.sim serve`` plus the accepted row
+answers with the same, last. This is ``python -m sim serve`` plus the accepted row
 counts, which only the process holding the ingestion endpoint can see.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 
 import psutil
 
-from shared.sim import FINDINGS_STREAM, RUNS_STREAM, Latency, SimulatedEstate, generated_estate
+from sim import FINDINGS_STREAM, RUNS_STREAM, Latency, SimulatedEstate, generated_estate
 
 
 def _parser() -> argparse.ArgumentParser:

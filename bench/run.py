@@ -191,7 +191,7 @@ def latencies(shape: EstateShape) -> Latencies:
 
 def controls_per_node() -> int:
     """Rows per node: the default benchmark's controls."""
-    from shared.controls import get_benchmark  # noqa: PLC0415
+    from shared.core.controls import get_benchmark  # noqa: PLC0415
     from shared.settings import DOCUMENTED  # noqa: PLC0415
 
     return len(get_benchmark(DOCUMENTED["CIS_BENCHMARK"][0]).controls)
@@ -359,7 +359,7 @@ def kubectl_version(kubectl: str) -> dict[str, str]:
 
 def node_names(sim: EstateProcess) -> list[str]:
     """Node names of the estate's clusters, from the estate definition."""
-    from shared.sim import generated_estate  # noqa: PLC0415
+    from sim import generated_estate  # noqa: PLC0415
 
     shape = sim.shape
     estate = generated_estate(

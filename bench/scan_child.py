@@ -1,6 +1,6 @@
 """One scan, as its own process: ``python -m bench.scan_child`` with the scanner's environment.
 
-The wiring is the CLI's (``shared.cli.scan``) without a terminal/file output sink: settings
+The wiring is the CLI's (``shared.entrypoints.cli.scan``) without a terminal/file output sink: settings
 from the environment, ``shared.bootstrap.build``, Log Analytics behind ``DeliveringSink`` with
 a dead-letter folder (``DEADLETTER_DIR``, replayed first), ``run_scan``. That is also what a
 Functions invocation does. Prints one JSON line: phase times, the run record, delivery counts
@@ -30,9 +30,9 @@ def main() -> int:
     import shared.adapters.azure_arm  # noqa: PLC0415 - what build() imports lazily
     import shared.adapters.kube_api  # noqa: PLC0415
     import shared.adapters.log_analytics  # noqa: F401, PLC0415
+    from shared.adapters.deadletter import DeliveringSink, DirectoryDeadLetterStore  # noqa: PLC0415
     from shared.bootstrap import build, settings_from  # noqa: PLC0415
-    from shared.deadletter import DeliveringSink, DirectoryDeadLetterStore  # noqa: PLC0415
-    from shared.model import ScanScope  # noqa: PLC0415
+    from shared.core.model import ScanScope  # noqa: PLC0415
     from shared.pipeline import run_scan  # noqa: PLC0415
 
     _ = k8s.CoreV1Api  # the client package loads its API modules on first attribute access

@@ -13,7 +13,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shared.controls import get_benchmark
+from shared.core.controls import get_benchmark
 from shared.pipeline import Limits, Scanner
 from shared.settings import Settings
 

@@ -29,12 +29,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from shared.controls import Benchmark
-from shared.controls.configz import parse_configz
-from shared.errors import ClusterError, NodeError, SinkError
-from shared.evaluate import evaluate, uniform_verdicts
-from shared.model import Cluster, Node, Policy, RunTotals, ScanScope, Status
-from shared.policy import EXPIRY_WARNING_DAYS, describe, expiring
+from shared.core.controls import Benchmark
+from shared.core.controls.configz import parse_configz
+from shared.core.errors import ClusterError, NodeError, SinkError
+from shared.core.evaluate import evaluate, uniform_verdicts
+from shared.core.model import Cluster, Node, Policy, RunTotals, ScanScope, Status
+from shared.core.policy import EXPIRY_WARNING_DAYS, describe, expiring
+from shared.core.records import Finding, RowContext, RunRecord, findings, run_record, utc_now
 from shared.ports import (
     ClusterConnector,
     ClusterDiscovery,
@@ -45,7 +46,6 @@ from shared.ports import (
     FindingSink,
     SubscriptionSearched,
 )
-from shared.records import Finding, RowContext, RunRecord, findings, run_record, utc_now
 from shared.settings import CLUSTER_ID
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.model import Cluster, Node, ScanScope
-from shared.records import Finding, RunRecord
+from shared.core.model import Cluster, Node, ScanScope
+from shared.core.records import Finding, RunRecord
 
 
 @dataclass(frozen=True, slots=True)

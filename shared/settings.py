@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from shared.errors import SettingsError
-from shared.model import Policy, QpsMode
+from shared.core.errors import SettingsError
+from shared.core.model import Policy, QpsMode
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 CLUSTER_ID = re.compile(
@@ -130,7 +130,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Read and validate every setting from ``env`` (os.environ or a test dict)."""
         get = _Reader(env)
-        from shared.controls import get_benchmark  # noqa: PLC0415 - avoid a cycle at import
+        from shared.core.controls import get_benchmark  # noqa: PLC0415 - avoid a cycle at import
 
         benchmark = get.text("CIS_BENCHMARK")
         get_benchmark(benchmark)
@@ -182,7 +182,7 @@ def _policy(get: _Reader) -> Policy:
     source = get.text("SCAN_POLICY")
     if not source:
         return base
-    from shared.policy import load_policy  # noqa: PLC0415 - only when a policy file is set
+    from shared.core.policy import load_policy  # noqa: PLC0415 - only when a policy file is set
 
     return load_policy(source, base)
 

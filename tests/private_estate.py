@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from shared.sim.estate import (
+from sim.estate import (
     COMPLIANT,
     LEGACY,
     Estate,

@@ -2,7 +2,7 @@
 
 Discovery asks Azure Resource Graph first (one query per chunk of subscriptions, paged with its
 skip token) and falls back to per-subscription ARM listing where Resource Graph fails
-(``DISCOVERY_MODE=auto``). SDK objects become ``shared.model.Cluster`` here and go no further.
+(``DISCOVERY_MODE=auto``). SDK objects become ``shared.core.model.Cluster`` here and go no further.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from shared.adapters.configz_reader import LoopThread
 from shared.adapters.kube_api import KubeSession, RequestPolicy
 from shared.adapters.kubeconfig import parse_kubeconfig
 from shared.adapters.run_command import ArmCommandRunner, PrivateClusterSession, RunCommandSession
-from shared.errors import CredentialsError, UnsupportedAuthError
-from shared.model import Cluster, ScanScope
+from shared.core.errors import CredentialsError, UnsupportedAuthError
+from shared.core.model import Cluster, ScanScope
 from shared.ports import ClusterSession, Discovered, DiscoveryFailure, SubscriptionSearched
 from shared.settings import CLUSTER_ID
 

@@ -46,7 +46,7 @@ from shared.adapters.kube_api import (
     tls_message,
     unreachable_message,
 )
-from shared.errors import ConfigzFetchError
+from shared.core.errors import ConfigzFetchError
 
 if TYPE_CHECKING:
     from kubernetes import client as k8s

@@ -31,13 +31,13 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from shared.adapters.kubeconfig import KubeEndpoint
-from shared.errors import (
+from shared.core.errors import (
     ApiServerError,
     ApiServerUnreachableError,
     ConfigzFetchError,
     ScannerError,
 )
-from shared.model import Node
+from shared.core.model import Node
 
 if TYPE_CHECKING:
     from shared.adapters.configz_reader import ConfigzReader, LoopThread

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from shared.errors import CredentialsError
+from shared.core.errors import CredentialsError
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ from kubernetes.config.config_exception import ConfigException
 from shared.adapters.configz_reader import LoopThread
 from shared.adapters.kube_api import KubeSession, RequestPolicy
 from shared.adapters.kubeconfig import KubeEndpoint
-from shared.errors import ApiServerError, CredentialsError, SettingsError
-from shared.model import Cluster, ScanScope
+from shared.core.errors import ApiServerError, CredentialsError, SettingsError
+from shared.core.model import Cluster, ScanScope
 from shared.ports import Discovered
 
 

@@ -23,8 +23,8 @@ from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError
 from azure.monitor.ingestion import LogsIngestionClient
 
-from shared.errors import SinkError
-from shared.records import Finding, RunRecord
+from shared.core.errors import SinkError
+from shared.core.records import Finding, RunRecord
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from shared.records import Finding, RunRecord
+from shared.core.records import Finding, RunRecord
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -83,7 +83,7 @@ class JsonSink:
 
     def write_run(self, run: RunRecord) -> None:
         """Write the document."""
-        from shared.pools import summarize  # noqa: PLC0415
+        from shared.core.pools import summarize  # noqa: PLC0415
 
         with self._lock:
             pools = [p.as_dict() for p in summarize(Finding(**r) for r in self._rows)]
@@ -132,7 +132,7 @@ class TableSink:
             self._print(run)
 
     def _print_pools(self) -> None:
-        from shared.pools import summarize  # noqa: PLC0415
+        from shared.core.pools import summarize  # noqa: PLC0415
 
         summaries = summarize(self._rows)
         if not summaries:

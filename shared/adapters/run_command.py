@@ -54,13 +54,13 @@ from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.containerservice.models import RunCommandRequest, RunCommandResult
 
 from shared.adapters.azure_errors import azure_reason
-from shared.errors import (
+from shared.core.errors import (
     ApiServerError,
     ApiServerUnreachableError,
     ConfigzFetchError,
     RunCommandError,
 )
-from shared.model import Cluster, Node
+from shared.core.model import Cluster, Node
 from shared.ports import ClusterSession
 
 log = logging.getLogger(__name__)

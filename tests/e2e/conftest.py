@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.sim import SimulatedEstate, default_estate
+from sim import SimulatedEstate, default_estate
 
 
 @pytest.fixture(name="sim", scope="module")

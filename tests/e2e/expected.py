@@ -1,5 +1,5 @@
 """Expected verdicts for the demo estate, written by hand from the control table and the
-estate's configurations (shared/sim/estate.py), not computed by the scanner's code.
+estate's configurations (sim/estate.py), not computed by the scanner's code.
 
 Per pool: control id -> status. Cluster-level rows (no node) are listed per cluster.
 """

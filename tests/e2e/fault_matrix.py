@@ -11,7 +11,7 @@ Log Analytics exactly once (after one dead-letter replay when the fault was on i
 A target is ``(subscription, cluster, node)``; an empty field means "everything under it":
 ``("", "aks-batch-neu", "")`` is that cluster's rows (ERROR rows with an empty node name),
 ``("", "", "")`` the whole run (one set of ERROR rows with neither cluster nor node).
-docs/reliability.md has a row per entry id (tests/unit/test_documentation.py checks it).
+docs/reliability.md has a row per entry id (tests/docs/test_documentation.py checks it).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.sim import Action, Endpoint, Fault, default_estate
-from shared.sim.faults import KUBELET_TLS_MESSAGE
-from shared.sim.kubeletconfig import configz_body
+from sim import Action, Endpoint, Fault, default_estate
+from sim.faults import KUBELET_TLS_MESSAGE
+from sim.kubeletconfig import configz_body
 
 PROD_SUB = "3c5a7e91-2b4d-4f6a-8c0e-1a2b3c4d5e6f"
 DEV_SUB = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"

@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pytest
 
+from shared.adapters.deadletter import DeliveringSink, DirectoryDeadLetterStore
 from shared.adapters.output import CollectingSink
 from shared.bootstrap import build
-from shared.deadletter import DeliveringSink, DirectoryDeadLetterStore
-from shared.model import ScanScope
+from shared.core.model import ScanScope
+from shared.core.records import Finding
 from shared.pipeline import ScanOutcome, run_scan
 from shared.ports import FindingSink
-from shared.records import Finding
 from shared.settings import Settings
-from shared.sim import (
+from sim import (
     FINDINGS_STREAM,
     RUNS_STREAM,
     Action,
@@ -200,7 +200,7 @@ def test_fault(
 #: Runs one CLI scan in a fresh interpreter and prints its peak RSS (KiB on Linux).
 PEAK_RSS = """
 import resource, sys
-from shared.cli import main
+from shared.entrypoints.cli import main
 code = main(["scan", "--format", "json", "--output", sys.argv[1]])
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """

@@ -17,11 +17,11 @@ import pytest
 
 from shared.adapters.output import CollectingSink
 from shared.bootstrap import build
-from shared.controls import get_benchmark
-from shared.model import ScanScope
+from shared.core.controls import get_benchmark
+from shared.core.model import ScanScope
 from shared.pipeline import ScanOutcome, run_scan
 from shared.settings import Settings
-from shared.sim import Endpoint, SimulatedEstate
+from sim import Endpoint, SimulatedEstate
 from tests.private_estate import (
     BIG,
     BIG_NODES,

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from shared.adapters.deadletter import DeliveringSink, DirectoryDeadLetterStore
 from shared.adapters.output import CollectingSink
 from shared.bootstrap import build
-from shared.cli import main
-from shared.deadletter import DeliveringSink, DirectoryDeadLetterStore
-from shared.model import ScanScope
+from shared.core.model import ScanScope
+from shared.entrypoints.cli import main
 from shared.pipeline import run_scan
 from shared.ports import FindingSink
 from shared.settings import Settings
-from shared.sim import FINDINGS_STREAM, RUNS_STREAM, Action, Endpoint, Fault, SimulatedEstate
+from sim import FINDINGS_STREAM, RUNS_STREAM, Action, Endpoint, Fault, SimulatedEstate
 from tests.e2e.expected import NODES_PER_POOL, expected_status
 
 PROD_SUB = "3c5a7e91-2b4d-4f6a-8c0e-1a2b3c4d5e6f"
@@ -311,7 +311,7 @@ class TestAnyKubeconfig:
 
         import yaml  # noqa: PLC0415
 
-        from shared.sim import AKS_SERVER_APP_ID  # noqa: PLC0415
+        from sim import AKS_SERVER_APP_ID  # noqa: PLC0415
 
         entry: dict[str, object] = {"server": sim.api_server_url(cluster)}
         if insecure:

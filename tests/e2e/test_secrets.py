@@ -33,14 +33,14 @@ from azure.functions.timer import TimerRequest
 from azure.storage.blob import ContainerClient
 
 import function_app
-import shared.sim.demo
-from shared.cli import main
-from shared.deadletter import DirectoryDeadLetterStore
-from shared.errors import SettingsError
-from shared.jobs import dispatch, scan_cluster, scan_inline
-from shared.messages import ClusterMessage
-from shared.model import ScanScope
-from shared.sim import (
+import sim.demo
+from shared.adapters.deadletter import DirectoryDeadLetterStore
+from shared.core.errors import SettingsError
+from shared.core.model import ScanScope
+from shared.entrypoints.cli import main
+from shared.entrypoints.jobs import dispatch, scan_cluster, scan_inline
+from shared.entrypoints.messages import ClusterMessage
+from sim import (
     AKS_SERVER_APP_ID,
     FINDINGS_STREAM,
     RUNS_STREAM,
@@ -342,7 +342,7 @@ class TestCommandLine:
                 started.append(self)
                 return self
 
-        monkeypatch.setattr(shared.sim.demo, "SimulatedEstate", FaultyEstate)
+        monkeypatch.setattr(sim.demo, "SimulatedEstate", FaultyEstate)
         assert main(["demo", "--format", fmt]) == 0
         (demo,) = started
         watch.assert_no_leak(Haystack(), runs=1, sim=demo)

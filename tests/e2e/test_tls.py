@@ -5,7 +5,7 @@ presents a certificate from another CA, and the kubeconfig listClusterUserCreden
 points at it while still carrying the cluster's own CA. A scanner that skipped verification
 would read every node; this one must give ERROR rows naming the TLS verification failure,
 whatever the settings. A kubeconfig with ``insecure-skip-tls-verify: true`` is refused on both
-paths elsewhere: tests/unit/test_kubeconfig.py::TestParse::test_unusable_kubeconfig_is_a_credentials_error
+paths elsewhere: tests/adapters/test_kubeconfig.py::TestParse::test_unusable_kubeconfig_is_a_credentials_error
 [insecure-skip] (listClusterUserCredential) and
 tests/e2e/test_scan_estate.py::TestAnyKubeconfig::test_kubeconfig_that_skips_tls_verification_is_refused
 (``scan --kubeconfig``).
@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared.cli import main
+from shared.entrypoints.cli import main
 from shared.settings import DOCUMENTED
-from shared.sim import AKS_SERVER_APP_ID, SimulatedEstate
-from shared.sim.runner import Impostor
+from sim import AKS_SERVER_APP_ID, SimulatedEstate
+from sim.runner import Impostor
 
 PROD_SUB = "3c5a7e91-2b4d-4f6a-8c0e-1a2b3c4d5e6f"
 CLUSTER = "aks-legacy-eus"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from shared.deadletter import BlobDeadLetterStore, DeliveringSink, replay
-from shared.errors import SinkError
+from shared.adapters.deadletter import BlobDeadLetterStore, DeliveringSink, replay
+from shared.core.errors import SinkError
 from tests.azurite import azurite
 
 pytestmark = pytest.mark.azurite
@@ -89,7 +89,7 @@ class TestBlobStore:
 class TestDeliveringSink:
     def test_outage_dead_letters_then_recovery_sends_exactly_once(self, store):
         """An ingestion outage of one run, then recovery: every row accepted once, no blob left."""
-        from shared.records import FINDING_COLUMNS, Finding  # noqa: PLC0415
+        from shared.core.records import FINDING_COLUMNS, Finding  # noqa: PLC0415
 
         def finding(i: int) -> Finding:
             values: dict[str, Any] = {name: "" for name, _ in FINDING_COLUMNS}

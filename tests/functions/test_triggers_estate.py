@@ -13,7 +13,7 @@ from azure.functions.timer import TimerRequest
 from azure.storage.blob import ContainerClient
 
 import function_app
-from shared.sim import FINDINGS_STREAM, RUNS_STREAM, SimulatedEstate, default_estate
+from sim import FINDINGS_STREAM, RUNS_STREAM, SimulatedEstate, default_estate
 from tests.azurite import azurite
 
 pytestmark = pytest.mark.azurite
@@ -168,7 +168,7 @@ class TestHttp:
 
     def test_wait_with_more_than_ten_clusters_is_400(self, env, sim, monkeypatch):
         """wait is refused when the scope holds more than ten running clusters (nothing scanned)."""
-        monkeypatch.setattr("shared.jobs.MAX_WAIT_CLUSTERS", 2)
+        monkeypatch.setattr("shared.entrypoints.jobs.MAX_WAIT_CLUSTERS", 2)
         response, _queued = post(b'{"wait": true}')
         assert response.status_code == 400
         assert json.loads(response.get_body())["field"] == "wait"

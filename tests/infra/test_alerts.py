@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from shared import records
-from shared.model import Status
+from shared.core import records
+from shared.core.model import Status
 from tests.infra.bicep import ROOT, Opaque, Template, main
 from tests.infra.kql import check_columns, defined_names
 
@@ -106,7 +106,7 @@ class TestColumnChecker:
 class TestQueries:
     @pytest.mark.parametrize("name", sorted(ALL_QUERIES))
     def test_reads_only_columns_that_exist(self, name):
-        """Every column a query names exists in a table it reads (shared/records.py)."""
+        """Every column a query names exists in a table it reads (shared/core/records.py)."""
         report = check_columns(ALL_QUERIES[name], SCHEMA)
         assert report.tables, f"{name} reads none of the scanner's tables"
         assert not report.unknown_tables, f"{name}: unknown tables {sorted(report.unknown_tables)}"
@@ -150,7 +150,7 @@ class TestQueries:
 class TestValuesTheCodeWrites:
     @pytest.mark.parametrize("name", sorted(ALL_QUERIES))
     def test_statuses_are_the_codes_statuses(self, name):
-        """Every status a query compares with is a value of shared.model.Status."""
+        """Every status a query compares with is a value of shared.core.model.Status."""
         query = ALL_QUERIES[name]
         compared = re.findall(r'Status\s*==\s*"([^"]*)"', query)
         for group in re.findall(r"Status\s+in\s*\(([^)]*)\)", query):
@@ -161,7 +161,8 @@ class TestValuesTheCodeWrites:
     def test_triggers_are_the_codes_triggers(self, name):
         """Every Trigger value a query compares with is one the entry points write."""
         code = "".join(
-            (ROOT / f).read_text(encoding="utf-8") for f in ("function_app.py", "shared/jobs.py")
+            (ROOT / f).read_text(encoding="utf-8")
+            for f in ("function_app.py", "shared/entrypoints/jobs.py")
         )
         written = set(re.findall(r'trigger="([a-z]+)"', code))
         compared = set(re.findall(r'Trigger\s*[!=]=\s*"([^"]*)"', ALL_QUERIES[name]))

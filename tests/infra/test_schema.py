@@ -1,6 +1,6 @@
-"""One record schema: shared/records.py, the Log Analytics tables and the DCR streams agree.
+"""One record schema: shared/core/records.py, the Log Analytics tables and the DCR streams agree.
 
-shared/records.py (FINDING_COLUMNS, RUN_COLUMNS and the Finding/RunRecord dataclasses) is the
+shared/core/records.py (FINDING_COLUMNS, RUN_COLUMNS and the Finding/RunRecord dataclasses) is the
 single source of truth; every expectation here is read from it, so a change there flows into
 these tests and they name what infra/ must follow.
 """
@@ -12,13 +12,13 @@ import typing
 
 import pytest
 
-from shared import records
+from shared.core import records
 from shared.settings import DOCUMENTED
 from tests.infra.bicep import ROOT, Opaque, Template, main
 
 MONITORING = Template(ROOT / "infra/modules/monitoring.bicep")
 
-#: table name -> (columns in shared/records.py, the record dataclass, DOCUMENTED stream setting)
+#: table name -> (columns in shared/core/records.py, the record dataclass, DOCUMENTED stream setting)
 TABLES: dict[str, tuple[tuple[tuple[str, str], ...], type, str]] = {
     "KubeletFindings_CL": (records.FINDING_COLUMNS, records.Finding, "LOGS_FINDINGS_STREAM"),
     "KubeletScanRuns_CL": (records.RUN_COLUMNS, records.RunRecord, "LOGS_RUNS_STREAM"),

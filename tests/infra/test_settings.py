@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 import function_app
-from shared import deadletter
+from shared.adapters import deadletter
 from shared.settings import DOCUMENTED
 from tests.infra.bicep import ROOT, Opaque, main
 
 #: Settings the Functions app and its host read beyond shared.settings.DOCUMENTED. The Functions
-#: app (function_app.py, shared/jobs.py, shared/deadletter.py) adds these: identity-based host
+#: app (function_app.py, shared/entrypoints/jobs.py, shared/adapters/deadletter.py) adds these: identity-based host
 #: storage for the triggers and the dead-letter store, and Entra-authenticated telemetry.
 FUNCTIONS_APP_SETTINGS = (
     "AzureWebJobsStorage__accountName",
@@ -143,7 +143,7 @@ class TestValues:
         ]
 
     def test_names_agree_with_the_code(self):
-        """Queue and container names are the ones function_app.py and shared/deadletter.py use."""
+        """Queue and container names are the ones function_app.py and shared/adapters/deadletter.py use."""
         storage = MAIN.module("storage")
         assert storage.param("queueNames") == [function_app.QUEUE, function_app.POISON]
         assert storage.param("deadLetterContainerName") == deadletter.DEFAULT_CONTAINER

@@ -16,7 +16,7 @@ from azure.identity import ManagedIdentityCredential
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from shared.sim import SimulatedEstate, default_estate
+from sim import SimulatedEstate, default_estate
 
 AKS_SCOPE = "6dae42f8-4368-4678-94ff-3960e28e3630/.default"
 OTHER_MSI_VARIABLES = ("IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT")

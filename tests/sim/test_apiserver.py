@@ -13,10 +13,10 @@ from azure.identity import ManagedIdentityCredential
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from shared.sim import AKS_SERVER_APP_ID, Endpoint, SimulatedEstate
-from shared.sim.apiserver import decode_continue, encode_continue
-from shared.sim.estate import COMPLIANT, LEGACY
-from shared.sim.kubeletconfig import configz_body
+from sim import AKS_SERVER_APP_ID, Endpoint, SimulatedEstate
+from sim.apiserver import decode_continue, encode_continue
+from sim.estate import COMPLIANT, LEGACY
+from sim.kubeletconfig import configz_body
 from tests.sim.conftest import AKS_SCOPE, configz, core_v1, header, raw_get, status_of
 
 PROD = "aks-prod-weu"
@@ -96,7 +96,7 @@ class TestNodeList:
 
     def test_expired_continue_fault_is_410(self, sim):
         """A NODE_LIST fault with 410 renders the apiserver's Expired status."""
-        from shared.sim import Fault  # noqa: PLC0415 - local to the fault tests
+        from sim import Fault  # noqa: PLC0415 - local to the fault tests
 
         sim.faults.add(Fault(Endpoint.NODE_LIST, status=410, cluster=PROD, times=1))
         with entra(sim, PROD) as api, pytest.raises(ApiException) as caught:
@@ -263,7 +263,7 @@ def test_unauthorized_principal_is_403_with_the_rbac_message(credential, monkeyp
     """A principal without nodes/proxy gets the apiserver's forbidden text (+ guard's on Azure RBAC)."""
     from dataclasses import replace  # noqa: PLC0415
 
-    from shared.sim import default_estate  # noqa: PLC0415
+    from sim import default_estate  # noqa: PLC0415
 
     base = default_estate()
     prod = replace(
@@ -314,7 +314,7 @@ def test_connections_are_kept_alive(sim):
 
 def test_configured_latency_delays_configz_and_list_pages():
     """Latency.configz_ms and list_ms are added to every answer."""
-    from shared.sim import default_estate  # noqa: PLC0415
+    from sim import default_estate  # noqa: PLC0415
 
     estate = default_estate().with_latency(configz_ms=120, list_ms=80)
     with SimulatedEstate(estate).start() as sim, entra(sim, PROD) as api:

@@ -20,8 +20,8 @@ from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions, QueryResponse
 from azure.mgmt.subscription import SubscriptionClient
 
-from shared.sim import Endpoint, SimulatedEstate, Subscription, default_estate
-from shared.sim.estate import DEMO_SUB_DEV, DEMO_SUB_PROD
+from sim import Endpoint, SimulatedEstate, Subscription, default_estate
+from sim.estate import DEMO_SUB_DEV, DEMO_SUB_PROD
 from tests.sim.conftest import arm_error
 
 SCANNER_QUERY = """resources
@@ -311,7 +311,7 @@ class TestManagedClusters:
 
     def test_credential_fault_answers_500(self, sim, credential):
         """A CREDENTIALS fault on one cluster fails listClusterUserCredential there only."""
-        from shared.sim import Fault  # noqa: PLC0415 - local to the fault tests
+        from sim import Fault  # noqa: PLC0415 - local to the fault tests
 
         sim.faults.add(Fault(Endpoint.CREDENTIALS, status=403, cluster="aks-legacy-eus"))
         with ContainerServiceClient(

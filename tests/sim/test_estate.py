@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from shared.sim import default_estate, generated_estate
-from shared.sim.estate import BATCH_CPU, BATCH_GPU, COMPLIANT, LEGACY, base36
-from shared.sim.kubeletconfig import configz_body, go_json
+from sim import default_estate, generated_estate
+from sim.estate import BATCH_CPU, BATCH_GPU, COMPLIANT, LEGACY, base36
+from sim.kubeletconfig import configz_body, go_json
 
 NODE_NAME = re.compile(r"^aks-(?P<pool>[a-z0-9]+)-\d{8}-vmss[0-9a-z]{6}$")
 

@@ -20,10 +20,10 @@ from azure.mgmt.containerservice import ContainerServiceClient
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from shared.sim import AKS_SERVER_APP_ID, Action, Endpoint, Fault, SimulatedEstate
-from shared.sim.apiserver import decode_continue
-from shared.sim.estate import DEMO_SUB_PROD
-from shared.sim.faults import KUBELET_TLS_MESSAGE
+from sim import AKS_SERVER_APP_ID, Action, Endpoint, Fault, SimulatedEstate
+from sim.apiserver import decode_continue
+from sim.estate import DEMO_SUB_PROD
+from sim.faults import KUBELET_TLS_MESSAGE
 from tests.sim.conftest import arm_error, configz, core_v1, raw_get, status_of
 
 PROD = "aks-prod-weu"

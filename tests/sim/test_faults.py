@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from shared.sim.faults import Action, Endpoint, Fault, FaultRegistry
+from sim.faults import Action, Endpoint, Fault, FaultRegistry
 
 
 class TestRegistry:
@@ -111,7 +111,7 @@ class TestActionsOnTheWire:
         import http.client  # noqa: PLC0415
         import ssl  # noqa: PLC0415
 
-        from shared.sim import AKS_SERVER_APP_ID  # noqa: PLC0415
+        from sim import AKS_SERVER_APP_ID  # noqa: PLC0415
 
         sim.faults.add(Fault(Endpoint.NODE_LIST, Action.DROP, cluster="aks-batch-neu", times=1))
         host, port = sim.api_server_url("aks-batch-neu").removeprefix("https://").split(":")
@@ -134,7 +134,7 @@ class TestActionsOnTheWire:
 
     def test_body_replaces_the_answer(self, sim):
         """BODY: configz answers the raw body given."""
-        from shared.sim import AKS_SERVER_APP_ID  # noqa: PLC0415
+        from sim import AKS_SERVER_APP_ID  # noqa: PLC0415
         from tests.sim.conftest import configz, core_v1  # noqa: PLC0415
 
         node = sim.estate.cluster("aks-batch-neu").nodes()[0].name

@@ -8,9 +8,9 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import CredentialUnavailableError, ManagedIdentityCredential
 
-from shared.sim import AKS_SERVER_APP_ID, SimulatedEstate
-from shared.sim.estate import Identity
-from shared.sim.identity import TokenAuthority, TokenError
+from sim import AKS_SERVER_APP_ID, SimulatedEstate
+from sim.estate import Identity
+from sim.identity import TokenAuthority, TokenError
 from tests.sim.conftest import AKS_SCOPE
 
 IDENTITY = Identity(
@@ -65,7 +65,7 @@ class TestTokenEndpoint:
 
     def test_token_endpoint_fault_answers_its_status(self, sim):
         """A TOKEN fault makes the endpoint fail; the credential reports it."""
-        from shared.sim import Endpoint, Fault  # noqa: PLC0415 - local to the fault tests
+        from sim import Endpoint, Fault  # noqa: PLC0415 - local to the fault tests
 
         fault = sim.faults.add(Fault(Endpoint.TOKEN, status=500, times=10))
         with (

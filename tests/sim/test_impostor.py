@@ -11,7 +11,7 @@ import yaml
 from azure.identity import ManagedIdentityCredential
 from azure.mgmt.containerservice import ContainerServiceClient
 
-from shared.sim import AKS_SERVER_APP_ID, SimulatedEstate
+from sim import AKS_SERVER_APP_ID, SimulatedEstate
 from tests.sim.conftest import AKS_SCOPE, core_v1, raw_get
 
 LEGACY = "aks-legacy-eus"

@@ -15,7 +15,7 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from azure.identity import ManagedIdentityCredential
 from azure.monitor.ingestion import LogsIngestionClient, LogsUploadError
 
-from shared.sim import FINDINGS_STREAM, RUNS_STREAM, Endpoint, SimulatedEstate
+from sim import FINDINGS_STREAM, RUNS_STREAM, Endpoint, SimulatedEstate
 from tests.sim.conftest import arm_error
 
 
@@ -165,7 +165,7 @@ class TestOutage:
 
     def test_transient_503_is_retried_by_the_sdk(self, sim, credential):
         """One 503: azure-core retries the POST and the rows land once."""
-        from shared.sim import Fault  # noqa: PLC0415 - local to the fault tests
+        from sim import Fault  # noqa: PLC0415 - local to the fault tests
 
         sim.faults.add(Fault(Endpoint.INGESTION, status=503, retry_after=0, times=1))
         before = len(sim.accepted(FINDINGS_STREAM))

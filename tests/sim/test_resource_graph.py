@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.sim.resource_graph import UnsupportedQueryError, as_table, evaluate, run_query, superset
+from sim.resource_graph import UnsupportedQueryError, as_table, evaluate, run_query, superset
 
 ROW = {
     "id": "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ContainerService/managedClusters/a",

@@ -21,12 +21,12 @@ from azure.mgmt.containerservice import ContainerServiceClient
 from shared.adapters.azure_arm import AKS_SERVER_SCOPE, cluster_from_rest
 from shared.adapters.kube_api import _node
 from shared.adapters.run_command import ArmCommandRunner, configz_script, parse_output
-from shared.errors import RunCommandError
-from shared.model import Cluster
-from shared.sim import Endpoint, SimulatedEstate
-from shared.sim.apiserver import node_json
-from shared.sim.kubeletconfig import configz_body
-from shared.sim.runcommand import OUTPUT_LIMIT_BYTES, ScriptForm, recognize
+from shared.core.errors import RunCommandError
+from shared.core.model import Cluster
+from sim import Endpoint, SimulatedEstate
+from sim.apiserver import node_json
+from sim.kubeletconfig import configz_body
+from sim.runcommand import OUTPUT_LIMIT_BYTES, ScriptForm, recognize
 from tests.private_estate import (
     BIG,
     BIG_NODES,
@@ -168,7 +168,7 @@ class TestRunCommandApi:
 
     def test_failed_provisioning_state_is_an_error_with_its_reason(self, aks, sim):
         """A command AKS could not run (ImagePullBackoff) is a RunCommandError quoting the reason."""
-        from shared.sim import Action, Fault  # noqa: PLC0415
+        from sim import Action, Fault  # noqa: PLC0415
 
         failed = {
             "id": "def7b3ea71bd4f7e9d226ddbc0f00ad9",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from shared.sim import AKS_SERVER_APP_ID, generated_estate
+from sim import AKS_SERVER_APP_ID, generated_estate
 
 
 def wait_for(path: Path, process: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
@@ -39,7 +39,7 @@ def test_serve_with_worker_processes(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "shared.sim",
+            "sim",
             "serve",
             "--env-file",
             str(env_file),

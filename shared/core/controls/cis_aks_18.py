@@ -1,0 +1,255 @@
+"""CIS Azure Kubernetes Service (AKS) Benchmark v1.8.0, section 3.2 "Kubelet".
+
+Ids and titles follow the v1.8.0 numbering (nine items; eventRecordQPS is 3.2.7 at Level 2).
+Every check reads the kubelet's effective configuration from configz, where Go's ``omitempty``
+drops zero values; each field's "absent means" is stated next to its check and is exactly the
+table of the scanner-core specification (see README "Controls").
+
+Remediation is written for AKS, where nodes are managed: the kubelet flags are set by AKS
+(AgentBaker) and cannot be edited on a node; what a user can change is named, the rest says to
+raise it with Microsoft support with the row as evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shared.core.controls import Benchmark, Control, Outcome
+from shared.core.controls.configz import read_bool, read_duration, read_int, read_str
+from shared.core.model import Policy, QpsMode, Status
+
+_AKS_MANAGED = (
+    "AKS manages this kubelet setting and it cannot be changed on the node. Upgrade the node "
+    "image (az aks nodepool upgrade --node-image-only); if the value persists, open a support "
+    "request with Microsoft and attach this row (node, kubelet version, observed value)."
+)
+
+# Fields read, documented the Kubernetes way (wire name, meaning, default, absence):
+#   authentication.anonymous.enabled  *bool   anonymous requests to the kubelet API. Default false
+#                                             in a config file; absent means false.
+#   authorization.mode                string  AlwaysAllow | Webhook. Absent means Webhook.
+#   authentication.x509.clientCAFile  string  CA bundle for client certificates. Absent means "".
+#   readOnlyPort                      int32   unauthenticated read-only port; 0 disables it.
+#                                             omitempty: absent means 0.
+#   streamingConnectionIdleTimeout    Duration  idle timeout of streaming connections; absent
+#                                             means the default "4h0m0s". Deprecated upstream
+#                                             ("no longer has any effect") in the newest types.
+#   makeIPTablesUtilChains            *bool   kubelet keeps its iptables chains. Absent means true.
+#   eventRecordQPS                    *int32  event creations per second; 0 means no limit.
+#                                             Absent means the kubelet default 50.
+#   rotateCertificates                bool    client certificate rotation. omitempty: absent
+#                                             means false.
+#   serverTLSBootstrap                bool    serving certificate from the certificates API.
+#                                             omitempty: absent means false.
+#   featureGates.RotateKubeletServerCertificate  bool  Beta, default true since 1.12; absent
+#                                             means true.
+
+
+def _verdict(ok: bool, actual: str, expected: str, reason: str) -> Outcome:
+    return Outcome(Status.PASS if ok else Status.FAIL, actual, expected, reason)
+
+
+def check_anonymous_auth(config: Mapping[str, Any], _: Policy) -> Outcome:
+    """3.2.1: anonymous auth must be off; absent means false (PASS)."""
+    seen = read_bool(config, "authentication.anonymous.enabled", default=False)
+    ok = seen.value is False
+    tail = "" if ok else ": anonymous requests to the kubelet API are allowed"
+    return _verdict(ok, seen.show(), "false", seen.describe() + tail)
+
+
+def check_authorization_mode(config: Mapping[str, Any], _: Policy) -> Outcome:
+    """3.2.2: authorization mode must not be AlwaysAllow; absent means Webhook (PASS)."""
+    seen = read_str(config, "authorization.mode", default="Webhook")
+    ok = seen.value != "AlwaysAllow"
+    tail = "" if ok else ": every authenticated request to the kubelet API is allowed"
+    return _verdict(ok, seen.show(), "not AlwaysAllow", seen.describe() + tail)
+
+
+def check_client_ca_file(config: Mapping[str, Any], _: Policy) -> Outcome:
+    """3.2.3: a client CA file must be set; absent means empty (FAIL)."""
+    seen = read_str(config, "authentication.x509.clientCAFile", default="")
+    ok = seen.value != ""
+    tail = "" if ok else ": client certificates to the kubelet API are not verified"
+    return _verdict(ok, seen.show(), "a non-empty path", seen.describe() + tail)
+
+
+def check_read_only_port(config: Mapping[str, Any], _: Policy) -> Outcome:
+    """3.2.4: the read-only port must be 0 (disabled); absent means 0 (PASS)."""
+    seen = read_int(config, "readOnlyPort", default=0)
+    ok = seen.value == 0
+    tail = "" if ok else f": the unauthenticated read-only port {seen.value} is open"
+    return _verdict(ok, seen.show(), "0", seen.describe() + tail)
+
+
+def check_streaming_idle_timeout(config: Mapping[str, Any], _: Policy) -> Outcome:
+    """3.2.5: the streaming idle timeout must not be zero; absent means 4h0m0s (PASS)."""
+    seen, seconds = read_duration(config, "streamingConnectionIdleTimeout", default="4h0m0s")
+    ok = seconds != 0
+    tail = "" if ok else ": idle streaming connections never time out"
+    return _verdict(ok, seen.show(), "not 0", seen.describe() + tail)
+
+
+def check_iptables_util_chains(config: Mapping[str, Any], _: Policy) -> Outcome:
+    """3.2.6: the kubelet must manage its iptables chains; absent means true (PASS)."""
+    seen = read_bool(config, "makeIPTablesUtilChains", default=True)
+    ok = seen.value is True
+    return _verdict(ok, seen.show(), "true", seen.describe())
+
+
+KUBELET_DEFAULT_EVENT_QPS = 50
+
+
+def event_record_qps_complies(value: int, policy: Policy) -> bool:
+    """The 3.2.7 judgement call: "set to 0 or a level which ensures appropriate event capture".
+
+    Interpretation (``EVENT_RECORD_QPS_MODE=cis``, the default): 0 passes, because the benchmark
+    names it and AKS sets ``--event-qps=0``; any value at or above ``EVENT_RECORD_QPS_MIN``
+    (default 5, the upstream v1beta1 documented default) passes as "a level which ensures
+    appropriate event capture"; a negative value or one between 0 and the minimum fails, since
+    it throttles events below that level. ``zero-only`` reproduces kube-bench's aks-* check,
+    where only an explicit 0 passes.
+    """
+    if policy.event_record_qps_mode is QpsMode.ZERO_ONLY:
+        return value == 0
+    return value == 0 or value >= policy.event_record_qps_min
+
+
+def check_event_record_qps(config: Mapping[str, Any], policy: Policy) -> Outcome:
+    """3.2.7 (Level 2): see ``event_record_qps_complies``; absent means the kubelet default 50."""
+    seen = read_int(config, "eventRecordQPS", default=KUBELET_DEFAULT_EVENT_QPS)
+    if policy.event_record_qps_mode is QpsMode.ZERO_ONLY:
+        expected = "0 (EVENT_RECORD_QPS_MODE=zero-only)"
+    else:
+        expected = f"0 or >= {policy.event_record_qps_min}"
+    ok = event_record_qps_complies(seen.value, policy)
+    tail = "" if ok else f": outside the policy ({expected})"
+    return _verdict(ok, seen.show(), expected, seen.describe() + tail)
+
+
+def check_rotate_certificates(config: Mapping[str, Any], _: Policy) -> Outcome:
+    """3.2.8: client certificate rotation must be on; absent means false (FAIL)."""
+    seen = read_bool(config, "rotateCertificates", default=False)
+    ok = seen.value is True
+    tail = "" if ok else ": the kubelet client certificate is not rotated"
+    return _verdict(ok, seen.show(), "true", seen.describe() + tail)
+
+
+def check_server_cert_rotation(config: Mapping[str, Any], _: Policy) -> Outcome:
+    """3.2.9: the RotateKubeletServerCertificate gate must not be off and serverTLSBootstrap on."""
+    gate = read_bool(config, "featureGates.RotateKubeletServerCertificate", default=True)
+    bootstrap = read_bool(config, "serverTLSBootstrap", default=False)
+    ok = gate.value is not False and bootstrap.value is True
+    actual = f"RotateKubeletServerCertificate={gate.show()}; serverTLSBootstrap={bootstrap.show()}"
+    reason = f"{gate.describe()}; {bootstrap.describe()}"
+    if gate.value is False:
+        reason += ": the serving-certificate rotation feature gate is disabled"
+    elif bootstrap.value is not True:
+        reason += ": the kubelet does not request its serving certificate from the cluster"
+    return _verdict(ok, actual, "gate not false and serverTLSBootstrap true", reason)
+
+
+BENCHMARK = Benchmark(
+    name="cis-aks-1.8",
+    title="CIS Azure Kubernetes Service (AKS) Benchmark v1.8.0",
+    controls=(
+        Control(
+            id="3.2.1",
+            title="Ensure that the --anonymous-auth argument is set to false",
+            level=1,
+            paths=("authentication.anonymous.enabled",),
+            expected="false",
+            remediation=_AKS_MANAGED,
+            check=check_anonymous_auth,
+        ),
+        Control(
+            id="3.2.2",
+            title="Ensure that the --authorization-mode argument is not set to AlwaysAllow",
+            level=1,
+            paths=("authorization.mode",),
+            expected="not AlwaysAllow",
+            remediation=_AKS_MANAGED,
+            check=check_authorization_mode,
+        ),
+        Control(
+            id="3.2.3",
+            title="Ensure that the --client-ca-file argument is set as appropriate",
+            level=1,
+            paths=("authentication.x509.clientCAFile",),
+            expected="a non-empty path",
+            remediation=_AKS_MANAGED,
+            check=check_client_ca_file,
+        ),
+        Control(
+            id="3.2.4",
+            title="Ensure that the --read-only-port is secured",
+            level=1,
+            paths=("readOnlyPort",),
+            expected="0",
+            remediation=_AKS_MANAGED,
+            check=check_read_only_port,
+        ),
+        Control(
+            id="3.2.5",
+            title=("Ensure that the --streaming-connection-idle-timeout argument is not set to 0"),
+            level=1,
+            paths=("streamingConnectionIdleTimeout",),
+            expected="not 0",
+            remediation=_AKS_MANAGED,
+            check=check_streaming_idle_timeout,
+        ),
+        Control(
+            id="3.2.6",
+            title="Ensure that the --make-iptables-util-chains argument is set to true",
+            level=1,
+            paths=("makeIPTablesUtilChains",),
+            expected="true",
+            remediation=_AKS_MANAGED,
+            check=check_iptables_util_chains,
+        ),
+        Control(
+            id="3.2.7",
+            title=(
+                "Ensure that the --eventRecordQPS argument is set to 0 or a level which "
+                "ensures appropriate event capture"
+            ),
+            level=2,
+            paths=("eventRecordQPS",),
+            expected="0 or >= EVENT_RECORD_QPS_MIN",
+            remediation=(
+                "AKS sets --event-qps=0 on its node images; a different value means a custom or "
+                "outdated node image. Upgrade the node image; if it persists, raise it with "
+                "Microsoft support with this row as evidence. If your policy accepts the value, "
+                "set EVENT_RECORD_QPS_MIN accordingly and record why."
+            ),
+            check=check_event_record_qps,
+        ),
+        Control(
+            id="3.2.8",
+            title="Ensure that the --rotate-certificates argument is not set to false",
+            level=1,
+            paths=("rotateCertificates",),
+            expected="true",
+            remediation=_AKS_MANAGED,
+            check=check_rotate_certificates,
+        ),
+        Control(
+            id="3.2.9",
+            title="Ensure that the RotateKubeletServerCertificate argument is set to true",
+            level=1,
+            paths=("featureGates.RotateKubeletServerCertificate", "serverTLSBootstrap"),
+            expected="gate not false and serverTLSBootstrap true",
+            remediation=(
+                "Kubelet serving-certificate rotation is on by default for AKS node pools on "
+                "Kubernetes 1.27 and later (it needs Kubernetes RBAC) and cannot be switched on "
+                "by hand. A pool tagged aks-disable-kubelet-serving-certificate-rotation=true "
+                "had it turned off on purpose; AKS stops honouring that tag on 1 April 2027 and "
+                "turns rotation on at the pool's next reimage. To comply sooner, create a node "
+                "pool without the tag and move workloads to it; on older Kubernetes versions, "
+                "upgrade the cluster and node pools first. (Microsoft Learn: AKS certificate "
+                "rotation, kubelet serving certificate rotation.)"
+            ),
+            check=check_server_cert_rotation,
+        ),
+    ),
+)

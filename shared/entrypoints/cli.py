@@ -1,0 +1,268 @@
+"""``python -m shared``: scan from a terminal, or run the demo on the simulated estate.
+
+Exit codes: 0 the scan completed; 1 ``--fail-on-findings`` and a FAIL row exists; 2 bad usage
+or settings (nothing was called); 3 the scan completed but rows could not be delivered to a
+sink (they are still in the terminal/file output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from shared.core.errors import SettingsError
+from shared.core.model import ScanScope
+from shared.pipeline import Progress, ScanOutcome
+from shared.ports import FindingSink
+from shared.settings import CLUSTER_ID, GUID
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Wired
+    from shared.settings import Settings
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNDELIVERED = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m shared", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (
+        ("scan", "scan the AKS clusters the Azure identity can see"),
+        ("demo", "start the embedded simulated estate and scan it"),
+    ):
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("--format", choices=("table", "json", "jsonl"), default="table")
+        sub.add_argument("--output", metavar="FILE", help="write the output here instead of stdout")
+        sub.add_argument(
+            "--fail-on-findings", action="store_true", help="exit 1 when any row is FAIL"
+        )
+        sub.add_argument(
+            "-v", "--verbose", action="store_true", help="log progress details to stderr"
+        )
+        sub.add_argument(
+            "--policy", metavar="FILE", help="scan policy file (YAML or JSON); sets SCAN_POLICY"
+        )
+        sub.add_argument(
+            "--benchmark",
+            metavar="NAME",
+            help="benchmark to evaluate (sets CIS_BENCHMARK), e.g. cis-aks-1.0",
+        )
+        if name == "demo":
+            sub.add_argument(
+                "--faults",
+                metavar="FILE",
+                help="JSON list of faults to inject (see docs/reliability.md), e.g. "
+                '[{"endpoint": "configz", "status": 403, "cluster": "aks-prod-weu"}]',
+            )
+        if name == "scan":
+            sub.add_argument(
+                "--subscription",
+                action="append",
+                default=[],
+                metavar="ID",
+                help="subscription id to scan (repeatable; default: all visible)",
+            )
+            sub.add_argument(
+                "--cluster",
+                action="append",
+                default=[],
+                metavar="RESOURCE_ID",
+                help="AKS cluster resource id to scan (repeatable)",
+            )
+            sub.add_argument(
+                "--kubeconfig",
+                metavar="PATH",
+                help="scan the one cluster of this kubeconfig instead of discovering AKS clusters",
+            )
+            sub.add_argument(
+                "--context", metavar="NAME", help="kubeconfig context (default: current)"
+            )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run, map errors to exit codes."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    try:
+        if args.command == "demo":
+            from sim.demo import run_demo  # noqa: PLC0415 - the simulator is dev-only
+
+            code: int = run_demo(args)
+            return code
+        scope = scope_from(args.subscription, args.cluster)
+        from shared.bootstrap import settings_from  # noqa: PLC0415
+
+        env = dict(os.environ)
+        if args.policy:
+            env["SCAN_POLICY"] = args.policy
+        if args.benchmark:
+            env["CIS_BENCHMARK"] = args.benchmark
+        settings = settings_from(env)
+        wired = _kubeconfig_wiring(args, settings)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return scan(
+        settings,
+        scope,
+        fmt=args.format,
+        output=args.output,
+        fail_on_findings=args.fail_on_findings,
+        wired=wired,
+    )
+
+
+def _kubeconfig_wiring(args: argparse.Namespace, settings: Settings) -> Wired | None:
+    """The one-cluster wiring of ``--kubeconfig``, or None; SettingsError for bad combinations."""
+    if not args.kubeconfig:
+        if args.context:
+            raise SettingsError("--context: only with --kubeconfig")
+        return None
+    if args.subscription or args.cluster:
+        raise SettingsError("--kubeconfig: scans one cluster; drop --subscription/--cluster")
+    from shared.bootstrap import build_for_kubeconfig  # noqa: PLC0415
+
+    return build_for_kubeconfig(settings, args.kubeconfig, args.context)
+
+
+def scope_from(subscriptions: Sequence[str], clusters: Sequence[str]) -> ScanScope:
+    """Validate --subscription/--cluster values; SettingsError names the bad one."""
+    for sub in subscriptions:
+        if not GUID.match(sub):
+            raise SettingsError(f"--subscription: {sub!r} is not a subscription id (GUID)")
+    for cluster in clusters:
+        if not CLUSTER_ID.match(cluster):
+            raise SettingsError(
+                f"--cluster: {cluster!r} is not an AKS resource id "
+                "(/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ContainerService/managedClusters/<name>)"
+            )
+    return ScanScope(tuple(s.lower() for s in subscriptions), tuple(clusters))
+
+
+def scan(
+    settings: Settings,
+    scope: ScanScope,
+    *,
+    fmt: str,
+    output: str | None,
+    fail_on_findings: bool,
+    wired: Wired | None = None,
+) -> int:
+    """Run one scan with terminal/file output and, if configured, Log Analytics."""
+    from shared.adapters.deadletter import DeliveringSink, DirectoryDeadLetterStore  # noqa: PLC0415
+    from shared.bootstrap import build  # noqa: PLC0415
+    from shared.pipeline import run_scan  # noqa: PLC0415
+
+    wired = wired or build(settings)
+    try:
+        with _open(output) as stream:
+            sinks: list[FindingSink] = [_output_sink(fmt, stream)]
+            delivering = None
+            if wired.log_analytics is not None:
+                # Rows Log Analytics refuses wait in a local folder and go first next time.
+                store = DirectoryDeadLetterStore(
+                    Path(os.environ.get("DEADLETTER_DIR") or ".deadletter")
+                )
+                delivering = DeliveringSink(
+                    wired.log_analytics,
+                    store,
+                    settings.logs_findings_stream,
+                    settings.logs_runs_stream,
+                )
+                delivering.replay()
+                sinks.append(delivering)
+            with _progress(enabled=sys.stderr.isatty()) as progress:
+                outcome = run_scan(
+                    wired.scanner,
+                    scope,
+                    sinks,
+                    trigger="cli",
+                    progress=progress,
+                    delivery=delivering.stats if delivering else None,
+                )
+    finally:
+        wired.close()
+    return exit_code(outcome, fail_on_findings)
+
+
+def exit_code(outcome: ScanOutcome, fail_on_findings: bool) -> int:
+    """Map a finished scan to the documented exit code."""
+    if outcome.undelivered_rows or outcome.sink_errors:
+        print(
+            f"error: {outcome.undelivered_rows} rows were not delivered: "
+            f"{outcome.sink_errors[0] if outcome.sink_errors else ''}",
+            file=sys.stderr,
+        )
+        return EXIT_UNDELIVERED
+    if fail_on_findings and outcome.run.Failed:
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _output_sink(fmt: str, stream: IO[str]) -> FindingSink:
+    from shared.adapters.output import JsonLinesSink, JsonSink, TableSink  # noqa: PLC0415
+
+    if fmt == "json":
+        return JsonSink(stream)
+    if fmt == "jsonl":
+        return JsonLinesSink(stream)
+    from rich.console import Console  # noqa: PLC0415
+
+    return TableSink(Console(file=stream, width=160 if not stream.isatty() else None))
+
+
+@contextmanager
+def _open(path: str | None) -> Iterator[IO[str]]:
+    if path is None:
+        yield sys.stdout
+        return
+    with open(path, "w", encoding="utf-8") as handle:
+        yield handle
+
+
+class _RichProgress(Progress):
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+        from rich.progress import Progress as Bar  # noqa: PLC0415
+
+        self._bar = Bar(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=None,
+            transient=True,
+        )
+        self._task = self._bar.add_task("nodes", total=0)
+
+    def clusters_found(self, count: int) -> None:
+        self._bar.update(self._task, description=f"{count} clusters · nodes")
+
+    def nodes_found(self, count: int) -> None:
+        total = (self._bar.tasks[0].total or 0) + count
+        self._bar.update(self._task, total=total)
+
+    def node_done(self) -> None:
+        self._bar.advance(self._task)
+
+
+@contextmanager
+def _progress(*, enabled: bool) -> Iterator[Progress]:
+    if not enabled:
+        yield Progress()
+        return
+    bar = _RichProgress()
+    with bar._bar:
+        yield bar

@@ -1,0 +1,50 @@
+"""``POST /api/scan`` as a function of the body: status code, JSON body, messages to enqueue."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from shared.core.errors import SettingsError
+from shared.core.model import ScanScope
+from shared.entrypoints.messages import BadInputError, parse_scan_request
+
+log = logging.getLogger(__name__)
+
+
+def handle_scan_request(
+    env: Mapping[str, str], body: bytes
+) -> tuple[int, dict[str, Any], tuple[str, ...]]:
+    """400 with a problem body for bad input (nothing scanned); 202 dispatched; 200 inline."""
+    from shared.entrypoints.jobs import dispatch, scan_inline  # noqa: PLC0415
+
+    try:
+        request = parse_scan_request(body)
+        scope = ScanScope(request.subscriptions, request.clusters)
+        if request.wait:
+            result = scan_inline(env, scope)
+            return (
+                200,
+                {"run": result.run.row(), "findings": [f.row() for f in result.findings]},
+                (),
+            )
+        dispatched = dispatch(env, scope, trigger="http")
+    except BadInputError as exc:
+        return 400, exc.problem(), ()
+    except SettingsError as exc:
+        log.error("scan not started: %s", exc)
+        return (
+            500,
+            {"type": "about:blank", "title": "Misconfigured", "status": 500, "detail": str(exc)},
+            (),
+        )
+    return (
+        202,
+        {
+            "runId": dispatched.run.RunId,
+            "clustersQueued": len(dispatched.messages),
+            "run": dispatched.run.row(),
+        },
+        dispatched.messages,
+    )

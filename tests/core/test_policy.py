@@ -1,0 +1,222 @@
+"""The scan policy file: validation, levels, and exemptions with expiry."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from shared.core.controls import get_benchmark
+from shared.core.errors import SettingsError
+from shared.core.evaluate import evaluate
+from shared.core.model import Cluster, Node, Policy, QpsMode, Status
+from shared.core.policy import describe, expiring, load_policy, parse_policy
+from shared.core.records import Finding, RowContext, findings
+from shared.settings import Settings
+
+SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
+CLUSTER_ID = f"/subscriptions/{SUB}/resourceGroups/rg-batch/providers/Microsoft.ContainerService/managedClusters/aks-batch-neu"
+BENCH = get_benchmark("cis-aks-1.8")
+TODAY = date(2026, 11, 26)
+EXAMPLE = f"""
+version: 1
+eventRecordQPS: {{mode: cis, minimum: 10}}
+levels: [1, 2]
+exemptions:
+  - control: "3.2.7"
+    scope: /subscriptions/{SUB}/resourceGroups/rg-batch/providers/Microsoft.ContainerService/managedClusters/aks-batch-*/agentPools/gpu
+    reason: GPU vendor image sets eventRecordQPS; RISK-1234
+    expires: 2027-03-31
+  - control: "3.2.4"
+    scope: /subscriptions/{SUB}
+    reason: read-only port needed by a legacy exporter until migration
+    expires: 2026-12-01
+"""
+
+
+def rows_for(
+    policy: Policy, pool: str, config: dict[str, object], today: date = TODAY
+) -> dict[str, Finding]:
+    cluster = Cluster(CLUSTER_ID, SUB, "rg-batch", "aks-batch-neu")
+    context = RowContext.for_cluster("run", BENCH, cluster, Node("n1", pool))
+    return {
+        r.ControlId: r
+        for r in findings(context, evaluate(config, BENCH, policy), "t", policy, today)
+    }
+
+
+class TestLoading:
+    def test_example_file_parses(self, tmp_path):
+        """The README example loads: rule, levels and two exemptions."""
+        path = tmp_path / "policy.yaml"
+        path.write_text(EXAMPLE)
+        policy = load_policy(str(path), Policy())
+        assert (policy.event_record_qps_mode, policy.event_record_qps_min) == (QpsMode.CIS, 10)
+        assert policy.levels == frozenset({1, 2})
+        assert [e.control for e in policy.exemptions] == ["3.2.7", "3.2.4"]
+
+    def test_inline_json_is_accepted(self):
+        """SCAN_POLICY may hold the document itself (an app setting)."""
+        policy = load_policy('{"levels": [1]}', Policy())
+        assert policy.levels == frozenset({1})
+
+    def test_settings_apply_the_file_over_the_variables(self, tmp_path):
+        """The file's eventRecordQPS values win over EVENT_RECORD_QPS_* ."""
+        path = tmp_path / "p.json"
+        path.write_text('{"eventRecordQPS": {"mode": "zero-only"}}')
+        settings = Settings.from_env({"SCAN_POLICY": str(path), "EVENT_RECORD_QPS_MIN": "7"})
+        assert settings.policy.event_record_qps_mode is QpsMode.ZERO_ONLY
+        assert settings.policy.event_record_qps_min == 7
+
+    @pytest.mark.parametrize(
+        ("document", "field"),
+        [
+            ({"level": [1]}, "level"),
+            ({"version": 2}, "version"),
+            ({"levels": [3]}, "levels"),
+            ({"levels": []}, "levels"),
+            ({"eventRecordQPS": {"mode": "lenient"}}, "eventRecordQPS.mode"),
+            ({"eventRecordQPS": {"minimum": "5"}}, "eventRecordQPS.minimum"),
+            ({"exemptions": {}}, "exemptions"),
+            ({"exemptions": [{"control": "3.2.7"}]}, "exemptions[0].scope"),
+            (
+                {
+                    "exemptions": [
+                        {
+                            "control": "3.2.7",
+                            "scope": "aks-*",
+                            "reason": "why not",
+                            "expires": "2027-01-01",
+                        }
+                    ]
+                },
+                "exemptions[0].scope",
+            ),
+            (
+                {
+                    "exemptions": [
+                        {
+                            "control": "3.2.7",
+                            "scope": f"/subscriptions/{SUB}",
+                            "reason": "",
+                            "expires": "2027-01-01",
+                        }
+                    ]
+                },
+                "exemptions[0].reason",
+            ),
+            (
+                {
+                    "exemptions": [
+                        {
+                            "control": "3.2.7",
+                            "scope": f"/subscriptions/{SUB}",
+                            "reason": "because",
+                            "expires": "soon",
+                        }
+                    ]
+                },
+                "exemptions[0].expires",
+            ),
+            (
+                {
+                    "exemptions": [
+                        {
+                            "control": "3.2.7",
+                            "scope": f"/subscriptions/{SUB}",
+                            "reason": "because",
+                            "expires": "2027-01-01",
+                            "owner": "x",
+                        }
+                    ]
+                },
+                "exemptions[0].owner",
+            ),
+        ],
+        ids=[
+            "unknown-key",
+            "version",
+            "level-3",
+            "levels-empty",
+            "mode",
+            "minimum-string",
+            "exemptions-map",
+            "missing-scope",
+            "scope-not-id",
+            "no-reason",
+            "bad-date",
+            "extra-key",
+        ],
+    )
+    def test_bad_documents_name_the_field(self, document, field):
+        """Each invalid policy names SCAN_POLICY, the source and the field."""
+        with pytest.raises(
+            SettingsError, match="^SCAN_POLICY: the policy: " + re.escape(field) + ":"
+        ):
+            parse_policy(document, Policy())
+
+    @pytest.mark.parametrize(
+        ("value", "message"),
+        [("/nonexistent/policy.yaml", "cannot read"), ("{not: [valid", "not valid YAML")],
+        ids=["missing-file", "bad-yaml"],
+    )
+    def test_unreadable_sources(self, value, message):
+        """A missing file or broken YAML is a SettingsError naming SCAN_POLICY."""
+        with pytest.raises(SettingsError, match=message):
+            load_policy(value, Policy())
+
+
+class TestLevels:
+    def test_level_two_unselected_is_skipped_visibly(self):
+        """With levels [1], the Level 2 control is SKIPPED with a reason, the rest evaluated."""
+        policy = parse_policy({"levels": [1]}, Policy())
+        verdicts = {v.control_id: v for v in evaluate({"eventRecordQPS": 1}, BENCH, policy)}
+        assert verdicts["3.2.7"].status is Status.SKIPPED
+        assert "Level 2" in verdicts["3.2.7"].reason
+        assert verdicts["3.2.1"].status is Status.PASS
+
+
+class TestExemptions:
+    def test_exempted_fail_keeps_status_and_carries_reason(self):
+        """A FAIL in the exempted pool stays FAIL with Exempt=true, the reason and the expiry."""
+        policy = load_policy(EXAMPLE, Policy())
+        row = rows_for(policy, "gpu", {"eventRecordQPS": 3})["3.2.7"]
+        assert (row.Status, row.Exempt, row.ExemptionExpires) == ("FAIL", True, "2027-03-31")
+        assert "RISK-1234" in row.ExemptionReason
+
+    def test_other_pool_is_not_exempt(self):
+        """The glob scope does not reach another node pool."""
+        policy = load_policy(EXAMPLE, Policy())
+        row = rows_for(policy, "cpu", {"eventRecordQPS": 3})["3.2.7"]
+        assert (row.Status, row.Exempt) == ("FAIL", False)
+
+    def test_expired_exemption_is_an_ordinary_fail(self):
+        """The day after expires the row is an ordinary FAIL."""
+        policy = load_policy(EXAMPLE, Policy())
+        row = rows_for(policy, "gpu", {"eventRecordQPS": 3}, today=date(2027, 4, 1))["3.2.7"]
+        assert (row.Status, row.Exempt, row.ExemptionReason) == ("FAIL", False, "")
+
+    def test_last_day_still_exempt(self):
+        """An exemption holds through its expires day."""
+        policy = load_policy(EXAMPLE, Policy())
+        assert rows_for(policy, "gpu", {"eventRecordQPS": 3}, today=date(2027, 3, 31))[
+            "3.2.7"
+        ].Exempt
+
+    def test_pass_is_never_marked_exempt(self):
+        """Exempt marks FAIL rows only."""
+        policy = load_policy(EXAMPLE, Policy())
+        assert not rows_for(policy, "gpu", {"eventRecordQPS": 0})["3.2.7"].Exempt
+
+    def test_subscription_scope_covers_every_cluster(self):
+        """A subscription-scoped exemption covers rows of any cluster in it."""
+        policy = load_policy(EXAMPLE, Policy())
+        assert rows_for(policy, "cpu", {"readOnlyPort": 10255})["3.2.4"].Exempt
+
+    def test_exemptions_near_expiry_are_listed(self):
+        """Exemptions ending within 14 days are reported; later ones are not."""
+        policy = load_policy(EXAMPLE, Policy())
+        soon = expiring(policy, TODAY)
+        assert [e.control for e in soon] == ["3.2.4"]
+        assert "2026-12-01" in describe(soon)
