@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 
 import azure.functions as func
 
@@ -31,8 +30,7 @@ def scheduled_scan(timer: func.TimerRequest, messages: func.Out[list[str]]) -> N
 
     if timer.past_due:
         log.warning("the timer is past due; running the missed scan now")
-    env = os.environ
-    result = dispatch(env, ScanScope(), trigger="timer")
+    result = dispatch(ScanScope(), trigger="timer")
     messages.set(list(result.messages))
 
 
@@ -45,12 +43,10 @@ def scan_cluster(msg: func.QueueMessage, poison: func.Out[str]) -> None:
 
     text = msg.get_body().decode("utf-8", "replace")
     try:
-        message = ClusterMessage.parse(text)
+        scan(ClusterMessage.parse(text))
     except BadInputError as exc:
-        log.error("message %s is not a scan-cluster message (%s); moved to %s", msg.id, exc, POISON)
+        log.error("message %s refused (%s); moved to %s", msg.id, exc, POISON)
         poison.set(json.dumps({"reason": str(exc), "messageId": msg.id, "body": text[:60000]}))
-        return
-    scan(os.environ, message)
 
 
 @app.route(route="scan", methods=["POST"])
@@ -59,7 +55,7 @@ def manual_scan(req: func.HttpRequest, messages: func.Out[list[str]]) -> func.Ht
     """Validate the request, then dispatch (202) or scan inline (200)."""
     from shared.entrypoints.httpapi import handle_scan_request  # noqa: PLC0415
 
-    status, body, queued = handle_scan_request(os.environ, req.get_body())
+    status, body, queued = handle_scan_request(req.get_body())
     if queued:
         messages.set(list(queued))
     return func.HttpResponse(

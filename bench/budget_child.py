@@ -20,7 +20,6 @@ Prints one JSON line: milliseconds of CPU per node (per cluster for connect and 
 from __future__ import annotations
 
 import json
-import os
 import resource
 import sys
 import time
@@ -85,15 +84,15 @@ def main() -> int:
     """Measure each stage; print the budget."""
     from kubernetes import client as k8s  # noqa: PLC0415
 
-    from shared.bootstrap import build, settings_from  # noqa: PLC0415
+    from shared.bootstrap import DeadLetters, build, load_settings  # noqa: PLC0415
     from shared.core.controls.configz import parse_configz  # noqa: PLC0415
     from shared.core.evaluate import evaluate  # noqa: PLC0415
     from shared.core.model import Cluster, ScanScope  # noqa: PLC0415
     from shared.core.records import RowContext, findings, utc_now  # noqa: PLC0415
 
     _ = k8s.CoreV1Api
-    settings = settings_from(os.environ)
-    wired = build(settings)
+    settings = load_settings()
+    wired = build(settings, dead_letters=DeadLetters.DIRECTORY)
     budget: dict[str, Any] = {"threads": settings.concurrency}
     try:
         scanner = wired.scanner
@@ -129,7 +128,8 @@ def main() -> int:
         )
         sequential = items[:READS_SEQUENTIAL]
         _, budget["configz_sequential"] = timed(
-            len(sequential), lambda: [sessions[i].read_configz(n.name) for i, n in sequential]
+            len(sequential),
+            lambda: [sessions[i].start_configz(n.name).result() for i, n in sequential],
         )
 
         def rows_of() -> list[Any]:

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-NODE_PAGE_SIZE = 500  # shared.adapters.kube_api.NODE_PAGE_SIZE
+NODE_PAGE_SIZE = 500  # shared.adapters.kube_policy.NODE_PAGE_SIZE
 RESOURCE_GRAPH_PAGE = 1000  # shared.adapters.azure_arm.ARG_PAGE_SIZE
 SUBSCRIPTION_CHUNK = 100  # shared.adapters.azure_arm.ARG_SUBSCRIPTION_CHUNK; also the sim's page
 PREFETCH_WORKERS = 2  # shared.pipeline.PREFETCH_WORKERS

@@ -18,7 +18,6 @@ import time
 STARTED = time.perf_counter()
 
 import json  # noqa: E402 - the clock starts before any import
-import os  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -30,32 +29,25 @@ def main() -> int:
     import shared.adapters.azure_arm  # noqa: PLC0415 - what build() imports lazily
     import shared.adapters.kube_api  # noqa: PLC0415
     import shared.adapters.log_analytics  # noqa: F401, PLC0415
-    from shared.adapters.deadletter import DeliveringSink, DirectoryDeadLetterStore  # noqa: PLC0415
-    from shared.bootstrap import build, settings_from  # noqa: PLC0415
+    from shared.bootstrap import DeadLetters, build, load_settings  # noqa: PLC0415
     from shared.core.model import ScanScope  # noqa: PLC0415
     from shared.pipeline import run_scan  # noqa: PLC0415
 
     _ = k8s.CoreV1Api  # the client package loads its API modules on first attribute access
     imported = time.perf_counter()
-    settings = settings_from(os.environ)
-    dead_letters = Path(os.environ["DEADLETTER_DIR"])
+    settings = load_settings()
+    dead_letters = Path(settings.deadletter_dir)
     began = time.perf_counter()
-    wired = build(settings)
+    app = build(settings, dead_letters=DeadLetters.DIRECTORY)
     try:
-        if wired.log_analytics is None:
+        if app.delivering is None:
             raise SystemExit("bench: LOGS_INGESTION_ENDPOINT and LOGS_DCR_IMMUTABLE_ID are needed")
-        delivering = DeliveringSink(
-            wired.log_analytics,
-            DirectoryDeadLetterStore(dead_letters),
-            settings.logs_findings_stream,
-            settings.logs_runs_stream,
-        )
-        delivering.replay()  # as the CLI does first; a no-op on an empty folder
+        app.replay()  # as the CLI does first; a no-op on an empty folder
         outcome = run_scan(
-            wired.scanner, ScanScope(), [delivering], trigger="cli", delivery=delivering.stats
+            app.scanner, ScanScope(), app.sinks, trigger="cli", delivery=app.delivering.stats
         )
     finally:
-        wired.close()
+        app.close()
     ended = time.perf_counter()
     waiting = sorted(dead_letters.glob("*.json")) if dead_letters.exists() else []
     print(
@@ -64,8 +56,8 @@ def main() -> int:
                 "import_seconds": round(imported - STARTED, 4),
                 "scan_seconds": round(ended - began, 4),
                 "run": outcome.run.row(),
-                "rows_sent": delivering.stats.rows_sent,
-                "rows_dead_lettered": delivering.stats.rows_dead_lettered,
+                "rows_sent": app.delivering.stats.rows_sent,
+                "rows_dead_lettered": app.delivering.stats.rows_dead_lettered,
                 "undelivered_rows": outcome.undelivered_rows,
                 "sink_errors": list(outcome.sink_errors),
                 "dead_letter_files": len(waiting),

@@ -33,6 +33,7 @@ from shared.core.controls import Benchmark
 from shared.core.controls.configz import parse_configz
 from shared.core.errors import ClusterError, NodeError, SinkError
 from shared.core.evaluate import evaluate, uniform_verdicts
+from shared.core.identifiers import parse_cluster_id
 from shared.core.model import Cluster, Node, Policy, RunTotals, ScanScope, Status
 from shared.core.policy import EXPIRY_WARNING_DAYS, describe, expiring
 from shared.core.records import Finding, RowContext, RunRecord, findings, run_record, utc_now
@@ -46,7 +47,6 @@ from shared.ports import (
     FindingSink,
     SubscriptionSearched,
 )
-from shared.settings import CLUSTER_ID
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +96,14 @@ class ScanOutcome:
 
 
 @dataclass
-class _Run:
+class Run:
+    """One run in progress: where its rows go, its deadline, and what it has counted so far."""
+
     scanner: Scanner
     sinks: Sequence[FindingSink]
     run_id: str
+    trigger: str
+    started: str
     deadline: float | None
     progress: Progress
     clock: Callable[[], float]
@@ -133,74 +137,40 @@ class _Run:
         return findings(context, verdicts, utc_now())
 
 
-def run_scan(
+def start_run(
     scanner: Scanner,
-    scope: ScanScope,
     sinks: Sequence[FindingSink],
     *,
     trigger: str,
     run_id: str | None = None,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
-    discovered: Sequence[Discovered] | None = None,
-    dispatch: Callable[[list[Cluster]], None] | None = None,
-    delivery: DeliveryCounts | None = None,
-) -> ScanOutcome:
-    """Scan everything in ``scope``, hand rows to ``sinks``, and return the run record.
-
-    ``discovered`` replaces the discovery call (a caller that already discovered). With
-    ``dispatch``, running clusters are handed to it (the Functions fan-out enqueues them)
-    instead of being scanned here; failures and stopped clusters still get their rows.
-    ``delivery`` supplies the row counts of the run record.
-    """
-    started = utc_now()
-    limits = scanner.limits
-    run = _Run(
+) -> Run:
+    """A new run: its id, its deadline (from the scanner's limits) and its counters."""
+    deadline_seconds = scanner.limits.deadline_seconds
+    return Run(
         scanner=scanner,
         sinks=sinks,
         run_id=run_id or str(uuid.uuid4()),
-        deadline=clock() + limits.deadline_seconds if limits.deadline_seconds else None,
+        trigger=trigger,
+        started=utc_now(),
+        deadline=clock() + deadline_seconds if deadline_seconds else None,
         progress=progress or Progress(),
         clock=clock,
     )
-    items = discovered if discovered is not None else list(scanner.discovery.discover(scope))
-    clusters = _triage(run, items)
-    run.progress.clusters_found(len(clusters))
-    if clusters and dispatch is not None:
-        dispatch(clusters)
-    elif clusters:
-        _scan_clusters(run, clusters)
-    if delivery is not None:
-        run.totals.rows_sent = delivery.rows_sent
-        run.totals.rows_dead_lettered = delivery.rows_dead_lettered
-        run.totals.rows_replayed = delivery.rows_replayed
-    soon = expiring(scanner.policy, run.today)
-    if soon:
-        log.warning(
-            "%d exemptions expire within %d days: %s",
-            len(soon),
-            EXPIRY_WARNING_DAYS,
-            describe(soon),
-        )
-    record = run_record(
-        run.run_id,
-        trigger,
-        scanner.benchmark.name,
-        started,
-        run.totals,
-        expiring=(len(soon), describe(soon)),
-    )
-    for sink in sinks:
-        try:
-            sink.write_run(record)
-        except SinkError as exc:
-            log.error("sink %s did not accept the run record: %s", type(sink).__name__, exc)
-            run.sink_errors.append(str(exc))
-    return ScanOutcome(record, run.undelivered, tuple(run.sink_errors))
 
 
-def _triage(run: _Run, items: Sequence[Discovered]) -> list[Cluster]:
-    """Rows for failures and stopped clusters; the running clusters to scan."""
+def discover(run: Run, scope: ScanScope) -> list[Discovered]:
+    """Step 1: what discovery finds in ``scope`` (clusters, failures, searched subscriptions)."""
+    return list(run.scanner.discovery.discover(scope))
+
+
+def triage(run: Run, items: Sequence[Discovered]) -> list[Cluster]:
+    """Step 2: write the rows that need no scan; return the running clusters to scan.
+
+    A discovery failure becomes ERROR rows (per control, for its cluster or subscription), a
+    stopped cluster SKIPPED rows; every subscription searched is counted.
+    """
     benchmark = run.scanner.benchmark
     to_scan: list[Cluster] = []
     for item in items:
@@ -210,16 +180,16 @@ def _triage(run: _Run, items: Sequence[Discovered]) -> list[Cluster]:
             reason = f"discovery failed: {item.reason}"
             if item.subscription_id:
                 run.totals.subscriptions.add(item.subscription_id)
-            match = CLUSTER_ID.match(item.cluster_id) if item.cluster_id else None
-            if match:
+            parsed = parse_cluster_id(item.cluster_id) if item.cluster_id else None
+            if parsed:
                 run.totals.clusters += 1
                 run.totals.clusters_failed += 1
                 context = RowContext(
                     run.run_id,
                     benchmark,
-                    match["sub"].lower(),
-                    match["rg"],
-                    match["name"],
+                    parsed.subscription,
+                    parsed.resource_group,
+                    parsed.name,
                     item.cluster_id,
                 )
             else:
@@ -236,7 +206,91 @@ def _triage(run: _Run, items: Sequence[Discovered]) -> list[Cluster]:
                 run.emit(run.rows(context, Status.SKIPPED, reason))
             else:
                 to_scan.append(item)
+    run.progress.clusters_found(len(to_scan))
     return to_scan
+
+
+def scan_clusters(run: Run, clusters: list[Cluster]) -> None:
+    """Step 3: scan each running cluster: its nodes' configz, evaluated, written as rows."""
+    if clusters:
+        _scan_clusters(run, clusters)
+
+
+def finish(run: Run, delivery: DeliveryCounts | None = None) -> ScanOutcome:
+    """Step 4: the run record (with the delivery counts and expiring exemptions), to every sink."""
+    if delivery is not None:
+        run.totals.rows_sent = delivery.rows_sent
+        run.totals.rows_dead_lettered = delivery.rows_dead_lettered
+        run.totals.rows_replayed = delivery.rows_replayed
+    scanner = run.scanner
+    soon = expiring(scanner.policy, run.today)
+    if soon:
+        log.warning(
+            "%d exemptions expire within %d days: %s",
+            len(soon),
+            EXPIRY_WARNING_DAYS,
+            describe(soon),
+        )
+    record = run_record(
+        run.run_id,
+        run.trigger,
+        scanner.benchmark.name,
+        run.started,
+        run.totals,
+        expiring=(len(soon), describe(soon)),
+    )
+    for sink in run.sinks:
+        try:
+            sink.write_run(record)
+        except SinkError as exc:
+            log.error("sink %s did not accept the run record: %s", type(sink).__name__, exc)
+            run.sink_errors.append(str(exc))
+    return ScanOutcome(record, run.undelivered, tuple(run.sink_errors))
+
+
+def run_scan(
+    scanner: Scanner,
+    scope: ScanScope,
+    sinks: Sequence[FindingSink],
+    *,
+    trigger: str,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    discovered: Sequence[Discovered] | None = None,
+    delivery: DeliveryCounts | None = None,
+) -> ScanOutcome:
+    """Scan everything in ``scope`` here: discover, triage, scan the clusters, finish.
+
+    ``discovered`` replaces the discovery call (a caller that already discovered);
+    ``delivery`` supplies the row counts of the run record.
+    """
+    run = start_run(scanner, sinks, trigger=trigger, run_id=run_id, progress=progress, clock=clock)
+    items = discovered if discovered is not None else discover(run, scope)
+    scan_clusters(run, triage(run, items))
+    return finish(run, delivery)
+
+
+def dispatch_scan(
+    scanner: Scanner,
+    scope: ScanScope,
+    sinks: Sequence[FindingSink],
+    enqueue: Callable[[list[Cluster]], None],
+    *,
+    trigger: str,
+    run_id: str | None = None,
+    delivery: DeliveryCounts | None = None,
+) -> ScanOutcome:
+    """Fan a scan out: discover, triage, hand the running clusters to ``enqueue``, finish.
+
+    The clusters are scanned elsewhere (the Functions queue trigger), under the same run id;
+    failures and stopped clusters get their rows here.
+    """
+    run = start_run(scanner, sinks, trigger=trigger, run_id=run_id)
+    clusters = triage(run, discover(run, scope))
+    if clusters:
+        enqueue(clusters)
+    return finish(run, delivery)
 
 
 DEADLINE_REASON = "not read: the run's deadline was reached first"
@@ -265,7 +319,7 @@ class _ClusterState:
 PREFETCH_WORKERS = 2
 
 
-def _scan_clusters(run: _Run, clusters: list[Cluster]) -> None:
+def _scan_clusters(run: Run, clusters: list[Cluster]) -> None:
     limits = run.scanner.limits
     busy = math.ceil(limits.concurrency / limits.cluster_concurrency)
     workers = min(len(clusters), busy + PREFETCH_WORKERS)
@@ -288,7 +342,7 @@ def _scan_clusters(run: _Run, clusters: list[Cluster]) -> None:
 
 
 def _emit_nodes(
-    run: _Run, state: _ClusterState, results: list[tuple[Node, list[Finding], bool]]
+    run: Run, state: _ClusterState, results: list[tuple[Node, list[Finding], bool]]
 ) -> None:
     with state.lock:
         if state.closed:
@@ -303,7 +357,7 @@ def _emit_nodes(
 
 
 def _close_cluster(
-    run: _Run, state: _ClusterState, status: Status | None = None, reason: str = ""
+    run: Run, state: _ClusterState, status: Status | None = None, reason: str = ""
 ) -> None:
     """Close the cluster; with a status, write its cluster-level rows first (if still open)."""
     with state.lock:
@@ -319,7 +373,7 @@ def _close_cluster(
             run.emit(run.rows(context, status, reason))
 
 
-def _abandon(run: _Run, state: _ClusterState) -> None:
+def _abandon(run: Run, state: _ClusterState) -> None:
     """The deadline passed: ERROR rows for whatever of this cluster has no rows yet."""
     with state.lock:
         if state.closed:
@@ -345,7 +399,7 @@ def _abandon(run: _Run, state: _ClusterState) -> None:
         run.totals.nodes_failed += len(missing)
 
 
-def _scan_cluster(run: _Run, state: _ClusterState, permits: threading.Semaphore) -> None:
+def _scan_cluster(run: Run, state: _ClusterState, permits: threading.Semaphore) -> None:
     cluster = state.cluster
     if run.expired():
         _close_cluster(
@@ -380,7 +434,7 @@ def _scan_cluster(run: _Run, state: _ClusterState, permits: threading.Semaphore)
 
 
 def _scan_nodes(
-    run: _Run,
+    run: Run,
     state: _ClusterState,
     session: ClusterSession,
     nodes: list[Node],
@@ -439,20 +493,20 @@ def _scan_nodes(
     _emit_nodes(run, state, batch)
 
 
-def _remaining(run: _Run) -> float | None:
+def _remaining(run: Run) -> float | None:
     """Seconds to the deadline (None: no deadline)."""
     return None if run.deadline is None else max(0.0, run.deadline - run.clock())
 
 
 def _node_rows(
-    run: _Run, cluster: Cluster, node: Node, status: Status, reason: str
+    run: Run, cluster: Cluster, node: Node, status: Status, reason: str
 ) -> list[Finding]:
     context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, cluster, node)
     return run.rows(context, status, reason)
 
 
 def _node_result(
-    run: _Run, cluster: Cluster, node: Node, read: Future[bytes]
+    run: Run, cluster: Cluster, node: Node, read: Future[bytes]
 ) -> tuple[list[Finding], bool]:
     """Parse and evaluate one node's completed read: its rows, and whether its configz was read.
 

@@ -6,10 +6,11 @@ real adapters, tests and the simulated estate wire theirs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared.core.model import Cluster, Node, ScanScope
 from shared.core.records import Finding, RunRecord
@@ -47,10 +48,6 @@ class ClusterSession(Protocol):
 
     def list_nodes(self) -> list[Node]:
         """All nodes (paged with limit/continue). Raises ApiServerError."""
-        ...
-
-    def read_configz(self, node_name: str) -> bytes:
-        """The raw configz body of one node. Raises ConfigzFetchError."""
         ...
 
     def start_configz(self, node_name: str) -> Future[bytes]:
@@ -92,3 +89,57 @@ class DeliveryCounts(Protocol):
     rows_sent: int
     rows_dead_lettered: int
     rows_replayed: int
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """One stored batch: the DCR stream and its rows."""
+
+    name: str
+    stream: str
+    rows: list[dict[str, Any]]
+
+
+class DeadLetterStore(Protocol):
+    """Durable storage for rows waiting to be re-sent."""
+
+    def put(self, stream: str, rows: Sequence[Mapping[str, Any]]) -> str:
+        """Store rows; return the letter's name. Raises SinkError when it cannot."""
+        ...
+
+    def names(self) -> list[str]:
+        """Names of waiting letters, oldest first."""
+        ...
+
+    def claim(self, name: str) -> AbstractContextManager[Letter | None]:
+        """Hold the letter exclusively while replaying it; None when another run holds it."""
+        ...
+
+    def delete(self, name: str) -> None:
+        """Remove a letter whose rows were all accepted."""
+        ...
+
+
+class Uploader(Protocol):
+    """What replay needs from the Log Analytics sink."""
+
+    def upload(self, stream: str, rows: list[dict[str, Any]]) -> None:
+        """Upload rows; SinkError carries the rows that failed."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOutput:
+    """A command that ran to the end: its exit code and its (possibly truncated) logs."""
+
+    command_id: str
+    exit_code: int
+    logs: str
+
+
+class CommandRunner(Protocol):
+    """Runs one script on a cluster through the run command API."""
+
+    def run(self, script: str) -> CommandOutput:
+        """Submit, wait, and return the finished command. Raises RunCommandError."""
+        ...

@@ -1,25 +1,23 @@
 """Settings: every environment variable the scanner reads, validated before any call.
 
-Each ``Setting`` below is documented once (README "Configuration" is generated from the same
-facts). A missing or malformed value raises SettingsError naming the variable.
+Each setting is documented once in ``DOCUMENTED`` (README "Configuration" lists the same), plus
+the Functions host's storage connection (``HOST_STORAGE``), which the app reads for its
+dead-letter store. A missing or malformed value raises SettingsError naming the variable.
+Only this module and shared.bootstrap look at the environment; everything else receives a
+``Settings``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from shared.core.errors import SettingsError
-from shared.core.model import Policy, QpsMode
+from shared.core.identifiers import IdentifierError, is_guid, subscription_id
+from shared.core.model import Policy, QpsMode, ScanScope
 
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-CLUSTER_ID = re.compile(
-    r"^/subscriptions/(?P<sub>[0-9a-fA-F-]{36})/resourcegroups/(?P<rg>[-\w._()]{1,90})"
-    r"/providers/microsoft\.containerservice/managedclusters/(?P<name>[a-zA-Z0-9][-_a-zA-Z0-9]{0,62})$",
-    re.IGNORECASE,
-)
 DCR_IMMUTABLE_ID = re.compile(r"^dcr-[0-9a-f]{32}$")
 STREAM = re.compile(r"^Custom-[A-Za-z0-9_]{1,100}$")
 PRIVATE_CLUSTER_MODES = ("report", "run-command")
@@ -98,6 +96,25 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     ),
 }
 
+#: The Functions host's storage connection, which the app also uses for its dead-letter blobs.
+#: Set by the platform and infra/ (identity-based in Azure, a connection string for Azurite);
+#: documented in docs/infra.md rather than in the settings table.
+HOST_STORAGE: dict[str, str] = {
+    "AzureWebJobsStorage": "connection string (Azurite and local runs only; a secret)",
+    "AzureWebJobsStorage__blobServiceUri": "blob endpoint of the host storage account",
+    "AzureWebJobsStorage__accountName": "host storage account name (blob endpoint derived)",
+    "AzureWebJobsStorage__clientId": "client id of the managed identity that reaches it",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    """Where the Functions app's dead-letter container lives (the host's storage account)."""
+
+    connection_string: str = field(default="", repr=False)  # a secret: never shown
+    blob_service_uri: str = ""
+    client_id: str = ""
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -120,11 +137,19 @@ class Settings:
     logs_dcr_id: str
     logs_findings_stream: str
     logs_runs_stream: str
+    deadletter_container: str = "findings-deadletter"
+    deadletter_dir: str = ".deadletter"
+    storage: StorageSettings = StorageSettings()
 
     @property
     def logs_enabled(self) -> bool:
         """True when findings go to Log Analytics."""
         return bool(self.logs_endpoint and self.logs_dcr_id)
+
+    @property
+    def default_scope(self) -> ScanScope:
+        """What a scan covers unless a request narrows it: SCAN_SUBSCRIPTIONS, or everything."""
+        return ScanScope(subscriptions=self.subscriptions)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -147,7 +172,7 @@ class Settings:
                 f"{'LOGS_INGESTION_ENDPOINT' if logs_endpoint else 'LOGS_DCR_IMMUTABLE_ID'}"
             )
         client_id = get.text("AZURE_CLIENT_ID")
-        if client_id and not GUID.match(client_id):
+        if client_id and not is_guid(client_id):
             raise SettingsError(f"AZURE_CLIENT_ID: {client_id!r} is not a GUID")
         return cls(
             azure_client_id=client_id,
@@ -169,7 +194,41 @@ class Settings:
             logs_dcr_id=logs_dcr_id,
             logs_findings_stream=get.stream("LOGS_FINDINGS_STREAM"),
             logs_runs_stream=get.stream("LOGS_RUNS_STREAM"),
+            deadletter_container=get.container("DEADLETTER_CONTAINER"),
+            deadletter_dir=get.text("DEADLETTER_DIR"),
+            storage=_storage(env),
         )
+
+
+def _storage(env: Mapping[str, str]) -> StorageSettings:
+    """The host storage fields, as the Functions host reads them (validated when used)."""
+    blob_uri = (env.get("AzureWebJobsStorage__blobServiceUri") or "").strip()
+    account = (env.get("AzureWebJobsStorage__accountName") or "").strip()
+    if blob_uri and urlsplit(blob_uri).scheme != "https":
+        raise SettingsError(
+            f"AzureWebJobsStorage__blobServiceUri: {blob_uri!r} is not an https:// URL"
+        )
+    if not blob_uri and account:
+        if not _ACCOUNT.fullmatch(account):
+            raise SettingsError(
+                f"AzureWebJobsStorage__accountName: {account!r} is not a storage account name "
+                "(3-24 lower-case letters and digits)"
+            )
+        blob_uri = f"https://{account}.blob.core.windows.net"
+    client_id = (env.get("AzureWebJobsStorage__clientId") or "").strip()
+    if client_id and not is_guid(client_id):
+        raise SettingsError(f"AzureWebJobsStorage__clientId: {client_id!r} is not a GUID")
+    return StorageSettings(
+        connection_string=(env.get("AzureWebJobsStorage") or "").strip(),
+        blob_service_uri=blob_uri.rstrip("/"),
+        client_id=client_id,
+    )
+
+
+_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
+# Blob container names: 3-63 lower-case letters, digits and single hyphens, starting and ending
+# with a letter or digit (Azure Storage naming rules).
+_CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 
 
 def _policy(get: _Reader) -> Policy:
@@ -210,10 +269,19 @@ class _Reader:
 
     def guids(self, name: str) -> tuple[str, ...]:
         raw = [p.strip() for p in self.text(name).split(",") if p.strip()]
-        for item in raw:
-            if not GUID.match(item):
-                raise SettingsError(f"{name}: {item!r} is not a subscription id (GUID)")
-        return tuple(dict.fromkeys(i.lower() for i in raw))
+        try:
+            return tuple(dict.fromkeys(subscription_id(item) for item in raw))
+        except IdentifierError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
+
+    def container(self, name: str) -> str:
+        value = self.text(name)
+        if not _CONTAINER.fullmatch(value):
+            raise SettingsError(
+                f"{name}: {value!r} is not a blob container name (3-63 lower-case letters, "
+                "digits and single hyphens)"
+            )
+        return value
 
     def choice(self, name: str, choices: tuple[str, ...]) -> str:
         value = self.text(name)

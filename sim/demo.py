@@ -1,4 +1,4 @@
-"""``python -m shared demo``: start the simulated estate on loopback and scan it for real.
+"""``python -m shared demo``: the simulated estate on loopback, for the CLI to scan for real.
 
 The scan is the same code path as ``python -m shared scan``: azure-identity gets its token from
 the estate's managed-identity endpoint, the Azure SDKs discover clusters through its ARM and
@@ -9,18 +9,15 @@ faults on for the run (per cluster or node; docs/reliability.md lists them).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from shared.core.errors import SettingsError
-from shared.core.model import ScanScope
-from shared.entrypoints.cli import scan
-from shared.settings import Settings
 from sim import FINDINGS_STREAM, RUNS_STREAM, Fault, SimulatedEstate, default_estate
 
 
@@ -54,35 +51,40 @@ def load_faults(path: str | None) -> list[Fault]:
     return faults
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    """Start the estate, scan it with the CLI's output, and say where the rows went."""
-    faults = load_faults(getattr(args, "faults", None))
+@dataclass(frozen=True, slots=True)
+class DemoEstate:
+    """The running demo estate: the scanner's environment, and where its rows went."""
+
+    env: Mapping[str, str]
+    sim: SimulatedEstate
+
+    def report(self, *, to_stdout: bool) -> None:
+        """Say what the estate's Logs Ingestion endpoint accepted (stdout beside a table)."""
+        sim = self.sim
+        findings, runs = sim.accepted(FINDINGS_STREAM), sim.accepted(RUNS_STREAM)
+        print(
+            f"\nLog Analytics: the Logs Ingestion endpoint {sim.env['LOGS_INGESTION_ENDPOINT']} "
+            f"(rule {sim.env['LOGS_DCR_IMMUTABLE_ID']}) accepted {len(findings)} rows on "
+            f"{FINDINGS_STREAM} and {len(runs)} on {RUNS_STREAM}, in "
+            f"{sim.ingestion_calls()} gzip uploads.",
+            file=sys.stdout if to_stdout else sys.stderr,
+        )
+
+
+@contextmanager
+def demo_estate(faults_path: str | None = None) -> Iterator[DemoEstate]:
+    """Start the demo estate (with the faults of ``faults_path``) for one scan.
+
+    The scanner's environment is the estate's: its managed-identity, ARM and Logs Ingestion
+    endpoints, a private dead-letter folder, and the process environment for what the SDKs read
+    themselves (azure-identity's IDENTITY_ENDPOINT, requests' CA bundle), set for the run only.
+    """
+    faults = load_faults(faults_path)
     print("starting the simulated estate on 127.0.0.1 ...", file=sys.stderr)
     with (
         SimulatedEstate(default_estate(), faults=faults).start() as sim,
         tempfile.TemporaryDirectory() as tmp,
     ):
         env = {**sim.env, "DEADLETTER_DIR": tmp}
-        if args.policy:
-            env["SCAN_POLICY"] = args.policy
-        if args.benchmark:
-            env["CIS_BENCHMARK"] = args.benchmark
         with _environment(env):
-            settings = Settings.from_env({**os.environ, **env})
-            code = scan(
-                settings,
-                ScanScope(),
-                fmt=args.format,
-                output=args.output,
-                fail_on_findings=args.fail_on_findings,
-            )
-        findings, runs = sim.accepted(FINDINGS_STREAM), sim.accepted(RUNS_STREAM)
-        where = sys.stdout if args.format == "table" and args.output is None else sys.stderr
-        print(
-            f"\nLog Analytics: the Logs Ingestion endpoint {sim.env['LOGS_INGESTION_ENDPOINT']} "
-            f"(rule {sim.env['LOGS_DCR_IMMUTABLE_ID']}) accepted {len(findings)} rows on "
-            f"{FINDINGS_STREAM} and {len(runs)} on {RUNS_STREAM}, in "
-            f"{sim.ingestion_calls()} gzip uploads.",
-            file=where,
-        )
-    return code
+            yield DemoEstate({**os.environ, **env}, sim)

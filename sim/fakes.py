@@ -33,7 +33,7 @@ class FakeDiscovery:
     def discover(self, scope: ScanScope) -> Iterator[Discovered]:
         """Clusters in scope, then failures, then the searched subscriptions."""
         wanted_subs = set(scope.subscriptions)
-        wanted_ids = {c.lower() for c in scope.clusters}
+        wanted_ids = {c.key for c in scope.clusters}
         seen: set[str] = set()
         for cluster in self.clusters:
             in_scope = (

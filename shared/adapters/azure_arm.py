@@ -21,13 +21,14 @@ from azure.mgmt.subscription import SubscriptionClient
 
 from shared.adapters.azure_errors import azure_reason
 from shared.adapters.configz_reader import LoopThread
-from shared.adapters.kube_api import KubeSession, RequestPolicy
+from shared.adapters.kube_api import KubeSession
+from shared.adapters.kube_policy import RequestPolicy
 from shared.adapters.kubeconfig import parse_kubeconfig
 from shared.adapters.run_command import ArmCommandRunner, PrivateClusterSession, RunCommandSession
 from shared.core.errors import CredentialsError, UnsupportedAuthError
+from shared.core.identifiers import ClusterId, parse_cluster_id
 from shared.core.model import Cluster, ScanScope
 from shared.ports import ClusterSession, Discovered, DiscoveryFailure, SubscriptionSearched
-from shared.settings import CLUSTER_ID
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +47,18 @@ def cluster_from_rest(resource: dict[str, Any]) -> Cluster:
     """A Cluster from the ARM / Resource Graph JSON of a managed cluster."""
     props = resource.get("properties") or {}
     resource_id = str(resource.get("id", ""))
-    match = CLUSTER_ID.match(resource_id)
+    parsed = parse_cluster_id(resource_id)
     aad = props.get("aadProfile") or {}
     access = props.get("apiServerAccessProfile") or {}
     return Cluster(
         resource_id=resource_id,
         subscription_id=str(
-            resource.get("subscriptionId") or (match["sub"] if match else "")
+            resource.get("subscriptionId") or (parsed.subscription if parsed else "")
         ).lower(),
-        resource_group=str(resource.get("resourceGroup") or (match["rg"] if match else "")),
-        name=str(resource.get("name") or (match["name"] if match else "")),
+        resource_group=str(
+            resource.get("resourceGroup") or (parsed.resource_group if parsed else "")
+        ),
+        name=str(resource.get("name") or (parsed.name if parsed else "")),
         location=str(resource.get("location", "")),
         power_state=str((props.get("powerState") or {}).get("code") or "Running"),
         aad_managed=bool(aad.get("managed")),
@@ -142,11 +145,11 @@ class AzureDiscovery:
             except AzureError as exc:
                 yield DiscoveryFailure("", azure_reason(exc, "listing subscriptions"))
                 return
-        explicit = {c.lower() for c in scope.clusters}
+        explicit = set(scope.clusters)
         for start in range(0, len(subscriptions), ARG_SUBSCRIPTION_CHUNK):
             chunk = subscriptions[start : start + ARG_SUBSCRIPTION_CHUNK]
             for item in self._chunk(chunk):
-                if isinstance(item, Cluster) and item.resource_id.lower() in explicit:
+                if isinstance(item, Cluster) and parse_cluster_id(item.resource_id) in explicit:
                     continue  # already yielded from the explicit list
                 yield item
 
@@ -220,24 +223,18 @@ class AzureDiscovery:
             yield from clusters
             yield SubscriptionSearched(subscription)
 
-    def _explicit(self, cluster_ids: Iterable[str]) -> Iterator[Discovered]:
+    def _explicit(self, cluster_ids: Iterable[ClusterId]) -> Iterator[Discovered]:
         for cluster_id in cluster_ids:
-            match = CLUSTER_ID.match(cluster_id)
-            if match is None:
-                yield DiscoveryFailure(
-                    "", f"{cluster_id!r} is not an AKS cluster resource id", cluster_id=cluster_id
-                )
-                continue
-            subscription = match["sub"].lower()
+            subscription = cluster_id.subscription
             try:
                 mc = self._clients.aks(subscription).managed_clusters.get(
-                    match["rg"], match["name"]
+                    cluster_id.resource_group, cluster_id.name
                 )
             except AzureError as exc:
                 yield DiscoveryFailure(
                     subscription,
                     azure_reason(exc, "reading the managed cluster"),
-                    cluster_id=cluster_id,
+                    cluster_id=str(cluster_id),
                 )
                 continue
             yield cluster_from_rest(mc.as_dict())

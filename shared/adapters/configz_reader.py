@@ -8,7 +8,7 @@ thread shared by every session of a scan; ``ConfigzReader`` reads one API server
 the pipeline's threads never block the loop and the loop never runs the pure core.
 
 What a read does is what ``KubeSession`` did with the kubernetes client, and its failures are
-classified by the same functions (``shared.adapters.kube_api``), so every reason is worded the
+classified by the same functions (``shared.adapters.kube_policy``), so every reason is worded the
 same: the credential is the session's kubernetes ``Configuration`` (its ``auth_settings``: the
 managed-identity token through its refresh hook, a kubeconfig token or exec-plugin token,
 or the client certificate), TLS is always verified against the cluster CA, 429 and 5xx are
@@ -33,7 +33,8 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from shared.adapters.kube_api import (
+from shared.adapters.kube_policy import (
+    RequestPolicy,
     body_cap_message,
     broken_message,
     refused_reason,
@@ -51,7 +52,6 @@ from shared.core.errors import ConfigzFetchError
 if TYPE_CHECKING:
     from kubernetes import client as k8s
 
-    from shared.adapters.kube_api import RequestPolicy
 
 T = TypeVar("T")
 DOING = "reading configz"

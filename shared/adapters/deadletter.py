@@ -22,52 +22,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from shared.core.errors import SettingsError, SinkError
+from shared.core.errors import SinkError
 from shared.core.records import Finding, RunRecord
+from shared.ports import DeadLetterStore, Letter, Uploader
 
 log = logging.getLogger(__name__)
-
-DEFAULT_CONTAINER = "findings-deadletter"
-
-
-@dataclass(frozen=True, slots=True)
-class Letter:
-    """One stored batch: the DCR stream and its rows."""
-
-    name: str
-    stream: str
-    rows: list[dict[str, Any]]
-
-
-class DeadLetterStore(Protocol):
-    """Durable storage for rows waiting to be re-sent."""
-
-    def put(self, stream: str, rows: Sequence[Mapping[str, Any]]) -> str:
-        """Store rows; return the letter's name. Raises SinkError when it cannot."""
-        ...
-
-    def names(self) -> list[str]:
-        """Names of waiting letters, oldest first."""
-        ...
-
-    @contextmanager
-    def claim(self, name: str) -> Iterator[Letter | None]:
-        """Hold the letter exclusively while replaying it; None when another run holds it."""
-        ...
-
-    def delete(self, name: str) -> None:
-        """Remove a letter whose rows were all accepted."""
-        ...
-
-
-class Uploader(Protocol):
-    """What replay needs from the Log Analytics sink."""
-
-    def upload(self, stream: str, rows: list[dict[str, Any]]) -> None:
-        """Upload rows; SinkError carries the rows that failed."""
-        ...
 
 
 def _letter_name(stream: str) -> str:
@@ -113,7 +74,7 @@ class DeliveringSink:
     """FindingSink: Log Analytics first, the dead-letter store for what it did not accept."""
 
     def __init__(
-        self, inner: Any, store: DeadLetterStore, findings_stream: str, runs_stream: str
+        self, inner: Uploader, store: DeadLetterStore, findings_stream: str, runs_stream: str
     ) -> None:
         self._inner = inner
         self._store = store
@@ -142,6 +103,11 @@ class DeliveringSink:
             return
         with self._lock:
             self.stats.rows_sent += len(rows)
+
+    @property
+    def uploader(self) -> Uploader:
+        """The sink rows go to first (Log Analytics)."""
+        return self._inner
 
     def replay(self) -> int:
         """Re-send every waiting letter; return how many rows were accepted."""
@@ -240,47 +206,6 @@ class BlobDeadLetterStore:
         self._container = container  # azure.storage.blob.ContainerClient
         self._created = False
         self._leases: dict[str, Any] = {}
-
-    @classmethod
-    def from_settings(
-        cls, env: Mapping[str, str], credential: Any | None = None
-    ) -> BlobDeadLetterStore:
-        """The container named by DEADLETTER_CONTAINER in the AzureWebJobsStorage account.
-
-        Identity-based (``AzureWebJobsStorage__accountName`` or ``__blobServiceUri``, with the
-        managed identity of ``__clientId``) in Azure; a connection string (``AzureWebJobsStorage``)
-        locally and for Azurite.
-        """
-        from azure.storage.blob import ContainerClient  # noqa: PLC0415
-
-        container = env.get("DEADLETTER_CONTAINER", "").strip() or DEFAULT_CONTAINER
-        connection = env.get("AzureWebJobsStorage", "").strip()
-        if connection:
-            if connection == "UseDevelopmentStorage=true":
-                raise SettingsError(
-                    "AzureWebJobsStorage: UseDevelopmentStorage=true is not supported; give Azurite's "
-                    "full connection string (with BlobEndpoint) instead"
-                )
-            return cls(ContainerClient.from_connection_string(connection, container))
-        uri = env.get("AzureWebJobsStorage__blobServiceUri", "").strip()
-        account = env.get("AzureWebJobsStorage__accountName", "").strip()
-        if not uri and account:
-            uri = f"https://{account}.blob.core.windows.net"
-        if not uri:
-            raise SettingsError(
-                "AzureWebJobsStorage__accountName: required (or AzureWebJobsStorage__blobServiceUri, "
-                "or an AzureWebJobsStorage connection string) for the dead-letter store"
-            )
-        if credential is None:
-            from azure.identity import DefaultAzureCredential, ManagedIdentityCredential  # noqa: PLC0415
-
-            client_id = env.get("AzureWebJobsStorage__clientId", "").strip()
-            credential = (
-                ManagedIdentityCredential(client_id=client_id)
-                if client_id
-                else DefaultAzureCredential()
-            )
-        return cls(ContainerClient(uri, container, credential=credential))
 
     def _ensure(self) -> None:
         from azure.core.exceptions import ResourceExistsError  # noqa: PLC0415

@@ -16,7 +16,8 @@ from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
 from shared.adapters.configz_reader import LoopThread
-from shared.adapters.kube_api import KubeSession, RequestPolicy
+from shared.adapters.kube_api import KubeSession
+from shared.adapters.kube_policy import RequestPolicy
 from shared.adapters.kubeconfig import KubeEndpoint
 from shared.core.errors import ApiServerError, CredentialsError, SettingsError
 from shared.core.model import Cluster, ScanScope

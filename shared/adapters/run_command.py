@@ -46,7 +46,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from azure.core.exceptions import AzureError
 from azure.core.polling import PollingMethod
@@ -61,7 +61,7 @@ from shared.core.errors import (
     RunCommandError,
 )
 from shared.core.model import Cluster, Node
-from shared.ports import ClusterSession
+from shared.ports import ClusterSession, CommandOutput, CommandRunner
 
 log = logging.getLogger(__name__)
 
@@ -231,23 +231,6 @@ def _listed_node(line: str) -> Node | None:
 
 
 # -- the ARM calls ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CommandOutput:
-    """A command that ran to the end: its exit code and its (possibly truncated) logs."""
-
-    command_id: str
-    exit_code: int
-    logs: str
-
-
-class CommandRunner(Protocol):
-    """Runs one script on a cluster through the run command API."""
-
-    def run(self, script: str) -> CommandOutput:
-        """Submit, wait, and return the finished command. Raises RunCommandError."""
-        ...
 
 
 class _Submitted(PollingMethod[Any]):
@@ -647,12 +630,8 @@ class PrivateClusterSession:
         self._active = self._fallback()
         return self._active.list_nodes()
 
-    def read_configz(self, node_name: str) -> bytes:
-        """configz through whichever way listed the nodes."""
-        return self._active.read_configz(node_name)
-
     def start_configz(self, node_name: str) -> Future[bytes]:
-        """``read_configz`` as a future, through whichever way listed the nodes."""
+        """Read configz through whichever way listed the nodes."""
         return self._active.start_configz(node_name)
 
     def close(self) -> None:

@@ -4,6 +4,7 @@
 
     ScannerError
     ├── SettingsError          a setting is missing or malformed; the run stops before any call
+    ├── OutOfScopeError        a request names a subscription or cluster outside the configured scope
     ├── DiscoveryError         a subscription's clusters could not be listed
     ├── ClusterError           one cluster cannot be scanned; its rows become ERROR, node name empty
     │   ├── CredentialsError   listClusterUserCredential failed, or its kubeconfig is unusable
@@ -31,6 +32,15 @@ class ScannerError(Exception):
 
 class SettingsError(ScannerError):
     """A setting is missing or malformed. The message names the setting."""
+
+
+class OutOfScopeError(ScannerError):
+    """A request asked for more than the configured scope; ``field`` names the item."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.detail = detail
 
 
 class DiscoveryError(ScannerError):

@@ -7,6 +7,9 @@ import fnmatch
 from dataclasses import dataclass, field
 from datetime import date
 
+from shared.core.errors import OutOfScopeError
+from shared.core.identifiers import ClusterId
+
 
 class Status(enum.StrEnum):
     """The closed set of verdicts. A row is PASS only when the value was read and complied."""
@@ -127,10 +130,44 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class ScanScope:
-    """What one scan covers: subscriptions and/or explicit cluster resource ids (empty = all)."""
+    """What one scan covers: subscriptions and/or explicit clusters (both empty: all visible).
+
+    Subscription ids are lower-case GUIDs; clusters are parsed ids (shared.core.identifiers).
+    """
 
     subscriptions: tuple[str, ...] = ()
-    clusters: tuple[str, ...] = ()
+    clusters: tuple[ClusterId, ...] = ()
+
+    @property
+    def everything(self) -> bool:
+        """True when nothing narrows the scope: every subscription the identity can see."""
+        return not self.subscriptions and not self.clusters
+
+    def narrow(self, request: ScanScope) -> ScanScope:
+        """``request`` inside this configured scope: it may narrow it, never widen it.
+
+        An empty request means this scope. OutOfScopeError names the first subscription or
+        cluster of the request that lies outside (``subscriptions[i]`` / ``clusters[i]``).
+        """
+        if request.everything:
+            return self
+        if self.everything:
+            return request
+        allowed = set(self.subscriptions)
+        for index, sub in enumerate(request.subscriptions):
+            if sub not in allowed:
+                raise OutOfScopeError(
+                    f"subscriptions[{index}]",
+                    f"{sub} is not in the configured scope (SCAN_SUBSCRIPTIONS)",
+                )
+        for index, cluster in enumerate(request.clusters):
+            if cluster.subscription not in allowed:
+                raise OutOfScopeError(
+                    f"clusters[{index}]",
+                    f"{cluster} is in subscription {cluster.subscription}, which is not in the "
+                    "configured scope (SCAN_SUBSCRIPTIONS)",
+                )
+        return request
 
 
 @dataclass(slots=True)

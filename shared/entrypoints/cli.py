@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from shared.core.errors import SettingsError
+from shared.core.identifiers import ClusterId, IdentifierError, subscription_id
 from shared.core.model import ScanScope
 from shared.pipeline import Progress, ScanOutcome
 from shared.ports import FindingSink
-from shared.settings import CLUSTER_ID, GUID
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Wired
+    from shared.bootstrap import App
     from shared.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNDELIVERED = 0, 1, 2, 3
@@ -97,34 +95,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         if args.command == "demo":
-            from sim.demo import run_demo  # noqa: PLC0415 - the simulator is dev-only
-
-            code: int = run_demo(args)
-            return code
+            return _demo(args)
         scope = scope_from(args.subscription, args.cluster)
-        from shared.bootstrap import settings_from  # noqa: PLC0415
-
-        env = dict(os.environ)
-        if args.policy:
-            env["SCAN_POLICY"] = args.policy
-        if args.benchmark:
-            env["CIS_BENCHMARK"] = args.benchmark
-        settings = settings_from(env)
-        wired = _kubeconfig_wiring(args, settings)
+        settings = _settings(args)
+        app = _kubeconfig_app(args, settings)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    # A person chose --subscription/--cluster: they replace SCAN_SUBSCRIPTIONS, not narrow it.
+    scope = scope if not scope.everything else settings.default_scope
     return scan(
         settings,
         scope,
         fmt=args.format,
         output=args.output,
         fail_on_findings=args.fail_on_findings,
-        wired=wired,
+        app=app,
     )
 
 
-def _kubeconfig_wiring(args: argparse.Namespace, settings: Settings) -> Wired | None:
+def _settings(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment, with what the command line sets on top."""
+    from shared.bootstrap import load_settings  # noqa: PLC0415
+
+    return load_settings(env, SCAN_POLICY=args.policy, CIS_BENCHMARK=args.benchmark)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Start the simulated estate (development code, not in the deployed package) and scan it."""
+    try:
+        from sim.demo import demo_estate  # noqa: PLC0415 - the simulator is dev-only
+    except ImportError:
+        raise SettingsError(
+            "demo: the simulated estate (sim/) is not installed here; run it from a clone of "
+            "the repository"
+        ) from None
+    with demo_estate(args.faults) as estate:
+        code = scan(
+            _settings(args, estate.env),
+            ScanScope(),
+            fmt=args.format,
+            output=args.output,
+            fail_on_findings=args.fail_on_findings,
+        )
+        estate.report(to_stdout=args.format == "table" and args.output is None)
+    return code
+
+
+def _kubeconfig_app(args: argparse.Namespace, settings: Settings) -> App | None:
     """The one-cluster wiring of ``--kubeconfig``, or None; SettingsError for bad combinations."""
     if not args.kubeconfig:
         if args.context:
@@ -139,16 +157,15 @@ def _kubeconfig_wiring(args: argparse.Namespace, settings: Settings) -> Wired | 
 
 def scope_from(subscriptions: Sequence[str], clusters: Sequence[str]) -> ScanScope:
     """Validate --subscription/--cluster values; SettingsError names the bad one."""
-    for sub in subscriptions:
-        if not GUID.match(sub):
-            raise SettingsError(f"--subscription: {sub!r} is not a subscription id (GUID)")
-    for cluster in clusters:
-        if not CLUSTER_ID.match(cluster):
-            raise SettingsError(
-                f"--cluster: {cluster!r} is not an AKS resource id "
-                "(/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ContainerService/managedClusters/<name>)"
-            )
-    return ScanScope(tuple(s.lower() for s in subscriptions), tuple(clusters))
+    try:
+        subs = tuple(dict.fromkeys(subscription_id(s) for s in subscriptions))
+    except IdentifierError as exc:
+        raise SettingsError(f"--subscription: {exc}") from None
+    try:
+        ids = tuple(dict.fromkeys(ClusterId.parse(c) for c in clusters))
+    except IdentifierError as exc:
+        raise SettingsError(f"--cluster: {exc}") from None
+    return ScanScope(subs, ids)
 
 
 def scan(
@@ -158,42 +175,30 @@ def scan(
     fmt: str,
     output: str | None,
     fail_on_findings: bool,
-    wired: Wired | None = None,
+    app: App | None = None,
 ) -> int:
-    """Run one scan with terminal/file output and, if configured, Log Analytics."""
-    from shared.adapters.deadletter import DeliveringSink, DirectoryDeadLetterStore  # noqa: PLC0415
-    from shared.bootstrap import build  # noqa: PLC0415
+    """Run one scan with terminal/file output and, if configured, Log Analytics.
+
+    Rows Log Analytics refuses wait in DEADLETTER_DIR and go first next time.
+    """
+    from shared.bootstrap import DeadLetters, build  # noqa: PLC0415
     from shared.pipeline import run_scan  # noqa: PLC0415
 
-    wired = wired or build(settings)
+    app = app or build(settings, dead_letters=DeadLetters.DIRECTORY)
     try:
         with _open(output) as stream:
-            sinks: list[FindingSink] = [_output_sink(fmt, stream)]
-            delivering = None
-            if wired.log_analytics is not None:
-                # Rows Log Analytics refuses wait in a local folder and go first next time.
-                store = DirectoryDeadLetterStore(
-                    Path(os.environ.get("DEADLETTER_DIR") or ".deadletter")
-                )
-                delivering = DeliveringSink(
-                    wired.log_analytics,
-                    store,
-                    settings.logs_findings_stream,
-                    settings.logs_runs_stream,
-                )
-                delivering.replay()
-                sinks.append(delivering)
+            app.replay()
             with _progress(enabled=sys.stderr.isatty()) as progress:
                 outcome = run_scan(
-                    wired.scanner,
+                    app.scanner,
                     scope,
-                    sinks,
+                    [_output_sink(fmt, stream), *app.sinks],
                     trigger="cli",
                     progress=progress,
-                    delivery=delivering.stats if delivering else None,
+                    delivery=app.delivering.stats if app.delivering else None,
                 )
     finally:
-        wired.close()
+        app.close()
     return exit_code(outcome, fail_on_findings)
 
 

@@ -14,22 +14,26 @@ log = logging.getLogger(__name__)
 
 
 def handle_scan_request(
-    env: Mapping[str, str], body: bytes
+    body: bytes, env: Mapping[str, str] | None = None
 ) -> tuple[int, dict[str, Any], tuple[str, ...]]:
-    """400 with a problem body for bad input (nothing scanned); 202 dispatched; 200 inline."""
+    """400 with a problem body for bad input (nothing scanned); 202 dispatched; 200 inline.
+
+    The request may narrow the configured scope (SCAN_SUBSCRIPTIONS), never widen it: a
+    subscription or cluster outside it is a 400 naming it.
+    """
     from shared.entrypoints.jobs import dispatch, scan_inline  # noqa: PLC0415
 
     try:
         request = parse_scan_request(body)
         scope = ScanScope(request.subscriptions, request.clusters)
         if request.wait:
-            result = scan_inline(env, scope)
+            result = scan_inline(scope, env=env)
             return (
                 200,
                 {"run": result.run.row(), "findings": [f.row() for f in result.findings]},
                 (),
             )
-        dispatched = dispatch(env, scope, trigger="http")
+        dispatched = dispatch(scope, trigger="http", env=env)
     except BadInputError as exc:
         return 400, exc.problem(), ()
     except SettingsError as exc:

@@ -1,4 +1,4 @@
-"""What each Functions trigger does, as plain functions of an environment mapping.
+"""What each Functions trigger does, as plain functions: parse, build, run, close.
 
 ``function_app.py`` only translates between the Functions objects and these calls:
 
@@ -9,8 +9,12 @@
 * ``scan_inline``: scan at most ten clusters within a deadline and return the rows (HTTP with
   ``wait``).
 
-Every job uploads through ``DeliveringSink``, so rows that Log Analytics does not accept wait in
-the dead-letter container and are re-sent by the next dispatch.
+Every job scans inside the configured scope (SCAN_SUBSCRIPTIONS): the timer scans exactly it,
+an HTTP request may narrow it but not widen it, and a queue message for a cluster outside it is
+refused (BadInputError) before any call. ``env`` is the environment to read settings from
+(default: the process's, through shared.bootstrap). Rows go through the sink chain
+shared.bootstrap wires, so rows that Log Analytics does not accept wait in the dead-letter
+container and are re-sent by the next dispatch.
 """
 
 from __future__ import annotations
@@ -19,16 +23,18 @@ import logging
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
-from shared.adapters.deadletter import BlobDeadLetterStore, DeadLetterStore, DeliveringSink
+from shared import pipeline
 from shared.adapters.output import CollectingSink
-from shared.bootstrap import Wired, build
+from shared.bootstrap import App, DeadLetters, build, load_settings
+from shared.core.errors import OutOfScopeError
+from shared.core.identifiers import ClusterId
 from shared.core.model import Cluster, ScanScope
 from shared.core.records import Finding, RunRecord
 from shared.entrypoints.messages import MAX_WAIT_CLUSTERS, BadInputError, ClusterMessage
-from shared.pipeline import ScanOutcome, run_scan
-from shared.ports import FindingSink
+from shared.pipeline import ScanOutcome
+from shared.ports import DeadLetterStore
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,40 +42,29 @@ log = logging.getLogger(__name__)
 HTTP_DEADLINE_SECONDS = 180.0  # the Functions front end cuts HTTP responses at 230 s
 
 
-@dataclass
-class _Runtime:
-    settings: Settings
-    wired: Wired
-    delivering: DeliveringSink | None
-    sinks: list[FindingSink] = field(default_factory=list)
-
-
 @contextmanager
-def _runtime(
-    env: Mapping[str, str],
-    *,
-    settings: Settings | None = None,
-    deadline_seconds: float | None = None,
-    store: DeadLetterStore | None = None,
-) -> Iterator[_Runtime]:
-    settings = settings or Settings.from_env(env)
-    wired = build(settings, deadline_seconds=deadline_seconds)
+def _app(
+    settings: Settings, *, deadline_seconds: float | None = None, store: DeadLetterStore | None
+) -> Iterator[App]:
+    app = build(
+        settings, dead_letters=DeadLetters.BLOB, deadline_seconds=deadline_seconds, store=store
+    )
     try:
-        delivering = None
-        sinks: list[FindingSink] = []
-        if wired.log_analytics is not None:
-            store = store or BlobDeadLetterStore.from_settings(env)
-            delivering = DeliveringSink(
-                wired.log_analytics, store, settings.logs_findings_stream, settings.logs_runs_stream
-            )
-            sinks.append(delivering)
-        else:
+        if app.delivering is None:
             log.warning(
                 "LOGS_INGESTION_ENDPOINT is not set: findings go nowhere but the function's output"
             )
-        yield _Runtime(settings, wired, delivering, sinks)
+        yield app
     finally:
-        wired.close()
+        app.close()
+
+
+def within_scope(settings: Settings, request: ScanScope) -> ScanScope:
+    """``request`` narrowed to the configured scope; BadInputError names what lies outside."""
+    try:
+        return settings.default_scope.narrow(request)
+    except OutOfScopeError as exc:
+        raise BadInputError(exc.field, exc.detail) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,57 +76,68 @@ class Dispatched:
 
 
 def dispatch(
-    env: Mapping[str, str], scope: ScanScope, *, trigger: str, store: DeadLetterStore | None = None
+    scope: ScanScope = ScanScope(),  # noqa: B008 - an immutable default: the configured scope
+    *,
+    trigger: str,
+    env: Mapping[str, str] | None = None,
+    store: DeadLetterStore | None = None,
 ) -> Dispatched:
-    """Replay, discover and fan out; the run record counts discovery and delivery."""
+    """Replay, discover and fan out within the configured scope; BadInputError if outside."""
+    settings = load_settings(env)
+    scope = within_scope(settings, scope)
     run_id = str(uuid.uuid4())
     messages: list[str] = []
-    with _runtime(env, store=store) as rt:
-        if rt.delivering is not None:
-            rt.delivering.replay()
 
-        def enqueue(clusters: list[Cluster]) -> None:
-            for cluster in clusters:
-                messages.append(
-                    ClusterMessage(
-                        run_id, cluster.resource_id, rt.settings.benchmark, rt.settings.policy
-                    ).to_json()
-                )
+    def enqueue(clusters: list[Cluster]) -> None:
+        for cluster in clusters:
+            cluster_id = ClusterId.parse(cluster.resource_id)  # ARM's own id of the cluster
+            message = ClusterMessage(run_id, cluster_id, settings.benchmark, settings.policy)
+            messages.append(message.to_json())
 
-        outcome = run_scan(
-            rt.wired.scanner,
+    with _app(settings, store=store) as app:
+        app.replay()
+        outcome = pipeline.dispatch_scan(
+            app.scanner,
             scope,
-            rt.sinks,
+            app.sinks,
+            enqueue,
             trigger=trigger,
             run_id=run_id,
-            dispatch=enqueue,
-            delivery=rt.delivering.stats if rt.delivering else None,
+            delivery=app.delivering.stats if app.delivering else None,
         )
     log.info("run %s dispatched %d clusters", run_id, len(messages))
     return Dispatched(outcome.run, tuple(messages))
 
 
 def scan_cluster(
-    env: Mapping[str, str], message: ClusterMessage, store: DeadLetterStore | None = None
+    message: ClusterMessage,
+    *,
+    env: Mapping[str, str] | None = None,
+    store: DeadLetterStore | None = None,
 ) -> ScanOutcome:
-    """Scan the cluster of one queue message with the message's benchmark and policy."""
+    """Scan the cluster of one queue message with the message's benchmark and policy.
+
+    BadInputError (nothing called) when the cluster is outside the configured scope: a message
+    another producer wrote cannot widen what this app scans.
+    """
     # The message fixes the benchmark and the eventRecordQPS rule the dispatcher used; levels
     # and exemptions come from this app's SCAN_POLICY, the same file the dispatcher read.
-    base = Settings.from_env(env)
+    base = load_settings(env)
+    scope = within_scope(base, ScanScope(clusters=(message.cluster,)))
     policy = replace(
         base.policy,
         event_record_qps_min=message.policy.event_record_qps_min,
         event_record_qps_mode=message.policy.event_record_qps_mode,
     )
     settings = replace(base, benchmark=message.benchmark, policy=policy)
-    with _runtime(env, settings=settings, store=store) as rt:
-        return run_scan(
-            rt.wired.scanner,
-            ScanScope(clusters=(message.cluster_id,)),
-            rt.sinks,
+    with _app(settings, store=store) as app:
+        return pipeline.run_scan(
+            app.scanner,
+            scope,
+            app.sinks,
             trigger="queue",
             run_id=message.run_id,
-            delivery=rt.delivering.stats if rt.delivering else None,
+            delivery=app.delivering.stats if app.delivering else None,
         )
 
 
@@ -144,18 +150,20 @@ class InlineResult:
 
 
 def scan_inline(
-    env: Mapping[str, str],
-    scope: ScanScope,
+    scope: ScanScope = ScanScope(),  # noqa: B008 - an immutable default: the configured scope
     *,
+    env: Mapping[str, str] | None = None,
     deadline_seconds: float = HTTP_DEADLINE_SECONDS,
     store: DeadLetterStore | None = None,
 ) -> InlineResult:
     """Scan at most MAX_WAIT_CLUSTERS running clusters now; BadInputError if there are more."""
+    settings = load_settings(env)
+    scope = within_scope(settings, scope)
     collected = CollectingSink()
-    with _runtime(env, deadline_seconds=deadline_seconds, store=store) as rt:
-        if rt.delivering is not None:
-            rt.delivering.replay()
-        discovered = list(rt.wired.scanner.discovery.discover(scope))
+    with _app(settings, deadline_seconds=deadline_seconds, store=store) as app:
+        app.replay()
+        run = pipeline.start_run(app.scanner, [*app.sinks, collected], trigger="http")
+        discovered = pipeline.discover(run, scope)
         running = [d for d in discovered if isinstance(d, Cluster) and not d.stopped]
         if len(running) > MAX_WAIT_CLUSTERS:
             raise BadInputError(
@@ -163,12 +171,6 @@ def scan_inline(
                 f"scans at most {MAX_WAIT_CLUSTERS} running clusters inline and "
                 f"the scope has {len(running)}; omit wait to dispatch the scan",
             )
-        outcome = run_scan(
-            rt.wired.scanner,
-            scope,
-            [*rt.sinks, collected],
-            trigger="http",
-            discovered=discovered,
-            delivery=rt.delivering.stats if rt.delivering else None,
-        )
+        pipeline.scan_clusters(run, pipeline.triage(run, discovered))
+        outcome = pipeline.finish(run, app.delivering.stats if app.delivering else None)
     return InlineResult(outcome.run, tuple(collected.rows))

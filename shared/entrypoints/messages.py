@@ -13,20 +13,20 @@ subscription ids), ``clusters`` (list of AKS resource ids), ``wait`` (bool). Any
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.core.controls import benchmark_names
 from shared.core.errors import ScannerError
+from shared.core.identifiers import ClusterId, IdentifierError, is_lower_uuid, subscription_id
 from shared.core.model import Policy, QpsMode
-from shared.settings import CLUSTER_ID, GUID
 
 MAX_ENTRIES = 1000
 MAX_WAIT_CLUSTERS = 10
 MAX_BODY_BYTES = 256 * 1024
 MESSAGE_VERSION = 1
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+T = TypeVar("T")
 
 
 class BadInputError(ScannerError):
@@ -53,7 +53,7 @@ class ScanRequest:
     """A validated manual scan request."""
 
     subscriptions: tuple[str, ...] = ()
-    clusters: tuple[str, ...] = ()
+    clusters: tuple[ClusterId, ...] = ()
     wait: bool = False
 
 
@@ -77,22 +77,26 @@ def parse_scan_request(body: bytes) -> ScanRequest:
     wait = document.get("wait", False)
     if not isinstance(wait, bool):
         raise BadInputError("wait", "must be true or false")
-    subscriptions = _id_list(document, "subscriptions", GUID, "a subscription id (GUID)")
-    clusters = _id_list(document, "clusters", CLUSTER_ID, "an AKS cluster resource id")
-    return ScanRequest(tuple(s.lower() for s in subscriptions), tuple(clusters), wait)
+    subscriptions = _id_list(document, "subscriptions", subscription_id)
+    clusters = _id_list(document, "clusters", ClusterId.parse)
+    return ScanRequest(tuple(subscriptions), tuple(clusters), wait)
 
 
-def _id_list(document: dict[str, Any], key: str, pattern: re.Pattern[str], what: str) -> list[str]:
+def _id_list(document: dict[str, Any], key: str, parse: Callable[[str], T]) -> list[T]:
     value = document.get(key, [])
     if not isinstance(value, list):
         raise BadInputError(key, "must be a list of strings")
     if len(value) > MAX_ENTRIES:
         raise BadInputError(key, f"has {len(value)} entries; at most {MAX_ENTRIES}")
+    parsed: list[T] = []
     for index, item in enumerate(value):
-        if not isinstance(item, str) or not pattern.match(item):
-            shown = item if isinstance(item, str) else type(item).__name__
-            raise BadInputError(f"{key}[{index}]", f"{str(shown)[:120]!r} is not {what}")
-    return list(dict.fromkeys(value))
+        if not isinstance(item, str):
+            raise BadInputError(f"{key}[{index}]", f"must be a string, got {type(item).__name__}")
+        try:
+            parsed.append(parse(item))
+        except IdentifierError as exc:
+            raise BadInputError(f"{key}[{index}]", str(exc)) from None
+    return list(dict.fromkeys(parsed))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +104,7 @@ class ClusterMessage:
     """One cluster to scan as part of a fanned-out run."""
 
     run_id: str
-    cluster_id: str
+    cluster: ClusterId
     benchmark: str
     policy: Policy
 
@@ -110,7 +114,7 @@ class ClusterMessage:
             {
                 "v": MESSAGE_VERSION,
                 "runId": self.run_id,
-                "clusterId": self.cluster_id,
+                "clusterId": str(self.cluster),
                 "benchmark": self.benchmark,
                 "policy": {
                     "eventRecordQpsMin": self.policy.event_record_qps_min,
@@ -138,11 +142,15 @@ class ClusterMessage:
         if unknown:
             raise BadInputError(unknown[0] or '""', "unknown key")
         run_id = document.get("runId")
-        if not isinstance(run_id, str) or not _UUID.match(run_id):
+        if not isinstance(run_id, str) or not is_lower_uuid(run_id):
             raise BadInputError("runId", "must be a lower-case UUID")
         cluster_id = document.get("clusterId")
-        if not isinstance(cluster_id, str) or not CLUSTER_ID.match(cluster_id):
+        if not isinstance(cluster_id, str):
             raise BadInputError("clusterId", "must be an AKS cluster resource id")
+        try:
+            cluster = ClusterId.parse(cluster_id)
+        except IdentifierError as exc:
+            raise BadInputError("clusterId", str(exc)) from None
         benchmark = document.get("benchmark")
         if benchmark not in benchmark_names():
             raise BadInputError("benchmark", f"unknown benchmark {benchmark!r}")
@@ -159,4 +167,4 @@ class ClusterMessage:
             raise BadInputError("policy.eventRecordQpsMin", "must be an integer from 1 to 10000")
         if mode not in {m.value for m in QpsMode}:
             raise BadInputError("policy.eventRecordQpsMode", "must be cis or zero-only")
-        return cls(run_id, cluster_id, str(benchmark), Policy(qps_min, QpsMode(mode)))
+        return cls(run_id, cluster, str(benchmark), Policy(qps_min, QpsMode(mode)))

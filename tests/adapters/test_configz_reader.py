@@ -20,12 +20,8 @@ import pytest
 import trustme
 
 from shared.adapters.configz_reader import ConfigzReader, LoopThread
-from shared.adapters.kube_api import (
-    KubeSession,
-    RequestPolicy,
-    node_gone_hint,
-    slow_body_reason,
-)
+from shared.adapters.kube_api import KubeSession
+from shared.adapters.kube_policy import RequestPolicy, node_gone_hint, slow_body_reason
 from shared.adapters.kubeconfig import KubeEndpoint
 from shared.core.errors import ConfigzFetchError
 

@@ -13,10 +13,11 @@ import urllib3
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from kubernetes.client.exceptions import ApiException
 
-from shared.adapters import kube_api
+from shared.adapters import kube_policy
 from shared.adapters.azure_arm import AksConnector, credentials_denied_hint
 from shared.adapters.azure_errors import azure_reason
-from shared.adapters.kube_api import KubeSession, RequestPolicy
+from shared.adapters.kube_api import KubeSession
+from shared.adapters.kube_policy import RequestPolicy
 from shared.adapters.kubeconfig import KubeEndpoint
 from shared.core.errors import (
     ApiServerError,
@@ -137,7 +138,7 @@ class TestSlowBody:
         )
         with pytest.raises(ApiServerError) as caught:
             session.list_nodes()
-        assert str(caught.value) == kube_api.slow_body_reason(2.0, "node-list page")
+        assert str(caught.value) == kube_policy.slow_body_reason(2.0, "node-list page")
         assert "SCAN_REQUEST_TIMEOUT" in str(caught.value)
 
     def test_a_body_in_time_is_read_whole(self, session, monkeypatch):
@@ -160,15 +161,15 @@ class TestStatusReasons:
             pytest.param(
                 403,
                 'nodes "n1" is forbidden: User "x" cannot get resource "nodes/proxy"',
-                kube_api.nodes_proxy_denied_hint(),
+                kube_policy.nodes_proxy_denied_hint(),
                 id="403-nodes-proxy",
             ),
-            pytest.param(404, 'nodes "n1" not found', kube_api.node_gone_hint(), id="404-gone"),
+            pytest.param(404, 'nodes "n1" not found', kube_policy.node_gone_hint(), id="404-gone"),
             pytest.param(
                 503,
                 "error trying to reach service: tls: failed to verify certificate: x509: "
                 "certificate signed by unknown authority",
-                kube_api.kubelet_tls_hint(),
+                kube_policy.kubelet_tls_hint(),
                 id="503-kubelet-tls",
             ),
         ],
@@ -178,7 +179,7 @@ class TestStatusReasons:
     ):
         """The reason has the HTTP code, the named hint and the Status message (the wording
         both the configz reader and the node list use)."""
-        reason = kube_api.status_message(code, message, "reading configz", 0)
+        reason = kube_policy.status_message(code, message, "reading configz", 0)
         assert f"HTTP {code}" in reason
         assert hint in reason
         assert message in reason

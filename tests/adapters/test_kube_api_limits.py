@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import urllib3
 
-from shared.adapters.kube_api import KubeSession, RequestPolicy
+from shared.adapters.kube_api import KubeSession
+from shared.adapters.kube_policy import RequestPolicy
 from shared.adapters.kubeconfig import KubeEndpoint
 from shared.core.errors import ApiServerError, ClusterError
 

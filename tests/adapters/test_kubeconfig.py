@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pytest
 import yaml
 
-from shared.adapters.kube_api import RequestPolicy
+from shared.adapters.kube_policy import RequestPolicy
 from shared.adapters.kubeconfig import parse_kubeconfig
 from shared.adapters.kubeconfig_source import KubeconfigConnector, kubeconfig_cluster
 from shared.core.errors import CredentialsError

@@ -20,7 +20,6 @@ from shared.adapters.run_command import (
     ERROR_TEXT_BYTES,
     SCRIPT_HEADER,
     ArmCommandRunner,
-    CommandOutput,
     PrivateClusterSession,
     RunCommandSession,
     configz_script,
@@ -33,6 +32,7 @@ from shared.core.errors import (
     RunCommandError,
 )
 from shared.core.model import Cluster, Node
+from shared.ports import CommandOutput
 
 CONFIGZ = '{"kubeletconfig":{"kind":"KubeletConfiguration","readOnlyPort":0}}'
 CLUSTER = Cluster(
@@ -358,7 +358,6 @@ class TestPrivateClusterSession:
         """A VNet-integrated scanner reaches the private API server: no run command."""
         session = PrivateClusterSession(CLUSTER, FakeDirect(), "run-command", _never)
         assert session.list_nodes() == [Node("direct-1")]
-        assert session.read_configz("direct-1") == b"direct"
         assert session.start_configz("direct-1").result() == b"direct"
 
     def test_report_mode_names_the_private_fqdn_and_the_setting(self):
@@ -380,7 +379,7 @@ class TestPrivateClusterSession:
             CLUSTER, direct, "run-command", lambda: RunCommandSession(runner, CLUSTER)
         )
         assert [n.name for n in session.list_nodes()] == ["n1"]
-        assert session.read_configz("n1") == CONFIGZ.encode()
+        assert session.start_configz("n1").result() == CONFIGZ.encode()
         session.close()
         assert direct.closed
 

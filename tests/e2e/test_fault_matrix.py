@@ -18,13 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.deadletter import DeliveringSink, DirectoryDeadLetterStore
 from shared.adapters.output import CollectingSink
-from shared.bootstrap import build
+from shared.bootstrap import DeadLetters, build
 from shared.core.model import ScanScope
 from shared.core.records import Finding
 from shared.pipeline import ScanOutcome, run_scan
-from shared.ports import FindingSink
 from shared.settings import Settings
 from sim import (
     FINDINGS_STREAM,
@@ -54,36 +52,31 @@ FIGURES: Counter[str] = Counter()
 def scan(env: dict[str, str], **overrides: str) -> tuple[ScanOutcome, list[Finding]]:
     """One run as the CLI does it: replay dead letters, scan, deliver, within the deadline."""
     settings = Settings.from_env({**env, **overrides})
-    wired = build(settings, deadline_seconds=DEADLINE_SECONDS)
+    app = build(settings, dead_letters=DeadLetters.DIRECTORY, deadline_seconds=DEADLINE_SECONDS)
     collected = CollectingSink()
     try:
-        assert wired.log_analytics is not None
-        store = DirectoryDeadLetterStore(Path(env["DEADLETTER_DIR"]))
-        delivering = DeliveringSink(
-            wired.log_analytics, store, settings.logs_findings_stream, settings.logs_runs_stream
-        )
-        delivering.replay()
-        sinks: list[FindingSink] = [collected, delivering]
+        assert app.delivering is not None
+        app.replay()
         outcome = run_scan(
-            wired.scanner, ScanScope(), sinks, trigger="test", delivery=delivering.stats
+            app.scanner,
+            ScanScope(),
+            [collected, *app.sinks],
+            trigger="test",
+            delivery=app.delivering.stats,
         )
     finally:
-        wired.close()
+        app.close()
     return outcome, collected.rows
 
 
 def replay(env: dict[str, str]) -> None:
     """Send what the dead-letter store holds (what the next run does first)."""
-    settings = Settings.from_env(env)
-    wired = build(settings)
+    app = build(Settings.from_env(env), dead_letters=DeadLetters.DIRECTORY)
     try:
-        assert wired.log_analytics is not None
-        store = DirectoryDeadLetterStore(Path(env["DEADLETTER_DIR"]))
-        DeliveringSink(
-            wired.log_analytics, store, settings.logs_findings_stream, settings.logs_runs_stream
-        ).replay()
+        assert app.delivering is not None
+        app.replay()
     finally:
-        wired.close()
+        app.close()
 
 
 def key(row: Finding) -> Key:

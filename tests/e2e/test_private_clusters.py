@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from shared.adapters.output import CollectingSink
-from shared.bootstrap import build
+from shared.bootstrap import DeadLetters, build
 from shared.core.controls import get_benchmark
 from shared.core.model import ScanScope
 from shared.pipeline import ScanOutcome, run_scan
@@ -66,12 +66,12 @@ def _scan(sim: SimulatedEstate, mode: str) -> Scan:
             for name, value in sim.env.items():
                 patch.setenv(name, value)
             settings = Settings.from_env({**os.environ, "PRIVATE_CLUSTER_MODE": mode})
-            wired = build(settings, deadline_seconds=600)
+            app = build(settings, dead_letters=DeadLetters.DIRECTORY, deadline_seconds=600)
             sink = CollectingSink()
             try:
-                outcome = run_scan(wired.scanner, ScanScope(), [sink], trigger="test")
+                outcome = run_scan(app.scanner, ScanScope(), [sink], trigger="test")
             finally:
-                wired.close()
+                app.close()
     finally:
         root.removeHandler(handler)
         root.setLevel(previous)

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.deadletter import DeliveringSink, DirectoryDeadLetterStore
 from shared.adapters.output import CollectingSink
-from shared.bootstrap import build
+from shared.bootstrap import DeadLetters, build
+from shared.core.identifiers import ClusterId
 from shared.core.model import ScanScope
 from shared.entrypoints.cli import main
 from shared.pipeline import run_scan
-from shared.ports import FindingSink
 from shared.settings import Settings
 from sim import FINDINGS_STREAM, RUNS_STREAM, Action, Endpoint, Fault, SimulatedEstate
 from tests.e2e.expected import NODES_PER_POOL, expected_status
@@ -28,27 +27,19 @@ DEV_SUB = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
 
 def scan(env, scope=ScanScope(), **overrides):  # noqa: B008 - an immutable default
     settings = Settings.from_env({**env, **overrides})
-    wired = build(settings)
+    app = build(settings, dead_letters=DeadLetters.DIRECTORY)
     collected = CollectingSink()
     try:
-        sinks: list[FindingSink] = [collected]
-        delivering = None
-        if wired.log_analytics is not None:
-            store = DirectoryDeadLetterStore(Path(env["DEADLETTER_DIR"]))
-            delivering = DeliveringSink(
-                wired.log_analytics, store, settings.logs_findings_stream, settings.logs_runs_stream
-            )
-            delivering.replay()
-            sinks.append(delivering)
+        app.replay()
         outcome = run_scan(
-            wired.scanner,
+            app.scanner,
             scope,
-            sinks,
+            [collected, *app.sinks],
             trigger="test",
-            delivery=delivering.stats if delivering else None,
+            delivery=app.delivering.stats if app.delivering else None,
         )
     finally:
-        wired.close()
+        app.close()
     return outcome, collected.rows
 
 
@@ -153,7 +144,7 @@ class TestOptions:
     def test_cluster_scope(self, env):
         """--cluster scans exactly the named cluster."""
         cid = f"/subscriptions/{PROD_SUB}/resourceGroups/rg-legacy-eus/providers/Microsoft.ContainerService/managedClusters/aks-legacy-eus"
-        outcome, rows = scan(env, ScanScope(clusters=(cid,)))
+        outcome, rows = scan(env, ScanScope(clusters=(ClusterId.parse(cid),)))
         if outcome.run.ClustersFailed:
             pytest.fail(rows[0].Reason)
         assert {r.ClusterName for r in rows} == {"aks-legacy-eus"}
@@ -161,7 +152,7 @@ class TestOptions:
     def test_unknown_cluster_is_an_error_row_not_silence(self, env):
         """A named cluster that does not exist gets ERROR rows saying ARM could not find it."""
         cid = f"/subscriptions/{PROD_SUB}/resourceGroups/rg-x/providers/Microsoft.ContainerService/managedClusters/nope"
-        _, rows = scan(env, ScanScope(clusters=(cid,)))
+        _, rows = scan(env, ScanScope(clusters=(ClusterId.parse(cid),)))
         assert {(r.ClusterName, r.Status) for r in rows} == {("nope", "ERROR")}
         assert "404" in rows[0].Reason
 
@@ -177,14 +168,14 @@ class TestOptions:
         node = "aks-system-53367501-vmss000000"
         fault = sim.faults.delay(Endpoint.CONFIGZ, 20, cluster="aks-prod-weu", node=node)
         settings = Settings.from_env(env)
-        wired = build(settings, deadline_seconds=4)
+        app = build(settings, dead_letters=DeadLetters.DIRECTORY, deadline_seconds=4)
         collected = CollectingSink()
         try:
             outcome = run_scan(
-                wired.scanner, ScanScope(subscriptions=(PROD_SUB,)), [collected], trigger="test"
+                app.scanner, ScanScope(subscriptions=(PROD_SUB,)), [collected], trigger="test"
             )
         finally:
-            wired.close()
+            app.close()
             sim.faults.remove(fault)
         rows = collected.rows
         pairs = Counter((r.ClusterName, r.NodeName, r.ControlId) for r in rows)

@@ -407,18 +407,18 @@ class TestJobs:
         sim.faults.add(Fault(Endpoint.INGESTION, Action.ERROR, 403))
         store = DirectoryDeadLetterStore(tmp_path / "letters")
         haystack = Haystack()
-        dispatched = dispatch(env, ScanScope(), trigger="timer", store=store)
+        dispatched = dispatch(ScanScope(), trigger="timer", env=env, store=store)
         haystack.add_json("dispatch run", dispatched.run.row())
         haystack.add_json("queue messages", list(dispatched.messages))
         assert dispatched.messages
         for text in dispatched.messages:
-            outcome = scan_cluster(env, ClusterMessage.parse(text), store=store)
+            outcome = scan_cluster(ClusterMessage.parse(text), env=env, store=store)
             haystack.add_json("scan_cluster run", outcome.run.row())
             haystack.add_json("scan_cluster sink errors", outcome.sink_errors)
-        inline = scan_inline(env, ScanScope(subscriptions=(PROD_SUB,)), store=store)
+        inline = scan_inline(ScanScope(subscriptions=(PROD_SUB,)), env=env, store=store)
         haystack.add_json("inline rows", [f.row() for f in inline.findings])
         with pytest.raises(SettingsError) as caught:
-            dispatch({**env, "LOGS_DCR_IMMUTABLE_ID": "dcr-0"}, ScanScope(), trigger="timer")
+            dispatch(ScanScope(), trigger="timer", env={**env, "LOGS_DCR_IMMUTABLE_ID": "dcr-0"})
         haystack.add("exception", "".join(traceback.format_exception(caught.value)))
         assert haystack.add_tree("dead letters", tmp_path / "letters") > 0
         watch.assert_no_leak(haystack, runs=2 + len(dispatched.messages))

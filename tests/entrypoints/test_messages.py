@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from shared.core.identifiers import ClusterId
 from shared.core.model import Policy, QpsMode
 from shared.entrypoints.messages import (
     BadInputError,
@@ -31,7 +32,7 @@ class TestScanRequest:
             ),
             (
                 json.dumps({"clusters": [CLUSTER, CLUSTER], "wait": True}).encode(),
-                ScanRequest(clusters=(CLUSTER,), wait=True),
+                ScanRequest(clusters=(ClusterId.parse(CLUSTER),), wait=True),
             ),
         ],
         ids=["empty", "empty-object", "subscription-lowercased", "clusters-deduplicated"],
@@ -96,7 +97,9 @@ class TestScanRequest:
 class TestClusterMessage:
     def test_round_trip(self):
         """A message survives to_json and parse unchanged."""
-        message = ClusterMessage(RUN, CLUSTER, "cis-aks-1.8", Policy(7, QpsMode.ZERO_ONLY))
+        message = ClusterMessage(
+            RUN, ClusterId.parse(CLUSTER), "cis-aks-1.8", Policy(7, QpsMode.ZERO_ONLY)
+        )
         assert ClusterMessage.parse(message.to_json()) == message
 
     @pytest.mark.parametrize(
@@ -129,7 +132,9 @@ class TestClusterMessage:
     )
     def test_bad_messages_name_the_field(self, mutate, field):
         """A message that is not ours names what is wrong."""
-        document = json.loads(ClusterMessage(RUN, CLUSTER, "cis-aks-1.8", Policy()).to_json())
+        document = json.loads(
+            ClusterMessage(RUN, ClusterId.parse(CLUSTER), "cis-aks-1.8", Policy()).to_json()
+        )
         mutate(document)
         with pytest.raises(BadInputError) as caught:
             ClusterMessage.parse(json.dumps(document))

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from shared.adapters.deadletter import BlobDeadLetterStore, DeliveringSink, replay
+from shared.bootstrap import blob_container
 from shared.core.errors import SinkError
+from shared.settings import StorageSettings
 from tests.azurite import azurite
 
 pytestmark = pytest.mark.azurite
@@ -23,9 +25,7 @@ def _connection() -> Iterator[str]:
 @pytest.fixture(name="store")
 def _store(connection: str, request: pytest.FixtureRequest) -> BlobDeadLetterStore:
     container = "dl-" + request.node.name.replace("_", "-").lower()[:50]
-    return BlobDeadLetterStore.from_settings(
-        {"AzureWebJobsStorage": connection, "DEADLETTER_CONTAINER": container}
-    )
+    return BlobDeadLetterStore(blob_container(StorageSettings(connection), container))
 
 
 class FlakyUploader:

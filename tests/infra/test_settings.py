@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 import function_app
-from shared.adapters import deadletter
 from shared.settings import DOCUMENTED
 from tests.infra.bicep import ROOT, Opaque, main
 
@@ -143,10 +142,10 @@ class TestValues:
         ]
 
     def test_names_agree_with_the_code(self):
-        """Queue and container names are the ones function_app.py and shared/adapters/deadletter.py use."""
+        """Queue and container names are the ones function_app.py and the settings use."""
         storage = MAIN.module("storage")
         assert storage.param("queueNames") == [function_app.QUEUE, function_app.POISON]
-        assert storage.param("deadLetterContainerName") == deadletter.DEFAULT_CONTAINER
+        assert storage.param("deadLetterContainerName") == DOCUMENTED["DEADLETTER_CONTAINER"][0]
 
 
 class TestSchedule:
