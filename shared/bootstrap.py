@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shared.core.controls import get_benchmark
+from shared.core.controls.registry import get_benchmark
 from shared.pipeline import Limits, Scanner
 from shared.ports import DeadLetterStore, FindingSink, Uploader
 from shared.settings import Settings, StorageSettings

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from shared.core.controls.registry import get_benchmark
 from shared.core.errors import SettingsError
 from shared.core.identifiers import IdentifierError, is_guid, subscription_id
 from shared.core.model import Policy, QpsMode, ScanScope
@@ -155,8 +156,6 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Read and validate every setting from ``env`` (os.environ or a test dict)."""
         get = _Reader(env)
-        from shared.core.controls import get_benchmark  # noqa: PLC0415 - avoid a cycle at import
-
         benchmark = get.text("CIS_BENCHMARK")
         get_benchmark(benchmark)
         logs_endpoint = get.url("LOGS_INGESTION_ENDPOINT", required=False)

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from shared.core.controls import Control, benchmark_names, get_benchmark
+from shared.core.controls import Control
 from shared.core.controls import kubelet_fields as kf
+from shared.core.controls.registry import benchmark_names, get_benchmark
 from shared.core.errors import FieldTypeError
 from shared.core.model import Policy
 
