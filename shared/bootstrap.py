@@ -31,6 +31,7 @@ from shared.settings import Settings, StorageSettings
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+    from azure.storage.blob import ContainerClient
 
     from shared.adapters.configz_reader import LoopThread
     from shared.adapters.deadletter import DeliveringSink
@@ -215,7 +216,7 @@ def _dead_letter_store(
 
 def blob_container(
     storage: StorageSettings, name: str, resources: ExitStack | None = None
-) -> object:
+) -> ContainerClient:
     """The ``ContainerClient`` of container ``name`` in the host's storage account.
 
     Identity-based (``AzureWebJobsStorage__accountName`` or ``__blobServiceUri``, with the
