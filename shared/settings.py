@@ -1,8 +1,9 @@
 """Settings: every environment variable the scanner reads, validated before any call.
 
 Each setting is documented once in ``DOCUMENTED`` (README "Configuration" lists the same), plus
-the Functions host's storage connection (``HOST_STORAGE``), which the app reads for its
-dead-letter store. A missing or malformed value raises SettingsError naming the variable.
+the Functions host's storage connection (``AzureWebJobsStorage`` and its identity-based
+``__blobServiceUri`` / ``__accountName`` / ``__clientId`` fields, set by the platform and infra/),
+which the app also uses for its dead-letter store (``StorageSettings``). A missing or malformed value raises SettingsError naming the variable.
 Only this module and shared.bootstrap look at the environment; everything else receives a
 ``Settings``.
 """
@@ -35,7 +36,9 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     ),
     "SCAN_SUBSCRIPTIONS": (
         "",
-        "Comma-separated subscription ids to scan; unset: every subscription the identity can see.",
+        "Comma-separated subscription ids every trigger scans (an HTTP request may narrow them, "
+        "never widen them; the CLI's --subscription replaces them); unset: every subscription "
+        "the identity can see.",
     ),
     "DISCOVERY_MODE": (
         "auto",
@@ -95,16 +98,6 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
         ".deadletter",
         "CLI: folder where rows wait when Log Analytics does not accept them.",
     ),
-}
-
-#: The Functions host's storage connection, which the app also uses for its dead-letter blobs.
-#: Set by the platform and infra/ (identity-based in Azure, a connection string for Azurite);
-#: documented in docs/infra.md rather than in the settings table.
-HOST_STORAGE: dict[str, str] = {
-    "AzureWebJobsStorage": "connection string (Azurite and local runs only; a secret)",
-    "AzureWebJobsStorage__blobServiceUri": "blob endpoint of the host storage account",
-    "AzureWebJobsStorage__accountName": "host storage account name (blob endpoint derived)",
-    "AzureWebJobsStorage__clientId": "client id of the managed identity that reaches it",
 }
 
 

@@ -33,20 +33,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from shared.adapters.kube_policy import (
-    RequestPolicy,
-    body_cap_message,
-    broken_message,
-    refused_reason,
-    retry_limit,
-    retry_wait,
-    slow_body_reason,
-    status_detail,
-    status_message,
-    timeout_message,
-    tls_message,
-    unreachable_message,
-)
+from shared.adapters import kube_policy
 from shared.core.errors import ConfigzFetchError
 
 if TYPE_CHECKING:
@@ -157,7 +144,7 @@ class ConfigzReader:
     def __init__(
         self,
         configuration: k8s.Configuration,
-        policy: RequestPolicy,
+        policy: kube_policy.RequestPolicy,
         loop: LoopThread,
         *,
         user_agent: str = "",
@@ -230,39 +217,51 @@ class ConfigzReader:
             except ConfigzFetchError:
                 raise
             except aiohttp.ClientSSLError as exc:
-                raise ConfigzFetchError(tls_message(self._server, exc)) from None
+                raise ConfigzFetchError(kube_policy.tls_message(self._server, exc)) from None
             except TimeoutError:
                 # Headers came but the body trickled: say so, the fix is not the same.
                 reason = (
-                    slow_body_reason(self._policy.timeout)
+                    kube_policy.slow_body_reason(self._policy.timeout)
                     if answered
-                    else timeout_message(self._policy.timeout, DOING, self._server)
+                    else kube_policy.timeout_message(self._policy.timeout, DOING, self._server)
                 )
                 raise ConfigzFetchError(reason) from None
             except aiohttp.ClientConnectorError as exc:
                 if isinstance(exc.os_error, ConnectionRefusedError):
-                    raise ConfigzFetchError(refused_reason(self._server, DOING)) from None
-                raise ConfigzFetchError(unreachable_message(self._server, DOING, exc)) from None
+                    raise ConfigzFetchError(
+                        kube_policy.refused_reason(self._server, DOING)
+                    ) from None
+                raise ConfigzFetchError(
+                    kube_policy.unreachable_message(self._server, DOING, exc)
+                ) from None
             except _BrokenBody as broken:
                 # Reset, closed or truncated while the body came: retried once, as before.
                 if attempt < min(1, self._policy.max_retries):
                     attempt += 1
                     continue
-                raise ConfigzFetchError(broken_message(self._server, DOING, broken.cause)) from None
+                raise ConfigzFetchError(
+                    kube_policy.broken_message(self._server, DOING, broken.cause)
+                ) from None
             except aiohttp.ClientConnectionError as exc:
                 # Reset or closed before the answer: aiohttp has already sent the (idempotent)
                 # request a second time (RFC 9112 9.3.1.1), the one retry this case gets.
-                raise ConfigzFetchError(broken_message(self._server, DOING, exc)) from None
+                raise ConfigzFetchError(
+                    kube_policy.broken_message(self._server, DOING, exc)
+                ) from None
             except aiohttp.ClientError as exc:
-                raise ConfigzFetchError(unreachable_message(self._server, DOING, exc)) from None
+                raise ConfigzFetchError(
+                    kube_policy.unreachable_message(self._server, DOING, exc)
+                ) from None
             if 200 <= status <= 299:
                 return body
-            detail = status_detail(body)
-            if attempt < retry_limit(status, detail, self._policy.max_retries):
+            detail = kube_policy.status_detail(body)
+            if attempt < kube_policy.retry_limit(status, detail, self._policy.max_retries):
                 attempt += 1
-                await asyncio.sleep(retry_wait(retry_after, attempt, self._policy.backoff))
+                await asyncio.sleep(
+                    kube_policy.retry_wait(retry_after, attempt, self._policy.backoff)
+                )
                 continue
-            raise ConfigzFetchError(status_message(status, detail, DOING, attempt))
+            raise ConfigzFetchError(kube_policy.status_message(status, detail, DOING, attempt))
 
     async def _attempt(
         self, url: URL, headers: Mapping[str, str], answered: list[bool]
@@ -307,7 +306,7 @@ async def _read_capped(
             if truncate:
                 chunks.append(chunk[: len(chunk) - (size - limit)])
                 break
-            raise ConfigzFetchError(body_cap_message(limit))
+            raise ConfigzFetchError(kube_policy.body_cap_message(limit))
         chunks.append(chunk)
     return b"".join(chunks)
 

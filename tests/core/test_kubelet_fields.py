@@ -18,19 +18,13 @@ ALL_CONTROLS: list[tuple[str, Control]] = [
 ]
 CONTROLS = [pytest.param(control, id=f"{name}:{control.id}") for name, control in ALL_CONTROLS]
 DECLARED = {path for _, control in ALL_CONTROLS for path in control.paths}
-PRESENT_VALUES: dict[kf.Kind, Any] = {
-    kf.Kind.BOOL: True,
-    kf.Kind.INT: 7,
-    kf.Kind.STRING: "/etc/kubernetes/certs/ca.crt",
-    kf.Kind.DURATION: "5m0s",
-    kf.Kind.STRING_LIST: ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
-}
-OTHER_VALUES: dict[kf.Kind, Any] = {
-    kf.Kind.BOOL: False,
-    kf.Kind.INT: 0,
-    kf.Kind.STRING: "",
-    kf.Kind.DURATION: "0s",
-    kf.Kind.STRING_LIST: ["TLS_RSA_WITH_RC4_128_SHA"],
+#: Per kind, a value to put in a config and another valid one to change it to.
+SAMPLES: dict[kf.Kind, tuple[Any, Any]] = {
+    kf.Kind.BOOL: (True, False),
+    kf.Kind.INT: (7, 0),
+    kf.Kind.STRING: ("/etc/kubernetes/certs/ca.crt", ""),
+    kf.Kind.DURATION: ("5m0s", "0s"),
+    kf.Kind.STRING_LIST: (["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"], ["TLS_RSA_WITH_RC4_128_SHA"]),
 }
 
 
@@ -71,7 +65,7 @@ def config_with(values: Mapping[kf.KubeletField, Any]) -> dict[str, Any]:
 
 
 def every_field(overrides: Mapping[kf.KubeletField, Any] | None = None) -> dict[str, Any]:
-    values = {field: PRESENT_VALUES[field.kind] for field in kf.FIELDS}
+    values = {field: SAMPLES[field.kind][0] for field in kf.FIELDS}
     values.update(overrides or {})
     return config_with(values)
 
@@ -128,5 +122,5 @@ class TestControlsReadTheirDeclaredPaths:
         for field in kf.FIELDS:
             if field.path in control.paths:
                 continue
-            changed = every_field({field: OTHER_VALUES[field.kind]})
+            changed = every_field({field: SAMPLES[field.kind][1]})
             assert control.check(changed, Policy()) == baseline, field.path
