@@ -143,11 +143,14 @@ module storage 'modules/storage.bicep' = {
         principalType: 'ServicePrincipal'
         description: 'Host storage (AzureWebJobsStorage): deployment package, timer locks, dead-letter blobs and their leases.'
       }
+    ]
+    // On each of the two queues, not on the account: no other queue of the account is reachable.
+    queueRoleAssignments: [
       {
         roleDefinitionId: builtInRoles.storageQueueDataContributor
         principalId: identity.outputs.principalId
         principalType: 'ServicePrincipal'
-        description: 'The scan-cluster queue trigger and output, and the poison queue.'
+        description: 'This queue only: the scan-cluster trigger and output, or the poison queue output.'
       }
     ]
   }
