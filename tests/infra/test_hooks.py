@@ -359,6 +359,20 @@ class TestWiring:
         assert "scope" not in access.resource_body(symbol)
         assert access.tree["globals"]["scope"]["value"] == "subscription"
 
+    def test_docs_give_the_deployer_what_the_deployment_and_hooks_do(self):
+        """docs/infra.md lists, for target subscriptions, every action the nested deployment and the hooks need."""
+        docs = (ROOT / "docs/infra.md").read_text(encoding="utf-8")
+        section = docs.split("### The deployer's permissions", 1)[1].split("\n### ", 1)[0]
+        targets = section.split("**Each target subscription**", 1)[1]
+        for action in (
+            "Microsoft.Resources/deployments/*",
+            "Microsoft.Authorization/roleDefinitions/read`, `/write",
+            "Microsoft.Authorization/roleAssignments/read`, `/write",
+            "Microsoft.Authorization/roleAssignments/delete",
+            "Microsoft.Authorization/roleDefinitions/delete",
+        ):
+            assert action in targets, action
+
     def test_usage(self, tmp_path):
         """An unknown hook name is a usage error."""
         done = Azd(tmp_path, with_az=False).run("predeploy")
