@@ -17,6 +17,7 @@ from tests.infra.tables import COLUMNS, FINDINGS_TABLE, RUNS_TABLE
 QUERIES, RULES = kql.project_queries()
 BY_NAME = {q.name: q for q in QUERIES}
 RULE_BY_SYMBOL = {r.symbol: r for r in RULES}
+MISSPELT_TABLE = FINDINGS_TABLE.replace("Findings", "Finding")
 
 
 def _analysis(name: str) -> kql.Analysis:
@@ -139,9 +140,9 @@ class TestMistakesFail:
                 "The name 'ControlId' does not refer to any known column, table, variable or function.",
             ),
             (
-                "KubeletFinding_CL | take 1",
+                f"{MISSPELT_TABLE} | take 1",
                 "KS204",
-                "The name 'KubeletFinding_CL' does not refer to any known table, tabular variable or function.",
+                f"The name '{MISSPELT_TABLE}' does not refer to any known table, tabular variable or function.",
             ),
             (f'{FINDINGS_TABLE} | where Status == "FAIL" and', "KS006", "Missing expression"),
             (
