@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.core import k8s_lists as lists
-from shared.core.errors import ListError, ListNotServedError
+from shared.core.errors import ListDeniedError, ListError, ListNotServedError
 from shared.core.k8s_facts import DEFAULT_NAME_LIMIT, ControlFacts, Finding, Names, names_of
 from shared.core.k8s_lists import AsyncListReader, Item, ListConsumer, ListReader, ListRef, Page
 from shared.core.rbac import Access, Grant, RbacState, RoleMatch, Subject
@@ -424,7 +424,12 @@ class Section4Scan:
             if isinstance(error, ListNotServedError) and ref in lists.OPTIONAL_READS:
                 notes.append(f"{ref.qualified} is not served by this cluster (CRD not installed)")
                 continue
-            errors.append(f"{ref.qualified} not read: {error}")
+            if isinstance(error, ListDeniedError):
+                errors.append(
+                    f"{ref.qualified} not read: the scanner lacks {error.permission} ({error})"
+                )
+            else:
+                errors.append(f"{ref.qualified} not read: {error}")
         for ref in EVIDENCE_READS.get(cid, ()):
             error = self._errors.get(ref)
             if error is not None:
@@ -901,3 +906,36 @@ async def scan_async(
         except ListError as exc:
             state.failed(ref, exc)
     return state.finish()
+
+
+def cni_facts(network_profile: Mapping[str, Any] | None) -> ControlFacts:
+    """4.4.1 from ARM ``properties.networkProfile``: evidence only (AKS manages the CNI version)."""
+    if not isinstance(network_profile, Mapping):
+        return ControlFacts(
+            "4.4.1", Finding.NOT_READ, error="networkProfile is absent from the cluster object"
+        )
+    shown = [
+        f"{key}: {network_profile.get(key) if network_profile.get(key) is not None else '(absent)'}"
+        for key in ("networkPlugin", "networkPluginMode", "networkDataplane", "networkPolicy")
+    ]
+    return ControlFacts(
+        "4.4.1",
+        Finding.NEEDS_JUDGEMENT,
+        evidence=tuple(shown),
+        notes=("the CNI version is managed by AKS and not visible through ARM",),
+    )
+
+
+def external_secrets_facts(addon_profiles: Mapping[str, Any] | None) -> ControlFacts:
+    """4.5.2 from ARM ``properties.addonProfiles``: is the Key Vault secrets provider on?"""
+    profiles = addon_profiles if isinstance(addon_profiles, Mapping) else {}
+    provider = profiles.get("azureKeyvaultSecretsProvider")
+    enabled = isinstance(provider, Mapping) and provider.get("enabled") is True
+    return ControlFacts(
+        "4.5.2",
+        Finding.NEEDS_JUDGEMENT,
+        evidence=(
+            "azureKeyvaultSecretsProvider: "
+            + ("enabled" if enabled else "not enabled (absent means off)"),
+        ),
+    )
