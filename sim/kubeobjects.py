@@ -334,22 +334,55 @@ def webhook_configuration(
     }
 
 
+#: The rules of infra/k8s/kubelet-config-reader.yaml's ClusterRole (tests/infra/test_k8s.py keeps
+#: them equal): nodes and nodes/proxy for configz, get/list of what section 4 reads.
+SCANNER_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("", ("nodes",), ("get", "list")),
+    ("", ("nodes/proxy",), ("get",)),
+    (RBAC_GROUP, ("clusterroles", "clusterrolebindings", "roles", "rolebindings"), ("get", "list")),
+    ("", ("namespaces", "pods", "serviceaccounts", "services"), ("get", "list")),
+    ("networking.k8s.io", ("ingresses", "networkpolicies"), ("get", "list")),
+    ("apps", ("daemonsets", "deployments", "replicasets", "statefulsets"), ("get", "list")),
+    ("batch", ("cronjobs", "jobs"), ("get", "list")),
+    (
+        "admissionregistration.k8s.io",
+        ("mutatingwebhookconfigurations", "validatingwebhookconfigurations"),
+        ("get", "list"),
+    ),
+    ("crd.projectcalico.org", ("networkpolicies",), ("get", "list")),
+    ("cilium.io", ("ciliumclusterwidenetworkpolicies", "ciliumnetworkpolicies"), ("get", "list")),
+)
+
+
 def scanner_rbac(principal_id: str) -> tuple[dict[str, Any], ...]:
-    """The ClusterRole and ClusterRoleBinding of ``infra/k8s/kubelet-config-reader.yaml``,
-    bound to the scanner identity (what a cluster admin applies on Kubernetes-RBAC clusters)."""
+    """The objects of ``infra/k8s/kubelet-config-reader.yaml`` bound to the scanner identity (what a
+    cluster admin applies on Kubernetes-RBAC clusters): its ClusterRole and binding, and the Role
+    for ConfigMaps in ``default`` with its RoleBinding."""
     labels = {"app.kubernetes.io/name": "aks-kubelet-cis-scanner"}
     reader = cluster_role(
         "aks-kubelet-config-reader",
-        rule(["get", "list"], ["nodes"]),
-        rule(["get"], ["nodes/proxy"]),
+        *(rule(list(verbs), list(resources), [group]) for group, resources, verbs in SCANNER_RULES),
+        labels=labels,
+    )
+    scanner = subject("User", principal_id)
+    default_reader = role(
+        "default",
+        "aks-cis-default-namespace-reader",
+        rule(["get", "list"], ["configmaps"]),
         labels=labels,
     )
     return (
         reader,
         cluster_role_binding(
-            "aks-kubelet-config-reader",
-            "aks-kubelet-config-reader",
-            subject("User", principal_id),
+            "aks-kubelet-config-reader", "aks-kubelet-config-reader", scanner, labels=labels
+        ),
+        default_reader,
+        role_binding(
+            "default",
+            "aks-cis-default-namespace-reader",
+            "Role",
+            "aks-cis-default-namespace-reader",
+            scanner,
             labels=labels,
         ),
     )
