@@ -58,9 +58,13 @@ def app_imports(name: str) -> set[str]:
     return found
 
 
+ROOMS = ("core", "adapters", "entrypoints")
+
+
 def room(name: str) -> str:
+    """``core``, ``adapters`` or ``entrypoints`` for a module in one of them, else its name."""
     parts = name.split(".")
-    return parts[1] if len(parts) > 2 else name
+    return parts[1] if len(parts) > 1 and parts[1] in ROOMS else name
 
 
 class TestLayering:
