@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 import jwt
 import requests
+import urllib3.exceptions
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from shared.core.auth import CLOCK_SKEW_SECONDS
@@ -223,8 +224,9 @@ class SigningKeys:
                         raise _FetchError(f"{url} is larger than {policy.max_document_bytes} bytes")
                     if time.monotonic() > deadline:
                         raise _FetchError(f"{url} took longer than {policy.timeout:.0f} s")
-        except requests.RequestException as exc:
-            raise _FetchError(f"{url} not reached: {type(exc).__name__}: {exc}") from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            # urllib3's own errors come from read1 (a reset or a short body mid-document).
+            raise _FetchError(f"{url} not read: {type(exc).__name__}: {exc}") from None
         try:
             document = json.loads(bytes(body))
         except (UnicodeDecodeError, json.JSONDecodeError):

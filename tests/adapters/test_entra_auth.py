@@ -150,10 +150,20 @@ class TestFailClosed:
                 ),
                 "HTTP 302",
             ),
-            (Fault(Endpoint.JWKS, Action.DROP), "not reached"),
+            (Fault(Endpoint.JWKS, Action.DROP), "not read"),
+            (Fault(Endpoint.JWKS, Action.TRUNCATE, chunk=40), "not read"),
             (Fault(Endpoint.JWKS, Action.SLOW_BODY, delay=0.4, chunk=1), "longer than"),
         ],
-        ids=["too-large", "not-json", "not-object", "no-keys", "redirect", "reset", "trickle"],
+        ids=[
+            "too-large",
+            "not-json",
+            "not-object",
+            "no-keys",
+            "redirect",
+            "reset",
+            "cut-short",
+            "trickle",
+        ],
     )
     def test_bad_documents_are_refused_with_the_reason(self, tenant, fault, reason):
         """Size cap, JSON only, no redirect, overall deadline: each failure names itself."""
