@@ -440,13 +440,18 @@ class Out:
         self.value = value
 
 
-def http_request(body: bytes) -> func.HttpRequest:
-    """A request as the host hands it over after checking the function key (header and query)."""
+def http_request(body: bytes, token: str) -> func.HttpRequest:
+    """A request as the host hands it over after checking the function key (header and query),
+    with a caller's Entra bearer token."""
     return func.HttpRequest(
         method="POST",
         url=f"https://scanner.azurewebsites.net/api/scan?code={FUNCTION_KEY}",
         body=body,
-        headers={"content-type": "application/json", "x-functions-key": FUNCTION_KEY},
+        headers={
+            "content-type": "application/json",
+            "x-functions-key": FUNCTION_KEY,
+            "authorization": f"Bearer {token}",
+        },
         params={"code": FUNCTION_KEY},
     )
 
@@ -477,9 +482,10 @@ class TestFunctions:
             json.dumps({"clusters": [PROD_LEGACY], "wait": True}).encode(),
         ]
         statuses = []
+        token = watch.sim.entra.token()
         for body in bodies:
             out = Out()
-            response = http_fn(http_request(body), out)
+            response = http_fn(http_request(body, token), out)
             statuses.append(response.status_code)
             haystack.add("http answer", response.get_body())
             haystack.add_json("http answer headers", dict(response.headers))
@@ -494,7 +500,11 @@ class TestFunctions:
         watch.assert_no_leak(
             haystack,
             runs=len(messages) + 3,
-            extra={"function key": FUNCTION_KEY, "storage account key": ACCOUNT_KEY},
+            extra={
+                "function key": FUNCTION_KEY,
+                "storage account key": ACCOUNT_KEY,
+                "trigger bearer token": token,
+            },
         )
 
 
