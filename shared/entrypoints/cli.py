@@ -13,17 +13,16 @@ import logging
 import sys
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 from shared import __version__
-from shared.core.errors import SettingsError
+from shared.core.errors import SettingsError, SinkError
 from shared.core.gate import GateTally, parse_fail_on
 from shared.core.identifiers import ClusterId, IdentifierError, subscription_id
 from shared.core.model import ScanScope
 from shared.pipeline import Progress, ScanOutcome
-from shared.ports import FindingSink
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -319,23 +318,27 @@ def scan(
 
     app = app or build(settings, dead_letters=DeadLetters.DIRECTORY)
     gate = GateTally()
-    with closing(app), ExitStack() as files:
+    with closing(app):
         try:
-            stream = files.enter_context(_open(options.output))
+            stream = _open(options.output)
         except OSError as exc:
             print(f"error: --output {options.output}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
-        app.replay()
-        sink = _output_sink(options, stream, get_benchmark(settings.benchmark))
-        with _progress(enabled=_bar_wanted(options, stream)) as progress:
-            outcome = run_scan(
-                app.scanner,
-                scope,
-                [_StopFirst(sink, progress), gate, *app.sinks],
-                trigger="cli",
-                progress=progress,
-                delivery=app.delivering.stats if app.delivering else None,
-            )
+        output = _StopFirst(stream, options, get_benchmark(settings.benchmark))
+        try:
+            app.replay()
+            with _progress(enabled=_bar_wanted(options, stream)) as progress:
+                output.progress = progress
+                outcome = run_scan(
+                    app.scanner,
+                    scope,
+                    [output, gate, *app.sinks],
+                    trigger="cli",
+                    progress=progress,
+                    delivery=app.delivering.stats if app.delivering else None,
+                )
+        finally:
+            output.close()
     return exit_code(outcome, gate, options.fail_on)
 
 
@@ -367,12 +370,6 @@ def exit_code(outcome: ScanOutcome, gate: GateTally, fail_on: frozenset[str]) ->
     return EXIT_OK
 
 
-def _output_sink(options: Options, stream: IO[str], benchmark: Benchmark) -> FindingSink:
-    from shared.adapters.output import output_sink  # noqa: PLC0415
-
-    return output_sink(options.fmt, stream, benchmark=benchmark, matrix=options.matrix)
-
-
 def _bar_wanted(options: Options, stream: IO[str]) -> bool:
     """A progress bar on a terminal's stderr, unless rows stream to that same terminal."""
     from shared.adapters.output import STREAMING_FORMATS  # noqa: PLC0415
@@ -382,31 +379,53 @@ def _bar_wanted(options: Options, stream: IO[str]) -> bool:
     return not (options.fmt in STREAMING_FORMATS and stream.isatty())
 
 
-@contextmanager
-def _open(path: str | None) -> Iterator[IO[str]]:
+def _open(path: str | None) -> IO[str]:
+    """stdout, or the --output file (OSError when it cannot be created)."""
     if path is None:
-        yield sys.stdout
-        return
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        yield handle
+        return sys.stdout
+    return open(path, "w", encoding="utf-8", newline="")  # closed by _StopFirst.close
 
 
 class _StopFirst:
-    """Passes rows to the output sink; stops the progress bar before the report is written."""
+    """The output sink as the pipeline sees it: the bar stops before the report is written, and
+    a write that fails (disk full, a closed pipe) is a SinkError, so the run counts it (exit 3)."""
 
-    def __init__(self, sink: FindingSink, progress: Progress) -> None:
-        self._sink = sink
-        self._progress = progress
+    def __init__(self, stream: IO[str], options: Options, benchmark: Benchmark) -> None:
+        from shared.adapters.output import output_sink  # noqa: PLC0415
+
+        self._stream = stream
+        self._sink = output_sink(options.fmt, stream, benchmark=benchmark, matrix=options.matrix)
+        self.progress: Progress = Progress()
+        self._failed = False
 
     def write_findings(self, rows: Sequence[Finding]) -> None:
         """Pass rows on."""
-        self._sink.write_findings(rows)
+        try:
+            self._sink.write_findings(rows)
+        except OSError as exc:
+            self._failed = True
+            raise SinkError(f"output: {exc.strerror or exc}") from exc
 
     def write_run(self, run: RunRecord) -> None:
-        """Stop the bar, then let the sink write its report."""
-        if isinstance(self._progress, _RichProgress):
-            self._progress.stop()
-        self._sink.write_run(run)
+        """Stop the bar, then let the sink write its report, and flush it."""
+        if isinstance(self.progress, _RichProgress):
+            self.progress.stop()
+        try:
+            self._sink.write_run(run)
+            self._stream.flush()
+        except OSError as exc:
+            self._failed = True
+            raise SinkError(f"output: {exc.strerror or exc}") from exc
+
+    def close(self) -> None:
+        """Close an --output file. A failure already counted (exit 3) repeats on close: dropped."""
+        if self._stream is sys.stdout:
+            return
+        try:
+            self._stream.close()
+        except OSError:
+            if not self._failed:
+                raise
 
 
 class _ConsoleLogHandler(logging.Handler):

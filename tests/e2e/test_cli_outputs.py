@@ -17,6 +17,7 @@ from pathlib import Path
 
 import jsonschema
 import junitparser
+import pytest
 
 from shared.entrypoints.cli import main
 from tests.e2e.test_scan_estate import DEV_SUB, PROD_SUB
@@ -212,3 +213,13 @@ class TestTerminalReport:
         assert line.startswith("WARNING shared.pipeline: cluster /subscriptions/")
         assert not [x for x in lines if "━" in x], "the bar is left on the screen"
         assert max(len(x) for x in lines if not x.startswith("WARNING")) <= 80
+
+
+class TestOutputFailures:
+    @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+    @pytest.mark.parametrize("fmt", ["table", "csv", "sarif"], ids=["table", "csv", "sarif"])
+    def test_a_write_that_fails_exits_3(self, env, capsys, fmt):
+        """Writing the output fails (disk full): the rows were not delivered there, exit 3 naming it."""
+        code = main(["scan", "--subscription", DEV_SUB, "--format", fmt, "--output", "/dev/full"])
+        assert code == 3
+        assert "output: No space left on device" in capsys.readouterr().err
