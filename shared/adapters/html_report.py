@@ -88,7 +88,7 @@ def _count_cells(tally: Tally) -> str:
 
 
 def _summary(rows: Sequence[Finding]) -> Iterable[str]:
-    yield "<h2>Summary by cluster and section</h2>"
+    yield '<h2 id="summary">Summary by cluster and section</h2>'
     summaries = by_cluster_and_section(rows)
     if not summaries:
         yield "<p>No rows: the scan found no cluster.</p>"
@@ -107,7 +107,7 @@ def _summary(rows: Sequence[Finding]) -> Iterable[str]:
 
 
 def _not_passing(rows: Sequence[Finding]) -> Iterable[str]:
-    yield "<h2>Not passing</h2>"
+    yield '<h2 id="not-passing">Not passing</h2>'
     groups = not_passing(rows)
     if not groups:
         yield "<p>Every row is PASS.</p>"
@@ -139,7 +139,7 @@ def _not_passing(rows: Sequence[Finding]) -> Iterable[str]:
 
 
 def _exemptions(rows: Sequence[Finding], run: RunRecord) -> Iterable[str]:
-    yield "<h2>Exemptions</h2>"
+    yield '<h2 id="exemptions">Exemptions</h2>'
     groups = exemptions(rows)
     if not groups:
         yield "<p>No row is exempted.</p>"
@@ -163,7 +163,7 @@ def _exemptions(rows: Sequence[Finding], run: RunRecord) -> Iterable[str]:
 
 
 def _run_record(run: RunRecord) -> Iterable[str]:
-    yield "<h2>Run record</h2><table><tbody>"
+    yield '<h2 id="run-record">Run record</h2><table><tbody>'
     for key, value in run.row().items():
         yield f"<tr><th>{esc(key)}</th><td><code>{esc(value)}</code></td></tr>"
     yield "</tbody></table>"
