@@ -35,6 +35,7 @@ from azure.storage.blob import ContainerClient
 import function_app
 import sim.demo
 from shared.adapters.deadletter import DirectoryDeadLetterStore
+from shared.adapters.output import FORMATS
 from shared.core.errors import SettingsError
 from shared.core.model import ScanScope
 from shared.entrypoints.cli import main
@@ -315,7 +316,7 @@ def arm_faults(sim: SimulatedEstate) -> None:
 
 
 class TestCommandLine:
-    @pytest.mark.parametrize("fmt", ["table", "json", "jsonl"])
+    @pytest.mark.parametrize("fmt", list(FORMATS))
     @pytest.mark.parametrize("to_file", [False, True], ids=["stdout", "output-file"])
     def test_scan_with_faults_leaks_nothing(self, env, watch, tmp_path, fmt, to_file):
         """`scan` in every format, to stdout and to a file, with faults and local accounts on."""
@@ -330,7 +331,7 @@ class TestCommandLine:
         assert haystack.add_tree("dead letters", Path(env["DEADLETTER_DIR"])) > 0
         watch.assert_no_leak(haystack, runs=1)
 
-    @pytest.mark.parametrize("fmt", ["table", "json", "jsonl"])
+    @pytest.mark.parametrize("fmt", list(FORMATS))
     def test_demo_with_faults_leaks_nothing(self, watch, monkeypatch, fmt):
         """`demo` on its own estate, with the same faults, in every format."""
         started: list[SimulatedEstate] = []
