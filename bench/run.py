@@ -40,10 +40,10 @@ from bench.floor import Latencies, floor
 from bench.machine import describe
 from bench.processes import Measured, measure
 from bench.simulator import EstateProcess, EstateShape, Snapshot
+from shared.core.records import FINDINGS_STREAM, RUNS_STREAM
 
 ROOT = Path(__file__).resolve().parents[1]
 AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
-FINDINGS_STREAM, RUNS_STREAM = "Custom-KubeletFindings", "Custom-KubeletScanRuns"
 #: Environment variables that would change what the scanner or azure-identity does.
 FOREIGN = ("IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT")
 HEAVY_MODULES = (

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from shared.core.errors import SettingsError
 from shared.core.identifiers import IdentifierError, is_guid, subscription_id
 from shared.core.model import Policy, QpsMode, ScanScope
+from shared.core.records import FINDINGS_STREAM, RUNS_STREAM
 
 DCR_IMMUTABLE_ID = re.compile(r"^dcr-[0-9a-f]{32}$")
 STREAM = re.compile(r"^Custom-[A-Za-z0-9_]{1,100}$")
@@ -74,8 +75,8 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
         "Logs Ingestion endpoint of the data collection rule; with LOGS_DCR_IMMUTABLE_ID enables upload.",
     ),
     "LOGS_DCR_IMMUTABLE_ID": ("", "Immutable id (dcr-...) of the data collection rule."),
-    "LOGS_FINDINGS_STREAM": ("Custom-KubeletFindings", "DCR stream for finding rows."),
-    "LOGS_RUNS_STREAM": ("Custom-KubeletScanRuns", "DCR stream for run records."),
+    "LOGS_FINDINGS_STREAM": (FINDINGS_STREAM, "DCR stream for finding rows."),
+    "LOGS_RUNS_STREAM": (RUNS_STREAM, "DCR stream for run records."),
     "SCAN_POLICY": (
         "",
         "Policy file (path, or inline YAML/JSON): eventRecordQPS rule, levels, exemptions with expiry.",

@@ -8,7 +8,7 @@ run against them unchanged over real HTTP(S). Nothing here reaches the network.
         env = sim.env          # IDENTITY_ENDPOINT, IDENTITY_HEADER, AZURE_CLIENT_ID, ARM_ENDPOINT,
                                # LOGS_INGESTION_ENDPOINT, LOGS_DCR_IMMUTABLE_ID, REQUESTS_CA_BUNDLE
         sim.faults.node_unreachable("aks-prod-weu", "aks-user-93773898-vmss000001")
-        rows = sim.accepted("Custom-KubeletFindings")
+        rows = sim.accepted("Custom-AksCisFindings")
 
 Modules: ``estate`` (the data), ``kubeletconfig`` (configz bodies), ``identity`` (token
 endpoint and token format), ``arm`` and ``resource_graph`` (ARM), ``apiserver`` (kube-apiserver

@@ -18,13 +18,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from shared.core.records import FINDINGS_STREAM, RUNS_STREAM
 from sim.kubeletconfig import ABSENT, aks_kubelet_config, derive, insert_after
 
 AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 """Application id of "Azure Kubernetes Service AAD Server": the audience of AKS Entra tokens."""
 
-FINDINGS_STREAM = "Custom-KubeletFindings"
-RUNS_STREAM = "Custom-KubeletScanRuns"
 
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 

@@ -58,7 +58,7 @@ class TestErrors:
                 },
                 "LOGS_DCR_IMMUTABLE_ID",
             ),
-            ({"LOGS_FINDINGS_STREAM": "KubeletFindings"}, "LOGS_FINDINGS_STREAM"),
+            ({"LOGS_FINDINGS_STREAM": "AksCisFindings"}, "LOGS_FINDINGS_STREAM"),
             ({"CIS_BENCHMARK": "cis-aks-9.9"}, "CIS_BENCHMARK"),
             ({"SCAN_CONCURRENCY": "0"}, "SCAN_CONCURRENCY"),
             ({"DISCOVERY_MODE": "magic"}, "DISCOVERY_MODE"),

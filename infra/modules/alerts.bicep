@@ -5,7 +5,7 @@ metadata description = 'An e-mail action group and four log search alert rules o
 //   Parameters   //
 // ============== //
 
-@description('Required. Resource ID of the Log Analytics workspace that holds KubeletFindings_CL and KubeletScanRuns_CL.')
+@description('Required. Resource ID of the Log Analytics workspace that holds AksCisFindings_CL and AksCisScanRuns_CL.')
 param workspaceResourceId string
 
 @description('Required. E-mail address that receives the alerts.')

@@ -1,5 +1,5 @@
 metadata name = 'Findings store and telemetry'
-metadata description = 'The Log Analytics workspace with the KubeletFindings_CL and KubeletScanRuns_CL tables, the Direct data collection rule the app uploads through (Logs Ingestion API), and workspace-based Application Insights with local authentication disabled.'
+metadata description = 'The Log Analytics workspace with the AksCisFindings_CL and AksCisScanRuns_CL tables, the Direct data collection rule the app uploads through (Logs Ingestion API), and workspace-based Application Insights with local authentication disabled.'
 
 // ============== //
 //   Parameters   //
@@ -88,10 +88,10 @@ var runColumns = [
   { name: 'RowsReplayed', type: 'int' }
 ]
 
-var findingsTableName = 'KubeletFindings_CL'
-var runsTableName = 'KubeletScanRuns_CL'
-var findingsStreamName = 'Custom-KubeletFindings' // LOGS_FINDINGS_STREAM
-var runsStreamName = 'Custom-KubeletScanRuns' // LOGS_RUNS_STREAM
+var findingsTableName = 'AksCisFindings_CL'
+var runsTableName = 'AksCisScanRuns_CL'
+var findingsStreamName = 'Custom-AksCisFindings' // LOGS_FINDINGS_STREAM
+var runsStreamName = 'Custom-AksCisScanRuns' // LOGS_RUNS_STREAM
 var workspaceDestinationName = 'findingsWorkspace'
 
 // ============= //
@@ -151,10 +151,10 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2024-03-11' 
   properties: {
     description: 'Kubelet CIS findings and scan runs from the AKS kubelet scanner (Logs Ingestion API).'
     streamDeclarations: {
-      'Custom-KubeletFindings': {
+      'Custom-AksCisFindings': {
         columns: findingColumns
       }
-      'Custom-KubeletScanRuns': {
+      'Custom-AksCisScanRuns': {
         columns: runColumns
       }
     }

@@ -1,8 +1,9 @@
 """The two record shapes the scanner emits, and their one schema.
 
 ``FINDING_COLUMNS`` and ``RUN_COLUMNS`` are the single source of truth for the Log Analytics
-tables ``KubeletFindings_CL`` / ``KubeletScanRuns_CL``, the data collection rule's stream
-declarations (infra/) and the JSON outputs; tests check all of them against these tuples.
+tables (``FINDINGS_TABLE``, ``RUNS_TABLE``), the data collection rule's stream declarations
+(``FINDINGS_STREAM``, ``RUNS_STREAM``, the defaults of LOGS_FINDINGS_STREAM / LOGS_RUNS_STREAM)
+in infra/, and the JSON outputs; tests check all of them against these names and tuples.
 Types are Log Analytics column types.
 """
 
@@ -15,6 +16,13 @@ from typing import Any
 
 from shared.core.controls import Benchmark, Control
 from shared.core.model import Cluster, Node, Policy, RunTotals, Status, Verdict
+
+#: The Log Analytics tables and the data collection rule streams that feed them; infra/ and every
+#: query use these names (tests/infra check them).
+FINDINGS_TABLE = "AksCisFindings_CL"
+RUNS_TABLE = "AksCisScanRuns_CL"
+FINDINGS_STREAM = "Custom-AksCisFindings"
+RUNS_STREAM = "Custom-AksCisScanRuns"
 
 FINDING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("TimeGenerated", "datetime"),

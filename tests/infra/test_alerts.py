@@ -14,8 +14,8 @@ from tests.infra.bicep import ROOT, Opaque, Template, main
 from tests.infra.kql import check_columns, defined_names
 
 SCHEMA = {
-    "KubeletFindings_CL": [name for name, _ in records.FINDING_COLUMNS],
-    "KubeletScanRuns_CL": [name for name, _ in records.RUN_COLUMNS],
+    records.FINDINGS_TABLE: [name for name, _ in records.FINDING_COLUMNS],
+    records.RUNS_TABLE: [name for name, _ in records.RUN_COLUMNS],
 }
 
 MAIN = main()
@@ -76,12 +76,12 @@ class TestColumnChecker:
     @pytest.mark.parametrize(
         ("query", "unknown"),
         [
-            ('KubeletFindings_CL | where Stauts == "FAIL"', {"Stauts"}),
-            ("KubeletScanRuns_CL | summarize count() by ControlId", {"ControlId"}),
-            ("KubeletFindings_CL | extend Worst = 1 | project Worst, Rank", {"Rank"}),
-            ('KubeletFindings_CL | where Status == "FAIL" // Bogus in a comment', set()),
-            ('KubeletFindings_CL | where Reason has "Bogus"', set()),
-            ('KubeletFindings_CL | where ClusterId == "{Cluster}"', set()),
+            ('AksCisFindings_CL | where Stauts == "FAIL"', {"Stauts"}),
+            ("AksCisScanRuns_CL | summarize count() by ControlId", {"ControlId"}),
+            ("AksCisFindings_CL | extend Worst = 1 | project Worst, Rank", {"Rank"}),
+            ('AksCisFindings_CL | where Status == "FAIL" // Bogus in a comment', set()),
+            ('AksCisFindings_CL | where Reason has "Bogus"', set()),
+            ('AksCisFindings_CL | where ClusterId == "{Cluster}"', set()),
         ],
         ids=[
             "typo",
@@ -98,8 +98,8 @@ class TestColumnChecker:
 
     def test_flags_a_table_that_does_not_exist(self):
         """A custom table other than the scanner's two is reported."""
-        assert check_columns("KubeletFinding_CL | take 1", SCHEMA).unknown_tables == {
-            "KubeletFinding_CL"
+        assert check_columns("AksCisFinding_CL | take 1", SCHEMA).unknown_tables == {
+            "AksCisFinding_CL"
         }
 
 
@@ -119,8 +119,8 @@ class TestQueries:
         query = _query(symbol)
         produced = (
             defined_names(query)
-            | set(SCHEMA["KubeletFindings_CL"])
-            | set(SCHEMA["KubeletScanRuns_CL"])
+            | set(SCHEMA[records.FINDINGS_TABLE])
+            | set(SCHEMA[records.RUNS_TABLE])
         )
         (condition,) = _rule(symbol)["properties"]["criteria"]["allOf"]
         assert condition["metricMeasureColumn"] == measure

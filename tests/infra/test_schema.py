@@ -20,8 +20,8 @@ MONITORING = Template(ROOT / "infra/modules/monitoring.bicep")
 
 #: table name -> (columns in shared/core/records.py, the record dataclass, DOCUMENTED stream setting)
 TABLES: dict[str, tuple[tuple[tuple[str, str], ...], type, str]] = {
-    "KubeletFindings_CL": (records.FINDING_COLUMNS, records.Finding, "LOGS_FINDINGS_STREAM"),
-    "KubeletScanRuns_CL": (records.RUN_COLUMNS, records.RunRecord, "LOGS_RUNS_STREAM"),
+    records.FINDINGS_TABLE: (records.FINDING_COLUMNS, records.Finding, "LOGS_FINDINGS_STREAM"),
+    records.RUNS_TABLE: (records.RUN_COLUMNS, records.RunRecord, "LOGS_RUNS_STREAM"),
 }
 
 #: Column names Log Analytics reserves for custom tables and DCR streams: "`_ResourceId`, `id`,
