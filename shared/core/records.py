@@ -10,12 +10,13 @@ Types are Log Analytics column types.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from shared.core.controls import Benchmark, Control
-from shared.core.model import Cluster, Node, Policy, RunTotals, Status, Verdict
+from shared.core.controls import Benchmark, Control, Scope
+from shared.core.model import Cluster, Evidence, Node, Policy, RunTotals, Status, Verdict
 
 #: The Log Analytics tables and the data collection rule streams that feed them; infra/ and every
 #: query use these names (tests/infra check them).
@@ -48,6 +49,10 @@ FINDING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("Exempt", "boolean"),
     ("ExemptionReason", "string"),
     ("ExemptionExpires", "string"),
+    ("Section", "string"),
+    ("Scope", "string"),
+    ("Evidence", "string"),
+    ("EvidenceCount", "int"),
 )
 
 RUN_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -72,12 +77,19 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("RowsSent", "int"),
     ("RowsDeadLettered", "int"),
     ("RowsReplayed", "int"),
+    ("ClusterRows", "int"),
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One row per (node, control); node fields empty when the whole cluster was not reached."""
+    """One row per (node, control) or (cluster, control).
+
+    ``Scope`` is the control's: ``node`` rows carry the node (its fields are empty when the
+    whole cluster was not reached), ``cluster`` rows never do. ``Evidence`` is a JSON object
+    of what a cluster-scoped check saw (``render_evidence``); ``EvidenceCount`` the length of
+    its first list (offending pools, registries, principals).
+    """
 
     TimeGenerated: str
     RunId: str
@@ -102,6 +114,10 @@ class Finding:
     Exempt: bool
     ExemptionReason: str
     ExemptionExpires: str
+    Section: str
+    Scope: str
+    Evidence: str
+    EvidenceCount: int
 
     def row(self) -> dict[str, Any]:
         """The Log Analytics / JSON row."""
@@ -135,6 +151,7 @@ class RunRecord:
     RowsSent: int
     RowsDeadLettered: int
     RowsReplayed: int
+    ClusterRows: int
 
     def row(self) -> dict[str, Any]:
         """The Log Analytics / JSON row."""
@@ -143,6 +160,45 @@ class RunRecord:
 
 _FINDING_FIELDS = tuple(f.name for f in fields(Finding))
 _RUN_FIELDS = tuple(f.name for f in fields(RunRecord))
+
+
+#: Evidence bounds: at most EVIDENCE_ITEMS items of each list, each at most EVIDENCE_ITEM_CHARS
+#: long; a whole Evidence value at most EVIDENCE_MAX_CHARS (fewer items are shown until it fits).
+EVIDENCE_ITEMS = 10
+EVIDENCE_ITEM_CHARS = 200
+EVIDENCE_MAX_CHARS = 4096
+
+
+def render_evidence(evidence: Evidence) -> str:
+    """``Evidence`` as one bounded JSON object; empty string when there is none.
+
+    Values keep their JSON form; each list becomes ``{"count": n, "first": [...]}`` with its
+    first items in sorted order. The count is always the full one, so a shortened list says how
+    much it left out.
+    """
+    if evidence.empty:
+        return ""
+    for shown in range(EVIDENCE_ITEMS, -1, -1):
+        document: dict[str, Any] = {}
+        for name, value in evidence.values:
+            document[name] = (
+                [_clip(str(v)) for v in value[:shown]] if isinstance(value, tuple) else value
+            )
+            if isinstance(value, str):
+                document[name] = _clip(value)
+        for name, items in evidence.lists:
+            ordered = sorted(items)
+            document[name] = {"count": len(items), "first": [_clip(i) for i in ordered[:shown]]}
+        text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+        if len(text) <= EVIDENCE_MAX_CHARS:
+            return text
+    return json.dumps({"truncated": True, "count": evidence.count}, separators=(",", ":"))
+
+
+def _clip(text: str) -> str:
+    if len(text) <= EVIDENCE_ITEM_CHARS:
+        return text
+    return text[: EVIDENCE_ITEM_CHARS - 3] + "..."
 
 
 def utc_now() -> str:
@@ -197,6 +253,7 @@ def findings(
     rows = []
     for verdict in verdicts:
         control = controls[verdict.control_id]
+        cluster_scope = control.scope is Scope.CLUSTER
         exemption = None
         if policy is not None and policy.exemptions and verdict.status is Status.FAIL:
             exemption = policy.exemption_for(
@@ -238,6 +295,10 @@ def findings(
                 Exempt=exemption is not None,
                 ExemptionReason=exemption.reason if exemption else "",
                 ExemptionExpires=exemption.expires.isoformat() if exemption else "",
+                Section=control.section,
+                Scope=control.scope.value,
+                Evidence=render_evidence(verdict.evidence) if cluster_scope else "",
+                EvidenceCount=verdict.evidence.count if cluster_scope else 0,
             )
         )
     return rows
@@ -276,6 +337,7 @@ def run_record(
         RowsSent=totals.rows_sent,
         RowsDeadLettered=totals.rows_dead_lettered,
         RowsReplayed=totals.rows_replayed,
+        ClusterRows=totals.cluster_rows,
     )
 
 

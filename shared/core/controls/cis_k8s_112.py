@@ -56,7 +56,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.core.controls import Outcome
+from shared.core.controls import Outcome, Recommendation, benchmark
 from shared.core.controls.cis_aks_versions import (
     ANONYMOUS_AUTH,
     ANONYMOUS_AUTH_TITLE,
@@ -75,8 +75,6 @@ from shared.core.controls.cis_aks_versions import (
     SERVER_CERT_ROTATION,
     STREAMING_IDLE_TIMEOUT,
     STREAMING_IDLE_TIMEOUT_TITLE,
-    Recommendation,
-    benchmark,
 )
 from shared.core.controls.configz import Observed, read_bool, read_int, read_str
 from shared.core.errors import FieldTypeError
