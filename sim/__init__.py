@@ -17,10 +17,9 @@ asyncio HTTP/1.1 server they share), ``runner`` (start/stop, worker processes). 
 benchmarks: ``python -m sim serve --help``.
 """
 
+from shared.core.records import FINDINGS_STREAM, RUNS_STREAM
 from sim.estate import (
     AKS_SERVER_APP_ID,
-    FINDINGS_STREAM,
-    RUNS_STREAM,
     Estate,
     Identity,
     Latency,

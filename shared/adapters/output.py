@@ -2,8 +2,10 @@
 
 ``--format json`` writes one object ``{"run": {...}, "findings": [...]}``; ``jsonl`` writes one
 finding row per line as rows arrive and a last line ``{"run": {...}}``. Both sort nothing and
-drop nothing: every row the pipeline produced is written. The table sink keeps a compact
-matrix (node-by-control) for people and lists every non-PASS reason once per pool.
+drop nothing: every row the pipeline produced is written. The table sink keeps, for people, a
+compact node-by-control matrix of the node-scoped controls (kubelet) with every non-PASS reason
+once per pool, and a cluster-by-control matrix of the cluster-scoped ones (``Scope`` cluster: one
+row per cluster, no node) with each non-PASS reason once, naming the clusters it applies to.
 """
 
 from __future__ import annotations
@@ -94,7 +96,8 @@ class JsonSink:
 
 
 class TableSink:
-    """A node-by-control matrix, the reasons behind every non-PASS cell, and the run's totals."""
+    """Node-by-control and cluster-by-control matrices, the reasons behind every non-PASS cell,
+    and the run's totals."""
 
     def __init__(self, console: Console) -> None:
         self._console = console
@@ -104,12 +107,20 @@ class TableSink:
         # (cluster, pool, status, reason) -> (control ids, node names)
         self._reasons: dict[tuple[str, str, str, str], tuple[set[str], set[str]]] = {}
         self._rows: list[Finding] = []
+        # cluster-scoped rows: cluster -> control -> status, and (status, reason) -> (ids, clusters)
+        self._cluster_cells: dict[str, dict[str, str]] = defaultdict(dict)
+        self._cluster_controls: dict[str, None] = {}
+        self._cluster_reasons: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+        self._cluster_statuses: dict[str, int] = defaultdict(int)
 
     def write_findings(self, rows: Sequence[Finding]) -> None:
-        """Fold rows into the matrix."""
+        """Fold rows into the matrices."""
         with self._lock:
             self._rows.extend(rows)
             for r in rows:
+                if r.Scope == "cluster":
+                    self._fold_cluster_row(r)
+                    continue
                 target = (
                     r.ClusterName or f"(subscription {r.SubscriptionId})",
                     r.NodePool,
@@ -126,10 +137,67 @@ class TableSink:
                     controls.add(r.ControlId)
                     nodes.add(r.NodeName)
 
+    def _fold_cluster_row(self, r: Finding) -> None:
+        cluster = r.ClusterName or f"(subscription {r.SubscriptionId})"
+        self._cluster_cells[cluster][r.ControlId] = r.Status
+        self._cluster_controls.setdefault(r.ControlId, None)
+        self._cluster_statuses[r.Status] += 1
+        if r.Status != "PASS":
+            reason = r.Reason
+            if r.Exempt:
+                reason += f" [exempt until {r.ExemptionExpires}: {r.ExemptionReason}]"
+            controls, clusters = self._cluster_reasons.setdefault(
+                (r.Status, reason), (set(), set())
+            )
+            controls.add(r.ControlId)
+            clusters.add(cluster)
+
     def write_run(self, run: RunRecord) -> None:
         """Print everything."""
         with self._lock:
             self._print(run)
+
+    def _print_cluster_controls(self) -> None:
+        from rich import box  # noqa: PLC0415
+        from rich.table import Table  # noqa: PLC0415
+        from rich.text import Text  # noqa: PLC0415
+
+        if not self._cluster_cells:
+            return
+        controls = sorted(self._cluster_controls, key=_control_key)
+        table = Table(
+            title="Cluster controls (one row per cluster, from Azure Resource Manager)",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            padding=(0, 0),
+        )
+        table.add_column("Cluster", no_wrap=True)
+        for control in controls:
+            table.add_column(control, justify="center", no_wrap=True)
+        for cluster, cells in sorted(self._cluster_cells.items()):
+            statuses = [cells.get(c, "") for c in controls]
+            table.add_row(
+                cluster, *[Text(_GLYPH.get(s, s), style=_STYLE.get(s, "")) for s in statuses]
+            )
+        self._console.print(table)
+        self._console.print(
+            "[bold]Cluster controls not passing[/bold] (grouped by status and reason):"
+        )
+        for (status, reason), (ids, clusters) in sorted(
+            self._cluster_reasons.items(),
+            key=lambda item: (_control_key(min(item[1][0], key=_control_key)), item[0][0]),
+        ):
+            where = (
+                next(iter(clusters))
+                if len(clusters) == 1
+                else f"{len(clusters)} clusters ({', '.join(sorted(clusters))})"
+            )
+            self._console.print(
+                Text.assemble(
+                    (f"{status:<7}", _STYLE.get(status, "")),
+                    f" {_control_span(ids):<13} {where}: {reason}",
+                )
+            )
 
     def _print_pools(self) -> None:
         from shared.core.pools import summarize  # noqa: PLC0415
@@ -153,7 +221,8 @@ class TableSink:
         from rich.table import Table  # noqa: PLC0415
         from rich.text import Text  # noqa: PLC0415
 
-        table = Table(title=f"{run.Benchmark} — run {run.RunId}", show_lines=False)
+        title = f"{run.Benchmark} — run {run.RunId}: node controls (one row per node)"
+        table = Table(title=title, show_lines=False)
         table.add_column("Cluster")
         table.add_column("Pool")
         table.add_column("Node")
@@ -171,7 +240,7 @@ class TableSink:
         self._console.print(table)
         if self._reasons:
             self._console.print(
-                "\n[bold]Not passing[/bold] (grouped by cluster, pool, status and reason):"
+                "\n[bold]Node controls not passing[/bold] (grouped by cluster, pool, status and reason):"
             )
             for (cluster, pool, status, reason), (ids, nodes) in sorted(
                 self._reasons.items(),
@@ -191,11 +260,22 @@ class TableSink:
                     )
                 )
         self._print_pools()
+        self._console.print()
+        self._print_cluster_controls()
+        counts = self._cluster_statuses
+        cluster_part = (
+            f"; {run.ClusterRows} of them cluster-control rows ({counts['PASS']} PASS, "
+            f"{counts['FAIL']} FAIL, {counts['ERROR']} ERROR, {counts['SKIPPED']} SKIPPED, "
+            f"{counts['MANUAL']} MANUAL)"
+            if run.ClusterRows
+            else ""
+        )
         self._console.print(
             f"\n{run.Clusters} clusters ({run.ClustersFailed} not reached), {run.Nodes} nodes "
             f"({run.NodesFailed} unreadable) in {run.Subscriptions} subscriptions: "
             f"[green]{run.Passed} PASS[/green], [red]{run.Failed} FAIL[/red], "
             f"[yellow]{run.Errors} ERROR[/yellow], {run.Skipped} SKIPPED, {run.Manual} MANUAL"
+            f"{cluster_part}"
         )
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from shared.core.errors import OutOfScopeError
 from shared.core.identifiers import ClusterId
@@ -109,6 +111,10 @@ class Cluster:
     private_fqdn: str = ""
     kubernetes_version: str = ""
     run_command_disabled: bool = False
+    #: The managed cluster's ARM JSON as discovery received it (Resource Graph row or ARM GET),
+    #: the ``managedCluster`` read of the cluster-scoped controls; None when there is none
+    #: (``scan --kubeconfig``). Not part of equality.
+    arm: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def stopped(self) -> bool:

@@ -150,9 +150,9 @@ def check_audit_logs(facts: Mapping[str, Any], _: Policy) -> Outcome:
             Status.MANUAL,
             f"{len(settings)} settings",
             expected,
-            f"{_named(sorted(set(audit_group)), 'diagnostic setting')} enable only the 'audit' "
-            "category group; confirm in the portal that it includes kube-audit, or enable "
-            "kube-audit-admin explicitly",
+            "audit logs are sent only through the 'audit' category group, by "
+            f"{_named(sorted(set(audit_group)), 'diagnostic setting')}; confirm in the portal "
+            "that it includes kube-audit, or enable kube-audit-admin explicitly",
             evidence,
         )
     if not settings:
@@ -378,8 +378,8 @@ def _unseen(access: RegistryAccess, expected: str) -> Outcome:
         Status.ERROR,
         "",
         expected,
-        f"the kubelet identity holds roles on {_named(list(access.unseen), 'registry')} the "
-        "scan cannot see: grant Microsoft.ContainerRegistry/registries/read there",
+        "the kubelet identity holds roles on registries the scan cannot see: "
+        f"{_named(list(access.unseen), 'registry')}; grant Microsoft.ContainerRegistry/registries/read there",
         Evidence(lists=(("unseenRegistries", access.unseen),)),
     )
 
@@ -471,8 +471,8 @@ def _judge_writers(
             False,
             actual,
             expected,
-            f"{_named([o.split(' ', 1)[0] for o in others], 'principal')} hold write roles on "
-            "the cluster's registries but are not in the policy's registries.writePrincipals",
+            "principals with write roles on the cluster's registries that are not in the "
+            f"policy's registries.writePrincipals: {_named([o.split(' ', 1)[0] for o in others], 'principal')}",
             Evidence(lists=(("unapprovedWritePrincipals", tuple(others)), ("registries", logins))),
         )
     return _outcome(
@@ -547,7 +547,7 @@ def check_acr_read_only(facts: Mapping[str, Any], _: Policy) -> Outcome:
             False,
             f"{len(writing)} write roles",
             expected,
-            f"the kubelet identity holds {_named(writing, 'role')} that can change registries; "
+            f"the kubelet identity holds roles that can change registries: {_named(writing, 'role')}; "
             "replace them with AcrPull (az aks update --attach-acr)",
             Evidence(values=values, lists=(("writeRoles", tuple(writing)), ("roles", tuple(held)))),
         )
@@ -603,7 +603,7 @@ def check_approved_registries(facts: Mapping[str, Any], policy: Policy) -> Outco
             False,
             f"{len(others)} not approved",
             expected,
-            f"{_named(others, 'registry')} are not in the policy's registries.approved{note}",
+            f"registries not in the policy's registries.approved: {_named(others, 'registry')}{note}",
             Evidence(lists=(("unapprovedRegistries", tuple(others)), ("registries", logins))),
         )
     return _outcome(
@@ -804,7 +804,7 @@ def check_private_nodes(facts: Mapping[str, Any], _: Policy) -> Outcome:
         values=_values(private), lists=(("poolsWithNodePublicIP", tuple(public_pools)),)
     )
     tail = (
-        f"; {_named(public_pools, 'node pool')} give nodes public IPs (enableNodePublicIP)"
+        f"; node pools giving nodes public IPs (enableNodePublicIP): {_named(public_pools, 'node pool')}"
         if public_pools
         else "; no node pool gives nodes public IPs"
     )
