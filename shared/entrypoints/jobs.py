@@ -123,7 +123,8 @@ def scan_cluster(
     another producer wrote cannot widen what this app scans.
     """
     # The message fixes the benchmark and the eventRecordQPS rule the dispatcher used; levels
-    # and exemptions come from this app's SCAN_POLICY, the same file the dispatcher read.
+    # and exemptions come from this app's SCAN_POLICY and the sections from its CIS_SECTIONS,
+    # the same settings the dispatcher read.
     base = load_settings(env)
     scope = within_scope(base, ScanScope(clusters=(message.cluster,)))
     policy = replace(
