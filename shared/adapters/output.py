@@ -165,8 +165,10 @@ class TableSink:
         if not self._cluster_cells:
             return
         controls = sorted(self._cluster_controls, key=_control_key)
+        self._console.print(
+            "[bold]Cluster controls[/bold] (one row per cluster, from Azure Resource Manager):"
+        )
         table = Table(
-            title="Cluster controls (one row per cluster, from Azure Resource Manager)",
             box=box.SIMPLE_HEAD,
             pad_edge=False,
             padding=(0, 0),

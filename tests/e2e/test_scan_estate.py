@@ -329,6 +329,20 @@ class TestCommandLine:
         assert "SCAN_CONCURRENCY" in capsys.readouterr().err
         assert sim.snapshot() == before
 
+    def test_sections_flag_selects_the_kubelet_section(self, env, tmp_path):
+        """--sections 3.2 (CIS_SECTIONS) writes node rows only; a section the benchmark lacks exits 2."""
+        out = tmp_path / "out.jsonl"
+        assert main(["scan", "--sections", "3.2", "--format", "jsonl", "--output", str(out)]) == 0
+        rows = [json.loads(line) for line in out.read_text().splitlines()[:-1]]
+        assert rows
+        assert {r["Scope"] for r in rows} == {"node"}
+        assert {r["Section"] for r in rows} == {"3.2"}
+
+    def test_unknown_section_exits_2(self, env, capsys):
+        """A section cis-aks-1.8 does not have is a usage error naming CIS_SECTIONS and its sections."""
+        assert main(["scan", "--sections", "4"]) == 2
+        assert "CIS_SECTIONS: cis-aks-1.8 has no section 4" in capsys.readouterr().err
+
     def test_fail_on_findings_exits_1(self, env, tmp_path):
         """--fail-on-findings exits 1 when a FAIL exists; the jsonl output ends with the run record."""
         out = tmp_path / "out.jsonl"
