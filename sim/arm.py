@@ -28,6 +28,28 @@ Paths and api-versions are the ones the SDKs send (azure-mgmt-subscription 3.1.1
   wording not captured]; ``run_command_allowed=False`` the real 403 ``AuthorizationFailed``.
 * ``POST /providers/Microsoft.ResourceGraph/resources``: ``QueryResponse`` with ``totalRecords``,
   ``count``, ``resultTruncated``, ``$skipToken``, ``data`` (objectArray or table), ``facets``.
+  Tables: ``resources`` (managed clusters; container registries in the shape of
+  azure-rest-api-specs ``specification/containerregistry/resource-manager/
+  Microsoft.ContainerRegistry/Registry/stable/2025-04-01/examples/RegistryGet.json``),
+  ``securityresources`` (the ``Containers`` pricing of each subscription whose pricings the
+  identity may read, shaped as ``specification/security/resource-manager/Microsoft.Security/
+  stable/2024-01-01/examples/Pricings/ListPricings_example.json``: ``isEnabled`` is the string
+  ``"True"``/``"False"``) and ``authorizationresources`` (role assignments, shaped as
+  ``specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/
+  examples/RoleAssignments_Get.json``). Faults on the last two have their own endpoints.
+* ``GET .../managedClusters/{name}/providers/Microsoft.Insights/diagnosticSettings``:
+  ``{"value": [...]}`` without ``nextLink`` (the collection is not pageable), shaped as
+  ``specification/monitor/resource-manager/Microsoft.Insights/preview/2021-05-01-preview/
+  examples/listDiagnosticSettings.json``; a cluster with ``diagnostics_readable=False`` answers
+  ARM's 403 ``AuthorizationFailed`` naming ``Microsoft.Insights/diagnosticSettings/read``.
+* ``GET [/subscriptions/{id}]/providers/Microsoft.Authorization/roleDefinitions/{guid}``: the
+  built-in roles the estate assigns (``GetRoleDefinitionById.json`` of 2022-04-01); an unknown
+  GUID is a 404 ``RoleDefinitionDoesNotExist`` [I: the code ARM gives, wording not captured].
+* Managed clusters carry what the cluster-scoped controls read: ``identityProfile``
+  (kubelet identity), ``networkProfile.networkPolicy`` (absent when unset),
+  ``apiServerAccessProfile.authorizedIPRanges`` / ``enablePrivateClusterPublicFQDN``,
+  ``securityProfile`` (``defender``, ``azureKeyVaultKms``; 2025-10-01
+  ``ManagedClustersCreate_SecurityProfile.json``) and pools' ``enableNodePublicIP``.
 
 Every call needs a bearer token whose audience is this ARM endpoint (as the client addressed
 it, with or without the trailing slash) or the public ARM audiences. Errors use ARM's
