@@ -276,10 +276,15 @@ def evaluate_arm(run: Run, items: Sequence[Discovered]) -> None:
         )
     else:
         collected = source.collect(clusters, reads, run.expired)
+    batch: list[Finding] = []
     for cluster, facts in collected:
         context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, cluster)
         verdicts = evaluate_cluster(facts, controls, policy)
-        run.emit(findings(context, verdicts, utc_now(), policy, run.today))
+        batch.extend(findings(context, verdicts, utc_now(), policy, run.today))
+        if len(batch) >= FLUSH_ROWS:  # rows leave in batches, as the node rows do
+            run.emit(batch)
+            batch = []
+    run.emit(batch)
 
 
 def scan_clusters(run: Run, clusters: list[Cluster]) -> None:

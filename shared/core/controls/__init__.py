@@ -137,8 +137,6 @@ class Benchmark:
     name: str
     title: str
     controls: tuple[Control, ...]
-    #: Sections a user selected (CIS_SECTIONS); empty: all of them.
-    selected: tuple[str, ...] = ()
     node_controls: tuple[Control, ...] = field(init=False, repr=False, compare=False)
     arm_controls: tuple[Control, ...] = field(init=False, repr=False, compare=False)
     session_controls: tuple[Control, ...] = field(init=False, repr=False, compare=False)
@@ -177,7 +175,7 @@ class Benchmark:
                     f"(its sections: {', '.join(self.sections)})"
                 )
         chosen = tuple(c for c in self.controls if any(_under(c.id, s) for s in sections))
-        return Benchmark(self.name, self.title, chosen, tuple(sections))
+        return Benchmark(self.name, self.title, chosen)
 
 
 def _under(control_id: str, section: str) -> bool:
