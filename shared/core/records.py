@@ -181,14 +181,19 @@ def render_evidence(evidence: Evidence) -> str:
     for shown in range(EVIDENCE_ITEMS, -1, -1):
         document: dict[str, Any] = {}
         for name, value in evidence.values:
-            document[name] = (
-                [_clip(str(v)) for v in value[:shown]] if isinstance(value, tuple) else value
-            )
-            if isinstance(value, str):
+            if isinstance(value, tuple):
+                head = [_clip(str(v)) for v in value[:shown]]
+                # a value cut short says how long it was, like a list
+                document[name] = (
+                    head if len(value) <= shown else {"count": len(value), "first": head}
+                )
+            elif isinstance(value, str):
                 document[name] = _clip(value)
-        for name, items in evidence.lists:
-            ordered = sorted(items)
-            document[name] = {"count": len(items), "first": [_clip(i) for i in ordered[:shown]]}
+            else:
+                document[name] = value
+        for name, listed in evidence.lists:
+            ordered = sorted(listed)
+            document[name] = {"count": len(listed), "first": [_clip(i) for i in ordered[:shown]]}
         text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
         if len(text) <= EVIDENCE_MAX_CHARS:
             return text

@@ -148,6 +148,12 @@ class TestEvidenceRendering:
         )
         assert json.loads(text) == {"a": True, "b": None, "c": "x", "d": ["1.2.3.4/32"]}
 
+    def test_a_long_value_list_says_how_long_it_was(self):
+        """An observed list longer than EVIDENCE_ITEMS is cut, with its full count."""
+        ranges = tuple(f"10.0.{i}.0/24" for i in range(12))
+        document = json.loads(render_evidence(Evidence(values=(("ranges", ranges),))))
+        assert document["ranges"] == {"count": 12, "first": list(ranges[:EVIDENCE_ITEMS])}
+
     def test_size_is_bounded(self):
         """Huge items are clipped and lists shortened until the whole value fits."""
         items = tuple("x" * 5000 + str(i) for i in range(200))
