@@ -1,5 +1,11 @@
 """The scan pipeline: discover → reach each cluster → read each node's configz → evaluate → emit.
 
+Cluster-scoped controls (shared.core.controls, ``Scope.CLUSTER``) are evaluated once per cluster:
+those ARM answers in ``evaluate_arm`` for every discovered cluster, stopped ones included, right
+after triage; those that need the cluster's API server (``k8s:`` reads) in ``_session_controls``,
+once a session is open. In a fan-out the dispatcher evaluates the ARM ones and each queue job the
+others (``arm_rows``), so every (cluster, control) row is written exactly once per run.
+
 One code path for the CLI and the Functions triggers. It depends only on the ports
 (shared.ports); shared.bootstrap wires real adapters. Concurrency is bounded twice: at most
 ``cluster_concurrency`` configz requests in flight per API server (a cluster worker's window),
@@ -24,16 +30,17 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from shared.core.auth import Caller
-from shared.core.controls import Benchmark
+from shared.core.controls import Benchmark, Control
 from shared.core.controls.configz import parse_configz
 from shared.core.errors import ClusterError, NodeError, SinkError
-from shared.core.evaluate import evaluate, uniform_verdicts
+from shared.core.evaluate import evaluate, evaluate_cluster, uniform_verdicts
+from shared.core.facts import ARM_READS, Facts, failed
 from shared.core.identifiers import parse_cluster_id
 from shared.core.model import Cluster, Node, Policy, RunTotals, ScanScope, Status
 from shared.core.policy import EXPIRY_WARNING_DAYS, describe, expiring
@@ -41,11 +48,13 @@ from shared.core.records import Finding, RowContext, RunRecord, findings, run_re
 from shared.ports import (
     ClusterConnector,
     ClusterDiscovery,
+    ClusterFactSource,
     ClusterSession,
     DeliveryCounts,
     Discovered,
     DiscoveryFailure,
     FindingSink,
+    SessionFactReader,
     SubscriptionSearched,
 )
 
@@ -72,6 +81,17 @@ class Scanner:
     benchmark: Benchmark
     policy: Policy
     limits: Limits = Limits()
+    #: Where the ARM reads of cluster-scoped controls come from; None: this wiring has no Azure
+    #: (``scan --kubeconfig``), so those rows are SKIPPED saying so.
+    facts: ClusterFactSource | None = None
+    #: Reads ``k8s:`` facts from an open session; None: such controls are ERROR (issue #14).
+    session_facts: SessionFactReader | None = None
+
+
+NO_ARM_REASON = (
+    "not evaluated: this scan reads no Azure Resource Manager data (scan --kubeconfig knows no "
+    "cluster resource); scan the cluster through Azure discovery for this control"
+)
 
 
 class Progress:
@@ -114,6 +134,8 @@ class Run:
     sink_errors: list[str] = field(default_factory=list)
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
     caller: Caller = field(default_factory=lambda: Caller("unknown"))
+    #: False in a fan-out's queue job: the dispatcher already wrote the ARM-evaluated rows.
+    arm_rows: bool = True
 
     def expired(self) -> bool:
         return self.deadline is not None and self.clock() >= self.deadline
@@ -125,6 +147,8 @@ class Run:
         with self.lock:
             for row in rows:
                 self.totals.count(Status(row.Status))
+                if row.Scope == "cluster":
+                    self.totals.cluster_rows += 1
         for sink in self.sinks:
             try:
                 sink.write_findings(rows)
@@ -134,9 +158,23 @@ class Run:
                     self.undelivered += len(rows)
                     self.sink_errors.append(str(exc))
 
-    def rows(self, context: RowContext, status: Status, reason: str) -> list[Finding]:
-        verdicts = uniform_verdicts(self.scanner.benchmark, status, reason)
-        return findings(context, verdicts, utc_now())
+    def rows(
+        self,
+        context: RowContext,
+        status: Status,
+        reason: str,
+        controls: Sequence[Control] | None = None,
+    ) -> list[Finding]:
+        """The same status and reason for ``controls`` (default: the node-scoped ones)."""
+        chosen = self.scanner.benchmark.node_controls if controls is None else controls
+        return findings(context, uniform_verdicts(chosen, status, reason), utc_now())
+
+    def unreached_controls(self, *, arm: bool) -> tuple[Control, ...]:
+        """What a target that was never reached gets rows for: node and session controls, and
+        with ``arm`` the ARM-evaluated ones too (when this invocation writes them)."""
+        bench = self.scanner.benchmark
+        extra = bench.arm_controls if arm and self.arm_rows else ()
+        return (*bench.node_controls, *bench.session_controls, *extra)
 
 
 def start_run(
@@ -148,9 +186,13 @@ def start_run(
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
     caller: Caller | None = None,
+    arm_rows: bool = True,
 ) -> Run:
     """A new run: its id, its deadline (from the scanner's limits), its counters, and who
-    asked (``caller``; default: the trigger itself), logged as the run starts."""
+    asked (``caller``; default: the trigger itself), logged as the run starts.
+
+    ``arm_rows=False``: a fan-out's queue job, whose dispatcher wrote the ARM-evaluated rows.
+    """
     deadline_seconds = scanner.limits.deadline_seconds
     run = Run(
         scanner=scanner,
@@ -162,6 +204,7 @@ def start_run(
         progress=progress or Progress(),
         clock=clock,
         caller=caller or Caller.system(trigger),
+        arm_rows=arm_rows,
     )
     log.info("run %s started (trigger %s) by %s", run.run_id, trigger, run.caller.describe())
     return run
@@ -175,8 +218,10 @@ def discover(run: Run, scope: ScanScope) -> list[Discovered]:
 def triage(run: Run, items: Sequence[Discovered]) -> list[Cluster]:
     """Step 2: write the rows that need no scan; return the running clusters to scan.
 
-    A discovery failure becomes ERROR rows (per control, for its cluster or subscription), a
-    stopped cluster SKIPPED rows; every subscription searched is counted.
+    A discovery failure becomes ERROR rows (per control, for its cluster or subscription, ARM
+    ones included: they cannot be evaluated either), a stopped cluster SKIPPED rows for the
+    controls that need its API server (its ARM controls are evaluated by ``evaluate_arm``);
+    every subscription searched is counted.
     """
     benchmark = run.scanner.benchmark
     to_scan: list[Cluster] = []
@@ -203,18 +248,50 @@ def triage(run: Run, items: Sequence[Discovered]) -> list[Cluster]:
                 context = RowContext(
                     run.run_id, benchmark, item.subscription_id, cluster_id=item.cluster_id
                 )
-            run.emit(run.rows(context, Status.ERROR, reason))
+            run.emit(run.rows(context, Status.ERROR, reason, run.unreached_controls(arm=True)))
         else:
             run.totals.subscriptions.add(item.subscription_id)
             run.totals.clusters += 1
             if item.stopped:
                 context = RowContext.for_cluster(run.run_id, benchmark, item)
                 reason = f"cluster is stopped (powerState {item.power_state}); not contacted"
-                run.emit(run.rows(context, Status.SKIPPED, reason))
+                controls = run.unreached_controls(arm=False)
+                run.emit(run.rows(context, Status.SKIPPED, reason, controls))
             else:
                 to_scan.append(item)
     run.progress.clusters_found(len(to_scan))
     return to_scan
+
+
+def evaluate_arm(run: Run, items: Sequence[Discovered]) -> None:
+    """Step 2b: the cluster-scoped controls ARM answers, one row per (cluster, control).
+
+    Every discovered cluster, stopped ones included: its configuration is in ARM whatever its
+    power state. The reads are the union of what the selected controls need, collected once per
+    run (shared.ports.ClusterFactSource); a refused read makes only its controls ERROR.
+    """
+    controls = run.scanner.benchmark.arm_controls
+    clusters = [item for item in items if isinstance(item, Cluster)]
+    if not run.arm_rows or not controls or not clusters:
+        return
+    reads = frozenset(read for control in controls for read in control.reads)
+    source = run.scanner.facts
+    policy = run.scanner.policy
+    if source is None:
+        collected: Iterable[tuple[Cluster, Facts]] = (
+            (c, failed(ARM_READS, NO_ARM_REASON, Status.SKIPPED)) for c in clusters
+        )
+    else:
+        collected = source.collect(clusters, reads, run.expired)
+    batch: list[Finding] = []
+    for cluster, facts in collected:
+        context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, cluster)
+        verdicts = evaluate_cluster(facts, controls, policy)
+        batch.extend(findings(context, verdicts, utc_now(), policy, run.today))
+        if len(batch) >= FLUSH_ROWS:  # rows leave in batches, as the node rows do
+            run.emit(batch)
+            batch = []
+    run.emit(batch)
 
 
 def scan_clusters(run: Run, clusters: list[Cluster]) -> None:
@@ -268,11 +345,13 @@ def run_scan(
     discovered: Sequence[Discovered] | None = None,
     delivery: DeliveryCounts | None = None,
     caller: Caller | None = None,
+    arm_rows: bool = True,
 ) -> ScanOutcome:
-    """Scan everything in ``scope`` here: discover, triage, scan the clusters, finish.
+    """Scan everything in ``scope`` here: discover, triage, ARM controls, clusters, finish.
 
     ``discovered`` replaces the discovery call (a caller that already discovered);
-    ``delivery`` supplies the row counts of the run record; ``caller`` is who asked.
+    ``delivery`` supplies the row counts of the run record; ``caller`` is who asked;
+    ``arm_rows=False`` leaves the ARM-evaluated rows to the dispatcher of a fan-out (the queue job).
     """
     run = start_run(
         scanner,
@@ -282,9 +361,12 @@ def run_scan(
         progress=progress,
         clock=clock,
         caller=caller,
+        arm_rows=arm_rows,
     )
     items = discovered if discovered is not None else discover(run, scope)
-    scan_clusters(run, triage(run, items))
+    clusters = triage(run, items)
+    evaluate_arm(run, items)
+    scan_clusters(run, clusters)
     return finish(run, delivery)
 
 
@@ -302,10 +384,14 @@ def dispatch_scan(
     """Fan a scan out: discover, triage, hand the running clusters to ``enqueue``, finish.
 
     The clusters are scanned elsewhere (the Functions queue trigger), under the same run id;
-    failures and stopped clusters get their rows here. ``caller`` is who asked.
+    failures and stopped clusters get their rows here, and so does every cluster's ARM-evaluated
+    controls (the tenant-wide reads are made once, here, not once per queue job). ``caller`` is
+    who asked.
     """
     run = start_run(scanner, sinks, trigger=trigger, run_id=run_id, caller=caller)
-    clusters = triage(run, discover(run, scope))
+    items = discover(run, scope)
+    clusters = triage(run, items)
+    evaluate_arm(run, items)
     if clusters:
         enqueue(clusters)
     return finish(run, delivery)
@@ -330,6 +416,8 @@ class _ClusterState:
     emitted: set[str] = field(default_factory=set)
     closed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The session-scoped cluster controls have their rows (``_session_controls``).
+    session_done: bool = False
 
 
 #: Cluster workers beyond the ``ceil(concurrency / cluster_concurrency)`` that keep every permit
@@ -388,7 +476,10 @@ def _close_cluster(
                 with run.lock:
                     run.totals.clusters_failed += 1
             context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, state.cluster)
-            run.emit(run.rows(context, status, reason))
+            controls = run.scanner.benchmark.node_controls
+            if not state.session_done:
+                controls = (*controls, *run.scanner.benchmark.session_controls)
+            run.emit(run.rows(context, status, reason, controls))
 
 
 def _abandon(run: Run, state: _ClusterState) -> None:
@@ -430,6 +521,7 @@ def _scan_cluster(run: Run, state: _ClusterState, permits: threading.Semaphore) 
         _close_cluster(run, state, Status.ERROR, str(exc))
         return
     try:
+        _session_controls(run, state, session)
         try:
             nodes = session.list_nodes()
         except ClusterError as exc:
@@ -449,6 +541,31 @@ def _scan_cluster(run: Run, state: _ClusterState, permits: threading.Semaphore) 
         _close_cluster(run, state)
     finally:
         session.close()
+
+
+def _session_controls(run: Run, state: _ClusterState, session: ClusterSession) -> None:
+    """The cluster-scoped controls that read the cluster's Kubernetes API, once per cluster."""
+    controls = run.scanner.benchmark.session_controls
+    if not controls:
+        return
+    reads = frozenset(r for c in controls for r in c.reads)
+    reader = run.scanner.session_facts
+    if reader is None:
+        facts = failed(
+            tuple(sorted(reads)), "not read: this scanner has no Kubernetes object reader"
+        )
+    else:
+        facts = reader(session, reads)
+    context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, state.cluster)
+    policy = run.scanner.policy
+    rows = findings(
+        context, evaluate_cluster(facts, controls, policy), utc_now(), policy, run.today
+    )
+    with state.lock:
+        if state.closed or state.session_done:
+            return
+        state.session_done = True
+        run.emit(rows)
 
 
 def _scan_nodes(

@@ -6,12 +6,13 @@ real adapters, tests and the simulated estate wire theirs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shared.core.facts import Facts
 from shared.core.model import Cluster, Node, ScanScope
 from shared.core.records import Finding, RunRecord
 
@@ -69,6 +70,26 @@ class ClusterConnector(Protocol):
     def connect(self, cluster: Cluster) -> ClusterSession:
         """Fetch server URL and CA, authenticate, and return a session."""
         ...
+
+
+class ClusterFactSource(Protocol):
+    """Collects the reads cluster-scoped controls need (shared.core.facts), for many clusters.
+
+    Reads shared by every cluster (Resource Graph: pricings, registries, role assignments) are
+    made once per call; per-cluster reads (diagnostic settings) with bounded concurrency. A read
+    that fails is a ReadFailure in that cluster's Facts, naming what to grant; nothing raises.
+    """
+
+    def collect(
+        self, clusters: Sequence[Cluster], reads: frozenset[str], expired: Callable[[], bool]
+    ) -> Iterator[tuple[Cluster, Facts]]:
+        """Each cluster with its facts, for ``reads``; reads not started once ``expired()``
+        is true fail with the deadline as their reason."""
+        ...
+
+
+#: Reads ``k8s:<resource>`` facts from a cluster's API server session (issue #14 plugs in here).
+SessionFactReader = Callable[[ClusterSession, frozenset[str]], Facts]
 
 
 class FindingSink(Protocol):
