@@ -144,7 +144,14 @@ class TestExitCodes:
         assert {f["Exempt"] for f in findings if f["Status"] == "FAIL"} == {True}
         assert code == 0
         code, _ = scan_to(
-            tmp_path, "json", "--fail-on", "FAIL,ERROR", "--policy", str(policy), "--sections", "3.2"
+            tmp_path,
+            "json",
+            "--fail-on",
+            "FAIL,ERROR",
+            "--policy",
+            str(policy),
+            "--sections",
+            "3.2",
         )
         assert code == 1
 
