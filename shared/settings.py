@@ -12,11 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from shared.core.errors import SettingsError
 from shared.core.identifiers import IdentifierError, is_guid, subscription_id
 from shared.core.model import Policy, QpsMode, ScanScope
+
+if TYPE_CHECKING:
+    from shared.core.controls import Benchmark
 
 DCR_IMMUTABLE_ID = re.compile(r"^dcr-[0-9a-f]{32}$")
 STREAM = re.compile(r"^Custom-[A-Za-z0-9_]{1,100}$")
@@ -158,7 +162,7 @@ class Settings:
         from shared.core.controls import get_benchmark  # noqa: PLC0415 - avoid a cycle at import
 
         benchmark = get.text("CIS_BENCHMARK")
-        get_benchmark(benchmark)
+        selected = get_benchmark(benchmark)
         logs_endpoint = get.url("LOGS_INGESTION_ENDPOINT", required=False)
         logs_dcr_id = get.text("LOGS_DCR_IMMUTABLE_ID")
         if logs_dcr_id and not DCR_IMMUTABLE_ID.match(logs_dcr_id):
@@ -180,7 +184,7 @@ class Settings:
             subscriptions=get.guids("SCAN_SUBSCRIPTIONS"),
             discovery_mode=get.choice("DISCOVERY_MODE", ("auto", "resource-graph", "arm")),
             benchmark=benchmark,
-            policy=_policy(get),
+            policy=_policy(get, selected),
             allow_local_accounts=get.boolean("ALLOW_LOCAL_ACCOUNTS"),
             private_cluster_mode=get.choice("PRIVATE_CLUSTER_MODE", PRIVATE_CLUSTER_MODES),
             concurrency=get.integer("SCAN_CONCURRENCY", minimum=1, maximum=1024),
@@ -231,7 +235,7 @@ _ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
 _CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 
 
-def _policy(get: _Reader) -> Policy:
+def _policy(get: _Reader, benchmark: Benchmark) -> Policy:
     base = Policy(
         event_record_qps_min=get.integer("EVENT_RECORD_QPS_MIN", minimum=1, maximum=10_000),
         event_record_qps_mode=QpsMode(
@@ -243,7 +247,7 @@ def _policy(get: _Reader) -> Policy:
         return base
     from shared.core.policy import load_policy  # noqa: PLC0415 - only when a policy file is set
 
-    return load_policy(source, base)
+    return load_policy(source, base, benchmark=benchmark)
 
 
 class _Reader:
