@@ -62,8 +62,8 @@ def first_problem(
     kind = item["type"]
     field = field_path(loc)
     if kind == "invalid_key":  # the last part is the offending key itself, not a list index
-        parent = field_path(loc[:-1])
-        field = f"{parent}.{shown_key(loc[-1])}" if parent else shown_key(loc[-1])
+        prefix = field_path(loc[:-1])
+        field = f"{prefix}.{shown_key(loc[-1])}" if prefix else shown_key(loc[-1])
     if kind == "extra_forbidden":
         parent = _model_at(model, loc[:-1])
         allowed = ", ".join(parent.model_fields) if parent is not None else ""
