@@ -5,7 +5,8 @@ the queue message, the demo's ``--faults`` file) reads it here, so one set of ru
 
 * **JSON** is UTF-8 (RFC 8259 section 8.1; no byte order mark), has no duplicate keys (the
   standard library would keep the last silently), no ``NaN``/``Infinity`` (not JSON), no
-  number longer than ``MAX_NUMBER_DIGITS`` digits, and nests at most ``MAX_DEPTH`` deep.
+  number longer than ``MAX_NUMBER_DIGITS`` digits, no lone surrogate escape (``"\\ud800"``),
+  and nests at most ``MAX_DEPTH`` deep.
 * **YAML** is read with PyYAML's safe loader, plus: no duplicate keys, at most ``MAX_DEPTH``
   levels, and at most ``max_nodes`` nodes once aliases are expanded (a "billion laughs"
   document of a few hundred bytes stands for billions of nodes). Timestamps are not
@@ -64,8 +65,7 @@ def load_json(data: bytes | str) -> Any:
         ) from None
     except RecursionError:
         raise DocumentError(f"nests deeper than {MAX_DEPTH} levels") from None
-    if _depth(document) > MAX_DEPTH:
-        raise DocumentError(f"nests deeper than {MAX_DEPTH} levels")
+    _inspect(document)
     return document
 
 
@@ -97,17 +97,35 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _depth(document: Any) -> int:
-    """Nesting depth of a parsed document, without recursion."""
-    deepest, stack = 0, [(document, 1)]
+def _inspect(document: Any) -> None:
+    """Depth at most MAX_DEPTH and no lone surrogate in a key or string, without recursion.
+
+    JSON's ``\\ud800`` escape can stand for half a surrogate pair, which is not a character
+    (RFC 8259 section 8.2): such text cannot be encoded, logged or compared reliably.
+    """
+    stack: list[tuple[Any, int]] = [(document, 1)]
     while stack:
         value, level = stack.pop()
-        if isinstance(value, dict | list):
-            deepest = max(deepest, level)
-            if level <= MAX_DEPTH:
-                children: Iterable[Any] = value.values() if isinstance(value, dict) else value
-                stack.extend((child, level + 1) for child in children)
-    return deepest
+        if isinstance(value, str):
+            _whole_characters(value)
+        elif isinstance(value, dict | list):
+            if level > MAX_DEPTH:
+                raise DocumentError(f"nests deeper than {MAX_DEPTH} levels")
+            if isinstance(value, dict):
+                for key in value:
+                    _whole_characters(key)
+            children: Iterable[Any] = value.values() if isinstance(value, dict) else value
+            stack.extend((child, level + 1) for child in children)
+
+
+def _whole_characters(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise DocumentError(
+            f"not valid JSON: a string holds a lone surrogate ({text[exc.start]!r}), "
+            "half of a UTF-16 pair"
+        ) from None
 
 
 # -- YAML -----------------------------------------------------------------------------------
