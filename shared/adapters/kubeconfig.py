@@ -81,8 +81,14 @@ def parse_kubeconfig(raw: bytes, *, context: str | None = None) -> KubeEndpoint:
     )
 
 
+def _entries(document: dict[str, Any], section: str) -> list[Any]:
+    """The entries of ``section`` when it is a list (anything else holds none)."""
+    entries = document.get(section)
+    return entries if isinstance(entries, list) else []
+
+
 def _named(document: dict[str, Any], section: str, name: object, key: str) -> dict[str, Any] | None:
-    for entry in document.get(section) or []:
+    for entry in _entries(document, section):
         if (
             isinstance(entry, dict)
             and entry.get("name") == name
@@ -94,7 +100,7 @@ def _named(document: dict[str, Any], section: str, name: object, key: str) -> di
 
 
 def _first(document: dict[str, Any], section: str, key: str) -> dict[str, Any] | None:
-    entries = document.get(section) or []
+    entries = _entries(document, section)
     if entries and isinstance(entries[0], dict) and isinstance(entries[0].get(key), dict):
         value: dict[str, Any] = entries[0][key]
         return value
