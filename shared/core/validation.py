@@ -20,6 +20,7 @@ import typing
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.fields import FieldInfo
 
 #: Every input model: exact types (no "5" for 5, no 1 for true), unknown keys refused.
 STRICT = ConfigDict(strict=True, extra="forbid", frozen=True, hide_input_in_errors=True)
@@ -35,11 +36,22 @@ _TYPE_ERRORS = {
     "model_attributes_type",
     "literal_error",
     "enum",
+    "is_instance_of",
     "date_type",
     "int_from_float",
     "none_required",
 }
 _PLAIN = re.compile(r"[A-Za-z0-9_-]{1,100}")
+_TYPE_WORDS = {
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "int_from_float": "must be an integer",
+    "bool_type": "must be true or false",
+    "float_type": "must be a number",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping",
+    "model_type": "must be a mapping",
+}
 _FIXED = {"missing": "required", "invalid_key": "keys must be strings"}
 _JSON_TYPES = {
     str: "string",
@@ -66,7 +78,7 @@ def first_problem(
         field = f"{prefix}.{shown_key(loc[-1])}" if prefix else shown_key(loc[-1])
     if kind == "extra_forbidden":
         parent = _model_at(model, loc[:-1])
-        allowed = ", ".join(parent.model_fields) if parent is not None else ""
+        allowed = ", ".join(_fields(parent)) if parent is not None else ""
         return field, f"unknown key (allowed: {allowed})" if allowed else "unknown key"
     if kind in _FIXED:
         return field, _FIXED[kind]
@@ -76,7 +88,7 @@ def first_problem(
     description = _description(model, loc)
     got = f", got {_json_type(_value_at(document, loc))}"
     if kind in _TYPE_ERRORS:
-        return field, f"{description}{got}" if description else f"wrong type{got}"
+        return field, f"{description or _TYPE_WORDS.get(kind, 'has the wrong type')}{got}"
     if kind == "too_long":
         ctx = item.get("ctx") or {}
         return field, f"has {ctx.get('actual_length')} entries; at most {ctx.get('max_length')}"
@@ -133,7 +145,7 @@ def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseMo
             return None
         if isinstance(part, int):
             continue
-        info = current.model_fields.get(part)
+        info = _fields(current).get(part)
         if info is None:
             return None
         current = _inner_model(info.annotation)
@@ -153,12 +165,17 @@ def _description(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
             if current is not None and _model_description(current):
                 description = _model_description(current)
             continue
-        info = current.model_fields.get(part) if current is not None else None
+        info = _fields(current).get(part) if current is not None else None
         if info is None:
             break
         current = _inner_model(info.annotation)
         description = info.description or (_model_description(current) if current else "")
     return description
+
+
+def _fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """A model's fields by the key a document uses (the alias, when there is one)."""
+    return {info.alias or name: info for name, info in model.model_fields.items()}
 
 
 def _model_description(model: type[BaseModel]) -> str:
