@@ -27,6 +27,13 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNDELIVERED = 0, 1, 2, 3
 
 
+def _given(text: str) -> str:
+    """An option's value: anything but empty (an empty value would silently mean "not given")."""
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m shared", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -36,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, help=text, description=text)
         sub.add_argument("--format", choices=("table", "json", "jsonl"), default="table")
-        sub.add_argument("--output", metavar="FILE", help="write the output here instead of stdout")
+        sub.add_argument(
+            "--output", type=_given, metavar="FILE", help="write the output here instead of stdout"
+        )
         sub.add_argument(
             "--fail-on-findings", action="store_true", help="exit 1 when any row is FAIL"
         )
@@ -44,16 +53,21 @@ def _parser() -> argparse.ArgumentParser:
             "-v", "--verbose", action="store_true", help="log progress details to stderr"
         )
         sub.add_argument(
-            "--policy", metavar="FILE", help="scan policy file (YAML or JSON); sets SCAN_POLICY"
+            "--policy",
+            type=_given,
+            metavar="FILE",
+            help="scan policy file (YAML or JSON); sets SCAN_POLICY",
         )
         sub.add_argument(
             "--benchmark",
+            type=_given,
             metavar="NAME",
             help="benchmark to evaluate (sets CIS_BENCHMARK), e.g. cis-aks-1.0",
         )
         if name == "demo":
             sub.add_argument(
                 "--faults",
+                type=_given,
                 metavar="FILE",
                 help="JSON list of faults to inject (see docs/reliability.md), e.g. "
                 '[{"endpoint": "configz", "status": 403, "cluster": "aks-prod-weu"}]',
@@ -63,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
                 "--subscription",
                 action="append",
                 default=[],
+                type=_given,
                 metavar="ID",
                 help="subscription id to scan (repeatable; default: all visible)",
             )
@@ -70,16 +85,21 @@ def _parser() -> argparse.ArgumentParser:
                 "--cluster",
                 action="append",
                 default=[],
+                type=_given,
                 metavar="RESOURCE_ID",
                 help="AKS cluster resource id to scan (repeatable)",
             )
             sub.add_argument(
                 "--kubeconfig",
+                type=_given,
                 metavar="PATH",
                 help="scan the one cluster of this kubeconfig instead of discovering AKS clusters",
             )
             sub.add_argument(
-                "--context", metavar="NAME", help="kubeconfig context (default: current)"
+                "--context",
+                type=_given,
+                metavar="NAME",
+                help="kubeconfig context (default: current)",
             )
     return parser
 
@@ -94,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("azure").setLevel(logging.WARNING)
     try:
+        _check_output(args.output)
         if args.command == "demo":
             return _demo(args)
         scope = scope_from(args.subscription, args.cluster)
@@ -112,6 +133,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail_on_findings=args.fail_on_findings,
         app=app,
     )
+
+
+def _check_output(path: str | None) -> None:
+    """--output must be a file that can be written, known before anything is called."""
+    if path is None:
+        return
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise SettingsError(f"--output: cannot write {path}: {exc.strerror}") from None
 
 
 def _settings(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
