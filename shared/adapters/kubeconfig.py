@@ -10,7 +10,6 @@ user's client certificate and key are kept, for use only when ALLOW_LOCAL_ACCOUN
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -114,5 +113,5 @@ def _decode(value: object, what: str) -> str:
         raise CredentialsError(f"the kubeconfig's {what} is not a string")
     try:
         return base64.b64decode(value, validate=True).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # binascii.Error, a non-ASCII str, UnicodeDecodeError
         raise CredentialsError(f"the kubeconfig's {what} is not base64-encoded PEM") from exc

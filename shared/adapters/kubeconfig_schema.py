@@ -13,7 +13,6 @@ loader do not read are allowed, as kubectl allows them (``extensions``, ``prefer
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -34,7 +33,7 @@ def _https(server: str) -> str:
 def _base64(text: str) -> str:
     try:
         base64.b64decode(text, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a character that is not ASCII
         raise ValueError("must be base64 (the PEM, encoded)") from None
     return text
 

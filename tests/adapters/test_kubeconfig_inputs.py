@@ -29,6 +29,8 @@ from shared.core.errors import CredentialsError, SettingsError
 from shared.core.model import Cluster
 from tests.hypothesis_profiles import count, examples
 
+pytestmark = pytest.mark.inputs
+
 CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").decode()
 ANY: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
@@ -287,6 +289,14 @@ class TestRegressions:
         assert "names cluster 'elsewhere', which the file does not define" in str(
             outcome(tmp_path, yaml.safe_dump(document))
         )
+
+    def test_arm_kubeconfig_with_non_ascii_certificate_data_is_a_credentials_error(self):
+        """Found by make fuzz: certificate data with a non-ASCII character raised ValueError (not binascii.Error) and ended the run."""
+        document = kubeconfig({"token": "t", "client-certificate-data": "\x80"})
+        with pytest.raises(
+            CredentialsError, match="client-certificate-data is not base64-encoded PEM"
+        ):
+            parse_kubeconfig(yaml.safe_dump(document).encode())
 
     def test_arm_kubeconfig_with_non_list_sections_is_a_credentials_error(self):
         """contexts: 5 in Azure's answer was a TypeError that ended the run; now that cluster's CredentialsError."""

@@ -27,6 +27,8 @@ from sim import AKS_SERVER_APP_ID, SimulatedEstate, generated_estate
 from sim.estate import cluster_resource_id
 from tests.hypothesis_profiles import count, examples
 
+pytestmark = pytest.mark.inputs
+
 ESTATE = generated_estate(1, 1, subscriptions=1)
 (SUBSCRIPTION,) = ESTATE.subscriptions
 (CLUSTER,) = SUBSCRIPTION.clusters
@@ -106,11 +108,13 @@ def value(pool: list[str]) -> st.SearchStrategy[str]:
 
 
 def options(files: dict[str, str]) -> st.SearchStrategy[list[list[str]]]:
-    file_names = st.sampled_from(sorted(files)).map(lambda name: files[name])
+    file_names = st.sampled_from(sorted(set(files) - {"out"})).map(lambda name: files[name])
     paths = st.one_of(file_names, file_names, value([]))  # mostly the module's files
+    # Outputs are written: never one of the input files (a policy or kubeconfig a later case reads).
+    outputs = st.sampled_from([files["out"], files["unwritable"], files["directory"]]) | value([])
     option = st.one_of(
         st.tuples(st.just("--format"), value(["table", "json", "jsonl", "JSON", "xml"])).map(list),
-        st.tuples(st.just("--output"), paths).map(list),
+        st.tuples(st.just("--output"), outputs).map(list),
         st.just(["--fail-on-findings"]),
         st.just(["-v"]),
         st.tuples(st.just("--policy"), paths).map(list),
