@@ -27,6 +27,8 @@ from shared.core.errors import SettingsError
 from shared.settings import DOCUMENTED, Settings
 from tests.hypothesis_profiles import count, examples
 
+pytestmark = pytest.mark.inputs
+
 GUID = "0b1f6471-1bf0-4dda-aec3-111122223333"
 DCR = "dcr-" + "0123456789abcdef" * 2
 ENDPOINT = "https://dce-1.westeurope-1.ingest.monitor.azure.com"

@@ -26,6 +26,8 @@ from shared.core.policy import load_policy, parse_policy
 from shared.settings import Settings
 from tests.hypothesis_profiles import count, examples
 
+pytestmark = pytest.mark.inputs
+
 SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
 CLUSTER = f"/subscriptions/{SUB}/resourceGroups/rg-batch/providers/Microsoft.ContainerService/managedClusters/aks-batch-neu"
 BENCH = get_benchmark("cis-aks-1.8")

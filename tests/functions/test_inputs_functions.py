@@ -39,7 +39,7 @@ from tests.hypothesis_profiles import count, examples
 from tests.test_settings_inputs import CASES as SETTING_CASES
 from tests.test_settings_inputs import REFUSE, expected, hostile
 
-pytestmark = pytest.mark.azurite
+pytestmark = [pytest.mark.azurite, pytest.mark.inputs]
 CLUSTER_ID = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}"
 LEGACY = CLUSTER_ID.format(sub=DEMO_SUB_PROD, rg="rg-legacy-eus", name="aks-legacy-eus")
 BATCH = CLUSTER_ID.format(sub=DEMO_SUB_DEV, rg="rg-batch-neu", name="aks-batch-neu")

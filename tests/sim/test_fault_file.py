@@ -17,6 +17,8 @@ from sim.demo import load_faults
 from sim.fault_file import ONLY_ON, TARGETS
 from tests.hypothesis_profiles import count, examples
 
+pytestmark = pytest.mark.inputs
+
 ESTATE = default_estate()
 CLUSTERS = {c.name: c for _, c in ESTATE.clusters()}
 NODES = {n.name: name for name, c in CLUSTERS.items() for n in c.nodes()}
