@@ -86,7 +86,7 @@ def first_problem(
         ctx = item.get("ctx") or {}
         return field, str(ctx.get("error", item["msg"]))
     description = _description(model, loc)
-    got = f", got {_json_type(_value_at(document, loc))}"
+    got = f", got {_got(_value_at(document, loc))}"
     if kind in _TYPE_ERRORS:
         return field, f"{description or _TYPE_WORDS.get(kind, 'has the wrong type')}{got}"
     if kind == "too_long":
@@ -118,6 +118,17 @@ def shown_key(key: object) -> str:
         return key
     shown = ascii(key)
     return shown if len(shown) <= 100 else shown[:96] + "...'"
+
+
+def _got(value: object) -> str:
+    """What was found instead: its JSON type, and the value itself when it is a short scalar."""
+    kind = _json_type(value)
+    if value is None or isinstance(value, list | dict):
+        return kind
+    if isinstance(value, bool):
+        return f"{kind} {str(value).lower()}"
+    shown = ascii(value)  # escaped: a value may hold control characters or lone surrogates
+    return f"{kind} {shown if len(shown) <= 40 else shown[:36] + '...' + shown[-1]}"
 
 
 def _json_type(value: object) -> str:
