@@ -28,9 +28,15 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNDELIVERED = 0, 1, 2, 3
 
 
 def _given(text: str) -> str:
-    """An option's value: anything but empty (an empty value would silently mean "not given")."""
+    """An option's value: anything but empty (an empty value would silently mean "not given").
+
+    A NUL cannot reach us from a shell (an OS argument cannot hold one), but ``main(argv)`` can be
+    given one, and no path or name may contain it.
+    """
     if not text:
         raise argparse.ArgumentTypeError("must not be empty")
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError("must not contain a NUL character")
     return text
 
 

@@ -198,6 +198,7 @@ class TestCommandLine:
             (["scan", "--output", ""], "--output: must not be empty"),
             (["scan", "--format", "xml"], "--format: invalid choice: 'xml'"),
             (["scan", "--bogus"], "unrecognized arguments: --bogus"),
+            (["scan", "--output", "\x00"], "--output: must not contain a NUL character"),
         ],
         ids=[
             "empty-kubeconfig",
@@ -207,10 +208,11 @@ class TestCommandLine:
             "empty-output",
             "bad-format",
             "unknown-option",
+            "nul-output",
         ],
     )
     def test_regressions_argparse(self, sim, argv, named):
-        """An empty --kubeconfig scanned every AKS cluster instead (widened); an empty --context, --policy or --benchmark was ignored; an empty --output was a traceback; now each exits 2 naming the option."""
+        """An empty --kubeconfig scanned every AKS cluster instead (widened); an empty --context, --policy or --benchmark was ignored; an empty --output was a traceback, and (found by make fuzz) so was a NUL in a path given to main(); now each exits 2 naming the option."""
         before = sim.snapshot()
         code, _out, err = run(argv)
         assert code == 2
