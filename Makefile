@@ -10,7 +10,7 @@ NODE_STAMP := node_modules/.installed
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed-$(shell sha1sum requirements-infra.txt | cut -c1-12)
 
-.PHONY: demo test lint format infra-check bench clean controls-docs
+.PHONY: demo test fuzz lint format infra-check bench clean controls-docs
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ demo: $(STAMP)
 test: $(STAMP) $(NODE_STAMP)
 	@CHROMIUM="$$(bash .ci/debian_chromium.sh)" && export CHROMIUM && \
 	$(BIN)/python -m pytest
+
+## fuzz: the input property tests (marker `inputs`) with the `fuzz` hypothesis profile: random,
+## 20 times make test's cases, the example database on; a longer local run (tests/hypothesis_profiles.py)
+fuzz: $(STAMP) $(NODE_STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m inputs -n 2
 
 ## bench: performance on the simulated estate (100 x 100 nodes, 50 ms latency) against the kubectl and
 ## kubernetes-client loops; prints the table, writes bench/results.json (docs/benchmarks.md). Gets

@@ -2,9 +2,9 @@
 
 * ``scheduled_scan`` (timer, ``%SCAN_SCHEDULE%``): dispatch a run of the configured scope
   (SCAN_SUBSCRIPTIONS), one queue message per running cluster.
-* ``scan_cluster`` (queue ``scan-cluster``): scan one cluster; a message that is not ours, or
-  names a cluster outside the configured scope, goes straight to ``scan-cluster-poison`` with the
-  reason, instead of being retried.
+* ``scan_cluster`` (queue ``scan-cluster``): scan one cluster; a message that is not ours, names
+  a cluster outside the configured scope, or meets settings it cannot read, goes straight to
+  ``scan-cluster-poison`` with the reason, instead of being retried.
 * ``manual_scan`` (``POST /api/scan``): the function key (host level), then an Entra ID access
   token with the app role (SCAN_API_ROLE; shared.core.auth), then dispatch (202) or, with
   ``wait``, scan at most ten clusters inline (200).
@@ -28,29 +28,39 @@ log = logging.getLogger("function_app")
 @app.timer_trigger(schedule="%SCAN_SCHEDULE%", arg_name="timer", run_on_startup=False)
 @app.queue_output(arg_name="messages", queue_name=QUEUE, connection=STORAGE)
 def scheduled_scan(timer: func.TimerRequest, messages: func.Out[list[str]]) -> None:
-    """Fan a scan of every cluster in scope out to the queue."""
+    """Fan a scan of every cluster in scope out to the queue; bad settings fail the invocation."""
+    from shared.core.errors import SettingsError  # noqa: PLC0415
     from shared.core.model import ScanScope  # noqa: PLC0415
     from shared.entrypoints.jobs import dispatch  # noqa: PLC0415
 
     if timer.past_due:
         log.warning("the timer is past due; running the missed scan now")
-    result = dispatch(ScanScope(), trigger="timer")
+    try:
+        result = dispatch(ScanScope(), trigger="timer")
+    except SettingsError as exc:
+        log.error("scheduled scan not started, nothing scanned: %s", exc)
+        raise
     messages.set(list(result.messages))
 
 
 @app.queue_trigger(arg_name="msg", queue_name=QUEUE, connection=STORAGE)
 @app.queue_output(arg_name="poison", queue_name=POISON, connection=STORAGE)
 def scan_cluster(msg: func.QueueMessage, poison: func.Out[str]) -> None:
-    """Scan the one cluster the message names."""
+    """Scan the one cluster the message names; a message or settings it cannot use go to poison."""
+    from shared.core.errors import SettingsError  # noqa: PLC0415
     from shared.entrypoints.jobs import scan_cluster as scan  # noqa: PLC0415
-    from shared.entrypoints.messages import BadInputError, ClusterMessage  # noqa: PLC0415
+    from shared.entrypoints.messages import (  # noqa: PLC0415
+        BadInputError,
+        ClusterMessage,
+        poison_document,
+    )
 
-    text = msg.get_body().decode("utf-8", "replace")
+    body = msg.get_body()
     try:
-        scan(ClusterMessage.parse(text))
-    except BadInputError as exc:
+        scan(ClusterMessage.parse(body))
+    except (BadInputError, SettingsError) as exc:
         log.error("message %s refused (%s); moved to %s", msg.id, exc, POISON)
-        poison.set(json.dumps({"reason": str(exc), "messageId": msg.id, "body": text[:60000]}))
+        poison.set(poison_document(str(msg.id), body, str(exc)))
 
 
 @app.route(route="scan", methods=["POST"])

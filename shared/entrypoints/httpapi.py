@@ -15,6 +15,7 @@ from shared.bootstrap import load_api_auth, token_verifier
 from shared.core.auth import Caller, bearer_token, caller_from_claims, refusal
 from shared.core.errors import AuthError, SettingsError
 from shared.core.model import ScanScope
+from shared.entrypoints.limits import JSON_MEDIA_TYPE
 from shared.entrypoints.messages import BadInputError, parse_scan_request
 
 log = logging.getLogger(__name__)
@@ -52,14 +53,19 @@ def handle_scan_request(
     """401/403/503 for a refused caller and 400 for bad input (nothing scanned); 202
     dispatched; 200 inline.
 
-    The request may narrow the configured scope (SCAN_SUBSCRIPTIONS), never widen it: a
-    subscription or cluster outside it is a 400 naming it.
-    """
-    from shared.entrypoints.jobs import dispatch, scan_inline  # noqa: PLC0415
+    ``headers`` None (a caller in the same process) means no headers: authentication runs on
+    none (a refusal unless SCAN_API_AUTH=off), and the body is taken as application/json.
 
+    The body is validated before anything else is loaded or read (settings, SDKs). The request
+    may narrow the configured scope (SCAN_SUBSCRIPTIONS), never widen it: a subscription or
+    cluster outside it is a 400 naming it. Settings that cannot be read are a 500 problem
+    naming the setting (the app is misconfigured, not the request), logged as an error.
+    """
     try:
         caller = authenticate(headers or {}, query, env)
-        request = parse_scan_request(body)
+        request = parse_scan_request(body, _content_type(headers))
+        from shared.entrypoints.jobs import dispatch, scan_inline  # noqa: PLC0415 - after the body
+
         scope = ScanScope(request.subscriptions, request.clusters)
         if request.wait:
             result = scan_inline(scope, env=env, caller=caller)
@@ -88,3 +94,11 @@ def handle_scan_request(
         },
         messages=dispatched.messages,
     )
+
+
+def _content_type(headers: Mapping[str, str] | None) -> str | None:
+    """The request's Content-Type (names in any case); JSON when no headers were given."""
+    if headers is None:
+        return JSON_MEDIA_TYPE
+    values = [value for name, value in headers.items() if name.lower() == "content-type"]
+    return values[0] if len(values) == 1 else None

@@ -31,11 +31,14 @@ from shared import pipeline
 from shared.adapters.output import CollectingSink
 from shared.bootstrap import App, DeadLetters, build, load_settings
 from shared.core.auth import Caller
+from shared.core.controls.registry import get_benchmark
 from shared.core.errors import OutOfScopeError
 from shared.core.identifiers import ClusterId
 from shared.core.model import Cluster, ScanScope
+from shared.core.policy import unknown_controls
 from shared.core.records import Finding, RunRecord
-from shared.entrypoints.messages import MAX_WAIT_CLUSTERS, BadInputError, ClusterMessage
+from shared.entrypoints.limits import MAX_WAIT_CLUSTERS
+from shared.entrypoints.messages import BadInputError, ClusterMessage
 from shared.pipeline import ScanOutcome
 from shared.ports import DeadLetterStore
 from shared.settings import Settings
@@ -128,14 +131,24 @@ def scan_cluster(
 ) -> ScanOutcome:
     """Scan the cluster of one queue message with the message's benchmark and policy.
 
-    BadInputError (nothing called) when the cluster is outside the configured scope: a message
-    another producer wrote cannot widen what this app scans.
+    BadInputError (nothing called) when the cluster is outside the configured scope (a message
+    another producer wrote cannot widen what this app scans), or when its benchmark lacks a
+    control that SCAN_POLICY exempts (the exemption would silently never apply).
     """
     # The message fixes the benchmark and the eventRecordQPS rule the dispatcher used; levels
     # and exemptions come from this app's SCAN_POLICY and the sections from its CIS_SECTIONS,
     # the same settings the dispatcher read.
     base = load_settings(env)
     scope = within_scope(base, ScanScope(clusters=(message.cluster,)), "clusterId")
+    unknown = unknown_controls(base.policy, get_benchmark(message.benchmark))
+    if unknown:
+        index, control = unknown[0]
+        raise BadInputError(
+            "benchmark",
+            f"{message.benchmark} has no control {control}, which SCAN_POLICY "
+            f"exemptions[{index}] exempts (this app's CIS_BENCHMARK is {base.benchmark}); "
+            "the exemption could never apply",
+        )
     policy = replace(
         base.policy,
         event_record_qps_min=message.policy.event_record_qps_min,

@@ -1,32 +1,40 @@
 """The Functions app's two input documents, validated before anything runs.
 
 ``ScanRequest``: the body of ``POST /api/scan`` (all keys optional): ``subscriptions`` (list of
-subscription ids), ``clusters`` (list of AKS resource ids), ``wait`` (bool). Anything else is a
-``BadInputError`` naming the field, answered with a JSON problem body (RFC 9457) and no scan.
+subscription ids), ``clusters`` (list of AKS resource ids), ``wait`` (bool). An empty body (no
+bytes at all) is ``{}``. Anything else is a ``BadInputError`` naming the field (or ``body``, or
+``Content-Type``), answered with a JSON problem body (RFC 9457) and no scan.
 
 ``ClusterMessage``: the queue message of the fan-out, a small versioned JSON document::
 
     {"v": 1, "runId": "<uuid>", "clusterId": "/subscriptions/.../managedClusters/<name>",
      "benchmark": "cis-aks-1.8", "policy": {"eventRecordQpsMin": 5, "eventRecordQpsMode": "cis"}}
+
+Both are read by shared.core.documents (UTF-8, no duplicate keys, no NaN, bounded numbers and
+depth) and validated by the strict models of shared.entrypoints.schemas (imported on first use,
+so pydantic is not loaded by ``import function_app``): types are exact (``1`` is not ``true``,
+``"5"`` is not ``5``), identifiers match whole strings, unknown keys are refused.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from shared.core.controls.registry import benchmark_names
+from shared.core.documents import DocumentError, load_json
 from shared.core.errors import ScannerError
-from shared.core.identifiers import ClusterId, IdentifierError, is_lower_uuid, subscription_id
+from shared.core.identifiers import ClusterId
 from shared.core.model import Policy, QpsMode
+from shared.entrypoints.limits import (
+    JSON_MEDIA_TYPE,
+    MAX_BODY_BYTES,
+    MAX_MESSAGE_BYTES,
+    MESSAGE_VERSION,
+)
 
-MAX_ENTRIES = 1000
-MAX_WAIT_CLUSTERS = 10
-MAX_BODY_BYTES = 256 * 1024
-MESSAGE_VERSION = 1
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 class BadInputError(ScannerError):
@@ -57,46 +65,53 @@ class ScanRequest:
     wait: bool = False
 
 
-def parse_scan_request(body: bytes) -> ScanRequest:
+def parse_scan_request(body: bytes, content_type: str | None = JSON_MEDIA_TYPE) -> ScanRequest:
     """Validate a ``POST /api/scan`` body; BadInputError names the offending field."""
     if len(body) > MAX_BODY_BYTES:
         raise BadInputError("body", f"larger than {MAX_BODY_BYTES} bytes")
-    if not body.strip():
+    if not body:
         return ScanRequest()
+    check_content_type(content_type)
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadInputError("body", "not valid JSON") from None
-    if not isinstance(document, dict):
-        raise BadInputError("body", f"must be a JSON object, got {type(document).__name__}")
-    unknown = sorted(set(document) - {"subscriptions", "clusters", "wait"})
-    if unknown:
+        document = load_json(body)
+    except DocumentError as exc:
+        raise BadInputError("body", str(exc)) from None
+    from shared.entrypoints.schemas import ScanRequestBody  # noqa: PLC0415 - pydantic on first use
+
+    parsed = _validated(ScanRequestBody, document, "body")
+    clusters = [ClusterId.parse(text) for text in parsed.clusters]
+    return ScanRequest(
+        tuple(dict.fromkeys(parsed.subscriptions)), tuple(dict.fromkeys(clusters)), parsed.wait
+    )
+
+
+def check_content_type(content_type: str | None) -> None:
+    """A body must be sent as ``application/json`` (a ``charset`` parameter, if any, utf-8)."""
+    media, *parameters = (content_type or "").split(";")
+    refused = media.strip().lower() != JSON_MEDIA_TYPE
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() != "charset" or value.strip().strip('"').lower() != "utf-8":
+            refused = True
+    if refused:
+        shown = repr(content_type[:100]) if content_type else "missing"
         raise BadInputError(
-            unknown[0] or '""', "unknown key (allowed: subscriptions, clusters, wait)"
+            "Content-Type",
+            f"{shown}; send the body as {JSON_MEDIA_TYPE} (charset utf-8 if a charset is given)",
         )
-    wait = document.get("wait", False)
-    if not isinstance(wait, bool):
-        raise BadInputError("wait", "must be true or false")
-    subscriptions = _id_list(document, "subscriptions", subscription_id)
-    clusters = _id_list(document, "clusters", ClusterId.parse)
-    return ScanRequest(tuple(subscriptions), tuple(clusters), wait)
 
 
-def _id_list(document: dict[str, Any], key: str, parse: Callable[[str], T]) -> list[T]:
-    value = document.get(key, [])
-    if not isinstance(value, list):
-        raise BadInputError(key, "must be a list of strings")
-    if len(value) > MAX_ENTRIES:
-        raise BadInputError(key, f"has {len(value)} entries; at most {MAX_ENTRIES}")
-    parsed: list[T] = []
-    for index, item in enumerate(value):
-        if not isinstance(item, str):
-            raise BadInputError(f"{key}[{index}]", f"must be a string, got {type(item).__name__}")
-        try:
-            parsed.append(parse(item))
-        except IdentifierError as exc:
-            raise BadInputError(f"{key}[{index}]", str(exc)) from None
-    return list(dict.fromkeys(parsed))
+def _validated(model: type[BaseModel], document: Any, root: str) -> Any:
+    """``document`` as an instance of ``model``; BadInputError names the first wrong field."""
+    from pydantic import ValidationError  # noqa: PLC0415 - loaded only to validate a document
+
+    from shared.core.validation import first_problem  # noqa: PLC0415
+
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        field, detail = first_problem(exc, model, document)
+        raise BadInputError(field or root, detail) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,46 +140,43 @@ class ClusterMessage:
         )
 
     @classmethod
-    def parse(cls, text: str) -> ClusterMessage:
-        """Validate a queue message; BadInputError names what is wrong."""
+    def parse(cls, body: bytes | str) -> ClusterMessage:
+        """Validate a queue message (its bytes, as the host decoded them); BadInputError says why."""
+        size = len(body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body)
+        if size > MAX_MESSAGE_BYTES:
+            raise BadInputError("message", f"larger than {MAX_MESSAGE_BYTES} bytes")
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError:
-            raise BadInputError("message", "not valid JSON") from None
-        if not isinstance(document, dict):
-            raise BadInputError("message", "not a JSON object")
-        if document.get("v") != MESSAGE_VERSION:
-            raise BadInputError(
-                "v",
-                f"unsupported message version {document.get('v')!r} (expected {MESSAGE_VERSION})",
-            )
-        unknown = sorted(set(document) - {"v", "runId", "clusterId", "benchmark", "policy"})
-        if unknown:
-            raise BadInputError(unknown[0] or '""', "unknown key")
-        run_id = document.get("runId")
-        if not isinstance(run_id, str) or not is_lower_uuid(run_id):
-            raise BadInputError("runId", "must be a lower-case UUID")
-        cluster_id = document.get("clusterId")
-        if not isinstance(cluster_id, str):
-            raise BadInputError("clusterId", "must be an AKS cluster resource id")
-        try:
-            cluster = ClusterId.parse(cluster_id)
-        except IdentifierError as exc:
-            raise BadInputError("clusterId", str(exc)) from None
-        benchmark = document.get("benchmark")
-        if benchmark not in benchmark_names():
-            raise BadInputError("benchmark", f"unknown benchmark {benchmark!r}")
-        policy = document.get("policy")
-        if not isinstance(policy, dict) or set(policy) != {
-            "eventRecordQpsMin",
-            "eventRecordQpsMode",
-        }:
-            raise BadInputError(
-                "policy", "must hold exactly eventRecordQpsMin and eventRecordQpsMode"
-            )
-        qps_min, mode = policy["eventRecordQpsMin"], policy["eventRecordQpsMode"]
-        if isinstance(qps_min, bool) or not isinstance(qps_min, int) or not 1 <= qps_min <= 10_000:
-            raise BadInputError("policy.eventRecordQpsMin", "must be an integer from 1 to 10000")
-        if mode not in {m.value for m in QpsMode}:
-            raise BadInputError("policy.eventRecordQpsMode", "must be cis or zero-only")
-        return cls(run_id, cluster, str(benchmark), Policy(qps_min, QpsMode(mode)))
+            document = load_json(body)
+        except DocumentError as exc:
+            raise BadInputError("message", str(exc)) from None
+        from shared.entrypoints.schemas import ClusterMessageBody  # noqa: PLC0415 - on first use
+
+        parsed = _validated(ClusterMessageBody, document, "message")
+        return cls(
+            parsed.runId,
+            ClusterId.parse(parsed.clusterId),
+            parsed.benchmark,
+            Policy(parsed.policy.eventRecordQpsMin, QpsMode(parsed.policy.eventRecordQpsMode)),
+        )
+
+
+POISON_EXCERPT_CHARS = 4096
+
+
+def poison_document(message_id: str, body: bytes, reason: str) -> str:
+    """What a refused message leaves in the poison queue: the reason, the id, an excerpt.
+
+    Bounded to fit a queue message after the host's base64 encoding (48 KiB of text): the
+    excerpt is the first POISON_EXCERPT_CHARS characters of the body, bytes that are not UTF-8
+    shown as ``\\xNN`` (never replaced silently), with the body's full size beside it.
+    """
+    text = body.decode("utf-8", "backslashreplace")
+    return json.dumps(
+        {
+            "reason": reason[:2000],
+            "messageId": message_id[:200],
+            "bodyBytes": len(body),
+            "body": text[:POISON_EXCERPT_CHARS],
+            "bodyTruncated": len(text) > POISON_EXCERPT_CHARS,
+        }
+    )

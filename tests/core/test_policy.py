@@ -51,14 +51,14 @@ class TestLoading:
         """The README example loads: rule, levels and two exemptions."""
         path = tmp_path / "policy.yaml"
         path.write_text(EXAMPLE)
-        policy = load_policy(str(path), Policy())
+        policy = load_policy(str(path), Policy(), benchmark=BENCH)
         assert (policy.event_record_qps_mode, policy.event_record_qps_min) == (QpsMode.CIS, 10)
         assert policy.levels == frozenset({1, 2})
         assert [e.control for e in policy.exemptions] == ["3.2.7", "3.2.4"]
 
     def test_inline_json_is_accepted(self):
         """SCAN_POLICY may hold the document itself (an app setting)."""
-        policy = load_policy('{"levels": [1]}', Policy())
+        policy = load_policy('{"levels": [1]}', Policy(), benchmark=BENCH)
         assert policy.levels == frozenset({1})
 
     def test_settings_apply_the_file_over_the_variables(self, tmp_path):
@@ -74,7 +74,7 @@ class TestLoading:
         [
             ({"level": [1]}, "level"),
             ({"version": 2}, "version"),
-            ({"levels": [3]}, "levels"),
+            ({"levels": [3]}, "levels[0]"),
             ({"levels": []}, "levels"),
             ({"eventRecordQPS": {"mode": "lenient"}}, "eventRecordQPS.mode"),
             ({"eventRecordQPS": {"minimum": "5"}}, "eventRecordQPS.minimum"),
@@ -154,7 +154,7 @@ class TestLoading:
         with pytest.raises(
             SettingsError, match="^SCAN_POLICY: the policy: " + re.escape(field) + ":"
         ):
-            parse_policy(document, Policy())
+            parse_policy(document, Policy(), benchmark=BENCH)
 
     @pytest.mark.parametrize(
         ("value", "message"),
@@ -164,13 +164,13 @@ class TestLoading:
     def test_unreadable_sources(self, value, message):
         """A missing file or broken YAML is a SettingsError naming SCAN_POLICY."""
         with pytest.raises(SettingsError, match=message):
-            load_policy(value, Policy())
+            load_policy(value, Policy(), benchmark=BENCH)
 
 
 class TestLevels:
     def test_level_two_unselected_is_skipped_visibly(self):
         """With levels [1], the Level 2 control is SKIPPED with a reason, the rest evaluated."""
-        policy = parse_policy({"levels": [1]}, Policy())
+        policy = parse_policy({"levels": [1]}, Policy(), benchmark=BENCH)
         verdicts = {v.control_id: v for v in evaluate({"eventRecordQPS": 1}, BENCH, policy)}
         assert verdicts["3.2.7"].status is Status.SKIPPED
         assert "Level 2" in verdicts["3.2.7"].reason
@@ -180,43 +180,43 @@ class TestLevels:
 class TestExemptions:
     def test_exempted_fail_keeps_status_and_carries_reason(self):
         """A FAIL in the exempted pool stays FAIL with Exempt=true, the reason and the expiry."""
-        policy = load_policy(EXAMPLE, Policy())
+        policy = load_policy(EXAMPLE, Policy(), benchmark=BENCH)
         row = rows_for(policy, "gpu", {"eventRecordQPS": 3})["3.2.7"]
         assert (row.Status, row.Exempt, row.ExemptionExpires) == ("FAIL", True, "2027-03-31")
         assert "RISK-1234" in row.ExemptionReason
 
     def test_other_pool_is_not_exempt(self):
         """The glob scope does not reach another node pool."""
-        policy = load_policy(EXAMPLE, Policy())
+        policy = load_policy(EXAMPLE, Policy(), benchmark=BENCH)
         row = rows_for(policy, "cpu", {"eventRecordQPS": 3})["3.2.7"]
         assert (row.Status, row.Exempt) == ("FAIL", False)
 
     def test_expired_exemption_is_an_ordinary_fail(self):
         """The day after expires the row is an ordinary FAIL."""
-        policy = load_policy(EXAMPLE, Policy())
+        policy = load_policy(EXAMPLE, Policy(), benchmark=BENCH)
         row = rows_for(policy, "gpu", {"eventRecordQPS": 3}, today=date(2027, 4, 1))["3.2.7"]
         assert (row.Status, row.Exempt, row.ExemptionReason) == ("FAIL", False, "")
 
     def test_last_day_still_exempt(self):
         """An exemption holds through its expires day."""
-        policy = load_policy(EXAMPLE, Policy())
+        policy = load_policy(EXAMPLE, Policy(), benchmark=BENCH)
         assert rows_for(policy, "gpu", {"eventRecordQPS": 3}, today=date(2027, 3, 31))[
             "3.2.7"
         ].Exempt
 
     def test_pass_is_never_marked_exempt(self):
         """Exempt marks FAIL rows only."""
-        policy = load_policy(EXAMPLE, Policy())
+        policy = load_policy(EXAMPLE, Policy(), benchmark=BENCH)
         assert not rows_for(policy, "gpu", {"eventRecordQPS": 0})["3.2.7"].Exempt
 
     def test_subscription_scope_covers_every_cluster(self):
         """A subscription-scoped exemption covers rows of any cluster in it."""
-        policy = load_policy(EXAMPLE, Policy())
+        policy = load_policy(EXAMPLE, Policy(), benchmark=BENCH)
         assert rows_for(policy, "cpu", {"readOnlyPort": 10255})["3.2.4"].Exempt
 
     def test_exemptions_near_expiry_are_listed(self):
         """Exemptions ending within 14 days are reported; later ones are not."""
-        policy = load_policy(EXAMPLE, Policy())
+        policy = load_policy(EXAMPLE, Policy(), benchmark=BENCH)
         soon = expiring(policy, TODAY)
         assert [e.control for e in soon] == ["3.2.4"]
         assert "2026-12-01" in describe(soon)
@@ -230,7 +230,7 @@ class TestRegistryJudgements:
 
     def test_absent_means_no_judgement(self):
         """Without the sections the judgements stay unset, so those rows are MANUAL."""
-        policy = parse_policy({"version": 1}, Policy())
+        policy = parse_policy({"version": 1}, Policy(), benchmark=BENCH)
         assert policy.acr_write_principals is None
         assert policy.approved_registries is None
         assert policy.third_party_image_scanning == ""
@@ -246,6 +246,7 @@ class TestRegistryJudgements:
                 "imageScanning": {"thirdParty": "Trivy in the release pipeline"},
             },
             Policy(),
+            benchmark=BENCH,
         )
         assert policy.acr_write_principals == frozenset({PRINCIPAL})
         assert policy.approved_registries == ("contoso.azurecr.io", "*.contoso.io")
@@ -253,7 +254,9 @@ class TestRegistryJudgements:
 
     def test_empty_lists_are_judgements_too(self):
         """An empty writePrincipals list approves nobody (every writer FAILs), unlike no list."""
-        policy = parse_policy({"registries": {"writePrincipals": [], "approved": []}}, Policy())
+        policy = parse_policy(
+            {"registries": {"writePrincipals": [], "approved": []}}, Policy(), benchmark=BENCH
+        )
         assert policy.acr_write_principals == frozenset()
         assert policy.approved_registries == ()
 
@@ -262,7 +265,7 @@ class TestRegistryJudgements:
         [
             ({"registries": []}, "registries"),
             ({"registries": {}}, "registries"),
-            ({"registries": {"writers": []}}, "registries"),
+            ({"registries": {"writers": []}}, "registries.writers"),
             ({"registries": {"writePrincipals": PRINCIPAL}}, "registries.writePrincipals"),
             ({"registries": {"writePrincipals": ["alice"]}}, "registries.writePrincipals[0]"),
             ({"registries": {"writePrincipals": [7]}}, "registries.writePrincipals[0]"),
@@ -271,7 +274,7 @@ class TestRegistryJudgements:
             ({"registries": {"approved": [""]}}, "registries.approved[0]"),
             ({"imageScanning": "trivy"}, "imageScanning"),
             ({"imageScanning": {"thirdParty": ""}}, "imageScanning.thirdParty"),
-            ({"imageScanning": {"thirdParty": "x", "extra": 1}}, "imageScanning"),
+            ({"imageScanning": {"thirdParty": "Trivy", "extra": 1}}, "imageScanning.extra"),
         ],
         ids=[
             "registries-list",
@@ -293,4 +296,4 @@ class TestRegistryJudgements:
         with pytest.raises(
             SettingsError, match="^SCAN_POLICY: the policy: " + re.escape(field) + ":"
         ):
-            parse_policy(document, Policy())
+            parse_policy(document, Policy(), benchmark=BENCH)

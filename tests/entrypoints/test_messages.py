@@ -110,7 +110,7 @@ class TestClusterMessage:
             (lambda d: d.update(runId="RUN"), "runId"),
             (lambda d: d.update(clusterId="/subscriptions/x"), "clusterId"),
             (lambda d: d.update(benchmark="cis-aks-9"), "benchmark"),
-            (lambda d: d.update(policy={"eventRecordQpsMin": 5}), "policy"),
+            (lambda d: d.update(policy={"eventRecordQpsMin": 5}), "policy.eventRecordQpsMode"),
             (lambda d: d["policy"].update(eventRecordQpsMin=True), "policy.eventRecordQpsMin"),
             (
                 lambda d: d["policy"].update(eventRecordQpsMode="lenient"),

@@ -315,6 +315,14 @@ class TestRole:
         token = env.entra.token(roles=(), claims=claims)
         refused(env, bearer(token), 403)
 
+    def test_a_configured_role_is_the_one_required(self, env, monkeypatch):
+        """SCAN_API_ROLE=Scan.Admin: a Scan.Run token is 403 naming Scan.Admin, a Scan.Admin token passes."""
+        monkeypatch.setenv("SCAN_API_ROLE", "Scan.Admin")
+        problem, _ = refused(env, bearer(env.entra.token()), 403)
+        assert "'Scan.Admin'" in problem["detail"]
+        caller = authenticate(bearer(env.entra.token(roles=("Scan.Admin",))), ())
+        assert caller.object_id
+
     def test_the_application_role_works_for_a_pipeline(self, env):
         """An application's own token (client credentials, idtyp app) with the role passes the check."""
 
@@ -347,12 +355,42 @@ class TestSigningKeysUnavailable:
         assert "not refreshed" in caplog.text
         assert "no token can be accepted" in caplog.text
 
+    def test_the_authority_is_where_the_keys_are_read(self, cold, monkeypatch, caplog):
+        """SCAN_API_AUTHORITY names the host of the tenant's metadata: pointed at a host that
+        does not answer, no key can be read (503) and the tenant's real keys are never asked."""
+        monkeypatch.setenv("SCAN_API_AUTHORITY", "https://127.0.0.1:9")  # discard: nothing listens
+        refused(cold, bearer(cold.entra.token()), 503)
+        assert cold.counters.count(Endpoint.OPENID) == 0
+        assert "127.0.0.1:9" in caplog.text
+
     def test_a_down_keys_endpoint_is_not_hammered(self, cold):
         """Ten requests while the keys cannot be read cost one fetch (30 s back-off)."""
         cold.faults.add(Fault(Endpoint.JWKS, status=503))
         for _ in range(10):
             refused(cold, bearer(cold.entra.token()), 503)
         assert cold.counters.count(Endpoint.JWKS) == 1
+
+
+class TestMisconfigured:
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("SCAN_API_AUTH", "none"),
+            ("SCAN_API_TENANT_ID", "contoso.onmicrosoft.com"),
+            ("SCAN_API_CLIENT_ID", "api://scanner"),
+            ("SCAN_API_ROLE", "Scan Run"),
+            ("SCAN_API_AUTHORITY", "http://login.microsoftonline.com"),
+            ("SCAN_API_TENANT_ID", " " + "0" * 8 + "-0000-4000-8000-" + "0" * 12),
+        ],
+        ids=["mode", "tenant-domain", "client-uri", "role-space", "authority-http", "padded"],
+    )
+    def test_a_bad_api_setting_is_500_naming_it_and_nothing_runs(
+        self, env, monkeypatch, name, value
+    ):
+        """A SCAN_API_* value that does not validate: 500 problem naming the setting, no call, no scan."""
+        monkeypatch.setenv(name, value)
+        problem, _ = refused(env, bearer(env.entra.token()), 500)
+        assert problem["detail"].startswith(f"{name}: ")
 
 
 class TestSwitchedOff:

@@ -49,10 +49,11 @@ class TestIndexing:
 class TestColdStart:
     def test_import_loads_no_kubernetes_or_azure_management_sdk(self):
         """Importing function_app (what every cold start pays) loads neither kubernetes nor
-        azure.mgmt, nor the JOSE stack of the HTTP trigger (PyJWT, cryptography, requests)."""
+        azure.mgmt, nor the JOSE stack of the HTTP trigger (PyJWT, cryptography, requests), nor
+        pydantic (the input models load with the first document)."""
         code = (
             "import sys, function_app; "
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'jwt', 'cryptography', 'requests')"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'jwt', 'cryptography', 'requests', 'pydantic', 'pydantic_core')"
             " or m.startswith('azure.mgmt') or m.startswith('azure.identity') or m.startswith('azure.monitor'));"
             " print(heavy)"
         )
