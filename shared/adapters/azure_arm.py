@@ -20,7 +20,6 @@ from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 from azure.mgmt.subscription import SubscriptionClient
 
 from shared.adapters.azure_errors import azure_reason
-from shared.adapters.configz_reader import LoopThread
 from shared.adapters.kube_api import KubeSession
 from shared.adapters.kube_policy import RequestPolicy
 from shared.adapters.kubeconfig import parse_kubeconfig
@@ -257,14 +256,12 @@ class AksConnector:
         allow_local_accounts: bool,
         private_cluster_mode: str = "report",
         deadline: float | None = None,
-        loop: LoopThread | None = None,
     ) -> None:
         self._clients = clients
         self._policy = policy
         self._allow_local = allow_local_accounts
         self._private_mode = private_cluster_mode
         self._deadline = deadline
-        self._loop = loop  # the scan's configz loop, shared by its sessions
 
     def connect(self, cluster: Cluster) -> ClusterSession:
         """A session to the cluster's API server (with its private-cluster fallback).
@@ -310,16 +307,20 @@ class AksConnector:
             def token() -> str:
                 return credential.get_token(AKS_SERVER_SCOPE).token
 
-            try:
-                token()
-            except AzureError as exc:
-                raise CredentialsError(
-                    azure_reason(exc, "getting an Entra ID token for the AKS server app")
-                ) from None
-            return KubeSession(endpoint, self._policy, token, loop=self._loop), token
+            def renewed() -> str:
+                # The credential caches tokens and renews them before expiry.
+                try:
+                    return token()
+                except AzureError as exc:
+                    raise CredentialsError(
+                        azure_reason(exc, "getting an Entra ID token for the AKS server app")
+                    ) from None
+
+            first = renewed()
+            return KubeSession.for_endpoint(endpoint, self._policy, first, renewed), token
         if not endpoint.has_local_credentials:
             raise UnsupportedAuthError(
                 "ALLOW_LOCAL_ACCOUNTS=true, but the cluster's user kubeconfig carries no local "
                 "credential (no client certificate or token)"
             )
-        return KubeSession(endpoint, self._policy, loop=self._loop), None
+        return KubeSession.for_endpoint(endpoint, self._policy), None
