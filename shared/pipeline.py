@@ -433,6 +433,12 @@ class _Scan:
         self.run = run
         self.states = [_ClusterState(c) for c in clusters]
         self.waiting = deque(self.states)
+        limits = run.scanner.limits
+        width = math.ceil(limits.concurrency / limits.cluster_concurrency) + PREFETCH_WORKERS
+        # Prepared clusters waiting for a reader: at most one per reader.
+        self.ready: asyncio.Queue[tuple[_ClusterState, ClusterSession, list[Node]] | None] = (
+            asyncio.Queue(width)
+        )
         self.permits = asyncio.Semaphore(run.scanner.limits.concurrency)
         self.memo = VerdictMemo(run.scanner.benchmark, run.scanner.policy)
         loop = asyncio.get_running_loop()
@@ -450,35 +456,67 @@ class _Scan:
             async with asyncio.timeout_at(self.deadline) as bound:
                 yield bound
 
-    async def worker(self) -> None:
-        """Scan clusters one after another until none is left."""
+    async def prepare(self) -> None:
+        """Connect to and list clusters one after another, handing each to the readers."""
         while self.waiting:
-            await _scan_cluster(self, self.waiting.popleft())
+            prepared = await _prepare(self, self.waiting.popleft())
+            if prepared is not None:
+                await self.ready.put(prepared)
+
+    async def read(self) -> None:
+        """Read prepared clusters one after another until the preparers are done."""
+        while (prepared := await self.ready.get()) is not None:
+            await _read_cluster(self, *prepared)
 
 
 async def _scan_clusters(run: Run, clusters: list[Cluster]) -> bool:
-    """Every cluster's rows; True when nothing was abandoned at the deadline."""
+    """Every cluster's rows; True when nothing was abandoned at the deadline.
+
+    ``width`` clusters are read at a time (enough windows to keep every permit busy, and
+    PREFETCH_WORKERS more), while as many preparers connect to and list the clusters after
+    them, so a cluster's reads start the moment a reader is free (never a pause while every
+    reader connects at once).
+    """
     limits = run.scanner.limits
     scan = _Scan(run, clusters)
     busy = math.ceil(limits.concurrency / limits.cluster_concurrency)
-    workers = [
-        asyncio.create_task(scan.worker(), name=f"cluster-worker-{index}")
-        for index in range(min(len(clusters), busy + PREFETCH_WORKERS))
-    ]
+    width = min(len(clusters), busy + PREFETCH_WORKERS)
+    preparers = [asyncio.create_task(scan.prepare(), name=f"prepare-{i}") for i in range(width)]
+    readers = [asyncio.create_task(scan.read(), name=f"read-{i}") for i in range(width)]
+
+    async def everything() -> None:
+        try:
+            await asyncio.gather(*preparers)
+        finally:
+            for _ in readers:
+                await scan.ready.put(None)
+        await asyncio.gather(*readers)
+
+    whole = asyncio.create_task(everything(), name="scan")
     timeout = None
     if run.deadline is not None:
         timeout = max(0.0, run.deadline - run.clock()) + DEADLINE_GRACE_SECONDS
-    done, late = await asyncio.wait(workers, timeout=timeout)
+    done, late = await asyncio.wait([whole], timeout=timeout)
     if late:
         for state in scan.states:
             _abandon(run, state)
-        for task in late:
+        tasks = [whole, *preparers, *readers]
+        for task in tasks:
             task.cancel()
-        await asyncio.wait(late, timeout=CLOSE_SECONDS)
+        await asyncio.wait(tasks, timeout=CLOSE_SECONDS)
+    await _close_unread(scan)
     for task in done:
         if not task.cancelled() and task.exception() is not None:
             raise task.exception()  # type: ignore[misc]  # a bug, not a per-target failure
     return not late and not run.expired()
+
+
+async def _close_unread(scan: _Scan) -> None:
+    """Close the sessions of clusters prepared but never read (the deadline came first)."""
+    while not scan.ready.empty():
+        prepared = scan.ready.get_nowait()
+        if prepared is not None:
+            await _close_session(prepared[1])
 
 
 def _close_cluster(
@@ -516,52 +554,66 @@ def _abandon(run: Run, state: _ClusterState) -> None:
         run.totals.nodes_failed += len(missing)
 
 
-async def _scan_cluster(scan: _Scan, state: _ClusterState) -> None:
+async def _prepare(
+    scan: _Scan, state: _ClusterState
+) -> tuple[_ClusterState, ClusterSession, list[Node]] | None:
+    """Connect (in the executor) and list the nodes; None when the cluster got its rows here."""
     run, cluster = scan.run, state.cluster
     if run.expired():
         _close_cluster(run, state, Status.ERROR, NOT_SCANNED_REASON)
-        return
+        return None
     loop = asyncio.get_running_loop()
     try:
         async with scan.until_deadline():
             session = await loop.run_in_executor(None, run.scanner.connector.connect, cluster)
     except ClusterError as exc:
         _close_cluster(run, state, Status.ERROR, str(exc))
-        return
+        return None
     except TimeoutError:
         if not run.expired():
             raise
         _close_cluster(run, state, Status.ERROR, NOT_SCANNED_REASON)
-        return
+        return None
     try:
-        try:
-            async with scan.until_deadline():
-                nodes = await session.list_nodes()
-        except ClusterError as exc:
-            _close_cluster(run, state, Status.ERROR, str(exc))
-            return
-        except TimeoutError:
-            if not run.expired():
-                raise
-            _close_cluster(run, state, Status.ERROR, NOT_SCANNED_REASON)
-            return
+        async with scan.until_deadline():
+            nodes = await session.list_nodes()
+    except ClusterError as exc:
+        _close_cluster(run, state, Status.ERROR, str(exc))
+    except TimeoutError:
+        if not run.expired():
+            await _close_session(session)
+            raise
+        _close_cluster(run, state, Status.ERROR, NOT_SCANNED_REASON)
+    else:
         if not nodes:
             _close_cluster(run, state, Status.SKIPPED, "the cluster has no nodes")
-            return
-        if state.closed:
-            return
-        state.nodes = nodes
-        with run.lock:
-            run.totals.nodes += len(nodes)
-        run.progress.nodes_found(len(nodes))
+        elif not state.closed:
+            state.nodes = nodes
+            with run.lock:
+                run.totals.nodes += len(nodes)
+            run.progress.nodes_found(len(nodes))
+            return state, session, nodes
+    await _close_session(session)
+    return None
+
+
+async def _read_cluster(
+    scan: _Scan, state: _ClusterState, session: ClusterSession, nodes: list[Node]
+) -> None:
+    """Every node's configz, evaluated, as rows; then the session is closed."""
+    try:
         # The cluster's session and its node list are both here: the place for checks that
         # read the cluster as a whole (one row per cluster rather than per node).
         await _ClusterReads(scan, state, session, nodes).read_all()
-        _close_cluster(run, state)
+        _close_cluster(scan.run, state)
     finally:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(CLOSE_SECONDS):
-                await session.close()
+        await _close_session(session)
+
+
+async def _close_session(session: ClusterSession) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(CLOSE_SECONDS):
+            await session.close()
 
 
 class _ClusterReads:

@@ -59,12 +59,12 @@ class KubeSession:
 
     @property
     def client(self) -> KubeClient:
-        """The lean client, for other reads of this cluster (paged lists with ``list``)."""
+        """The lean client, for other reads of this cluster (paged lists with ``list_all``)."""
         return self._client
 
     async def list_nodes(self) -> list[Node]:
         """Every node, following ``continue`` tokens; ApiServerError on failure."""
-        items = await self._client.list(
+        items = await self._client.list_all(
             "/api/v1/nodes", LISTING_NODES, LISTING, cap=NODE_LIST_MAX_BYTES
         )
         try:

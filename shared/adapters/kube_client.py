@@ -107,9 +107,10 @@ class HeaderSource:
         initial: Mapping[str, str] | None = None,
         fetch: Callable[[], Mapping[str, str]] | None = None,
         *,
-        ttl: float = HEADER_TTL_SECONDS,
+        ttl: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        ttl = HEADER_TTL_SECONDS if ttl is None else ttl
         self._value = dict(initial) if initial is not None else None
         self._fetch = fetch
         self._ttl = ttl
@@ -301,7 +302,7 @@ class KubeClient:
                 continue
             return status, body, attempt
 
-    async def list(
+    async def list_all(
         self, path: str, doing: str, errors: Errors = LISTING, *, cap: int
     ) -> list[dict[str, Any]]:
         """Every item of a Kubernetes list, following ``continue`` tokens (``limit`` per page).
@@ -315,12 +316,12 @@ class KubeClient:
                 return await self._pages(path, doing, errors, cap)
             except _ListExpired as expired:
                 if restarts >= LIST_RESTARTS:
-                    raise errors.answer(expired_list_reason(doing, restarts, expired.detail)) from None
+                    raise errors.answer(
+                        expired_list_reason(doing, restarts, expired.detail)
+                    ) from None
                 restarts += 1
 
-    async def _pages(
-        self, path: str, doing: str, errors: Errors, cap: int
-    ) -> list[dict[str, Any]]:
+    async def _pages(self, path: str, doing: str, errors: Errors, cap: int) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         token = ""
         seen: set[str] = set()
@@ -338,14 +339,7 @@ class KubeClient:
                 if status == 410 and token:
                     raise _ListExpired(detail)
                 raise errors.answer(status_message(status, detail, doing, attempt))
-            try:
-                document = _loads(body)
-                page = document.get("items") or []
-                token = (document.get("metadata") or {}).get("continue") or ""
-                if not isinstance(page, list) or not isinstance(token, str):
-                    raise TypeError("items is not a list or continue is not a string")
-            except (ValueError, AttributeError, TypeError) as exc:
-                raise errors.answer(not_a_list_reason(doing, exc)) from exc
+            page, token = _page(body, doing, errors)
             items.extend(page)
             if not token:
                 return items
@@ -399,7 +393,7 @@ class KubeClient:
             raise errors.answer(str(exc)) from None
         return {**self._headers, **credential}
 
-    async def _attempt(
+    async def _attempt(  # noqa: PLR0917 - one request's parts, private to _fetch
         self,
         session: aiohttp.ClientSession,
         url: URL,
@@ -462,7 +456,7 @@ async def _reap(sockets: list[socket.socket]) -> None:
             sock.close()
         task = asyncio.current_task()
         if task is not None:
-            _REAPERS.discard(task)  # type: ignore[arg-type]  # Task[Any] in typeshed
+            _REAPERS.discard(task)
 
 
 async def _read_capped(
@@ -510,6 +504,20 @@ def _abort(response: aiohttp.ClientResponse) -> None:
         transport.abort()
 
 
+def _page(body: bytes, doing: str, errors: Errors) -> tuple[list[dict[str, Any]], str]:
+    """A list page's items and its continue token ("" on the last page)."""
+    try:
+        document = _loads(body)
+        items = document.get("items") or []
+        token = (document.get("metadata") or {}).get("continue") or ""
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise errors.answer(not_a_list_reason(doing, exc)) from exc
+    if not isinstance(items, list) or not isinstance(token, str):
+        reason = not_a_list_reason(doing, TypeError("items is not a list or continue not a string"))
+        raise errors.answer(reason)
+    return items, token
+
+
 def _loads(body: bytes) -> Any:
     """orjson for speed; the standard library where orjson refuses (NaN, lone surrogates)."""
     try:
@@ -524,4 +532,3 @@ def _quote(text: str) -> str:
     from urllib.parse import quote  # noqa: PLC0415
 
     return quote(text, safe="")
-

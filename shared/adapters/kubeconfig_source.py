@@ -98,13 +98,15 @@ class KubeconfigConnector:
         return session_from_configuration(configuration, self._policy)
 
 
-def session_from_configuration(configuration: k8s.Configuration, policy: RequestPolicy) -> KubeSession:
+def session_from_configuration(
+    configuration: k8s.Configuration, policy: RequestPolicy
+) -> KubeSession:
     """A lean-client session with what the config loader put in ``configuration``: the server,
     its CA and client certificate, the proxy, and the credential headers, asked again (in the
     loop's executor) so an exec plugin's or a token file's renewal is honoured."""
     server = str(configuration.host)
     tls = Tls(
-        ca_pem=configuration.ca_cert_data or "",
+        ca_pem=_text(configuration.ca_cert_data),
         ca_file=configuration.ssl_ca_cert or "",
         cert_file=configuration.cert_file or "",
         key_file=configuration.key_file or "",
@@ -138,6 +140,10 @@ def session_from_configuration(configuration: k8s.Configuration, policy: Request
         server_hostname=configuration.tls_server_name or None,
     )
     return KubeSession(client)
+
+
+def _text(value: str | bytes | None) -> str:
+    return value.decode() if isinstance(value, bytes) else value or ""
 
 
 def proxy_of(configuration: k8s.Configuration) -> str | None:

@@ -120,7 +120,7 @@ def _observed(config: Mapping[str, Any], parts: tuple[str, ...]) -> object | Non
     return None if tagged is None else ("value", tagged)
 
 
-def _tagged(value: Any, budget: list[int]) -> object | None:
+def _tagged(value: Any, budget: list[int]) -> object | None:  # noqa: PLR0911 - one per JSON type
     """``value`` with its JSON type (True is not 1, 1 is not 1.0); None past the budget."""
     if value is None or isinstance(value, bool):
         return (type(value).__name__, value)

@@ -217,7 +217,7 @@ def target_columns(context: RowContext, control: Control, verdict: Verdict) -> d
     }
 
 
-def node_columns(
+def node_columns(  # noqa: PLR0917 - the row's parts, as findings() passes them
     context: RowContext,
     node: Node,
     control: Control,

@@ -32,7 +32,6 @@ from shared.core.records import (
 )
 
 
-
 def _dumps(value: Any) -> bytes:
     """orjson's JSON; the standard library's (``\\u`` escapes) for what orjson refuses (lone
     surrogates in a string, integers past 64 bits), so no row is ever lost to its encoding."""
@@ -87,7 +86,7 @@ class RowTemplate:
         out = []
         for control, verdict, pieces in self._rows:
             values = node_columns(self._context, node, control, verdict, when, policy, today)
-            out.append(b"".join(p if type(p) is bytes else _dumps(values[p]) for p in pieces))
+            out.append(b"".join(p if isinstance(p, bytes) else _dumps(values[p]) for p in pieces))
         return out
 
 
