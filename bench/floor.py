@@ -111,7 +111,7 @@ class _Cluster:
     done: int = 0
 
 
-def pipeline_model(
+def pipeline_model(  # noqa: PLR0915 - one event-driven model, its handlers read together
     nodes_per_cluster: Sequence[int],
     concurrency: int,
     cluster_concurrency: int,

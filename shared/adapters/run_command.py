@@ -45,12 +45,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from azure.core.exceptions import AzureError
 from azure.core.polling import PollingMethod
-from azure.mgmt.containerservice import ContainerServiceClient
-from azure.mgmt.containerservice.models import RunCommandRequest, RunCommandResult
 
 from shared.adapters.azure_errors import azure_reason
 from shared.core.errors import (
@@ -61,6 +59,10 @@ from shared.core.errors import (
 )
 from shared.core.model import Cluster, Node
 from shared.ports import ClusterSession, CommandOutput, CommandRunner
+
+if TYPE_CHECKING:
+    from azure.mgmt.containerservice import ContainerServiceClient
+    from azure.mgmt.containerservice.models import RunCommandResult
 
 log = logging.getLogger(__name__)
 
@@ -293,6 +295,8 @@ class ArmCommandRunner:
             deadline = min(deadline, self._deadline)
         if started >= deadline:
             raise RunCommandError("run command not started: the run's deadline was reached first")
+        from azure.mgmt.containerservice.models import RunCommandRequest  # noqa: PLC0415
+
         request = RunCommandRequest(command=script)
         submitted = _Submitted()
         cluster = self._cluster
@@ -358,7 +362,7 @@ class ArmCommandRunner:
                 raise RunCommandError(
                     azure_reason(exc, "reading the run command's result (commandResults/read)")
                 ) from None
-            response, result = cast(tuple[Any, RunCommandResult | None], answer)
+            response, result = cast("tuple[Any, RunCommandResult | None]", answer)
             if result is not None and str(result.provisioning_state or "").lower() in (
                 "succeeded",
                 "failed",

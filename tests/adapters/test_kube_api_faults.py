@@ -5,9 +5,6 @@ tests/adapters/test_kube_client.py.)"""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any
-
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
@@ -67,9 +64,9 @@ class TestTokenFailure:
 
 
 class _Denied:
-    """managed_clusters of an AKS client whose listClusterUserCredential answers 403."""
+    """ARM REST calls whose listClusterUserCredential answers 403."""
 
-    def list_cluster_user_credentials(self, group: str, name: str) -> None:
+    def cluster_user_kubeconfigs(self, subscription: str, group: str, name: str) -> None:
         exc = HttpResponseError(message="(AuthorizationFailed) The client 'x' ...")
         exc.status_code = 403
         raise exc
@@ -77,9 +74,7 @@ class _Denied:
 
 class _Clients:
     credential = None
-
-    def aks(self, subscription: str) -> Any:
-        return SimpleNamespace(managed_clusters=_Denied())
+    rest = _Denied()
 
 
 class TestCredentialsDenied:
