@@ -25,7 +25,9 @@ from pathlib import Path  # noqa: E402
 
 def main() -> int:
     """Scan everything the environment's identity can see; print the measurements."""
-    import shared.adapters.azure_arm  # noqa: PLC0415 - what build() imports lazily
+    import azure.identity  # noqa: F401, PLC0415 - what build() imports lazily
+
+    import shared.adapters.azure_arm  # noqa: PLC0415
     import shared.adapters.deadletter  # noqa: PLC0415
     import shared.adapters.log_analytics  # noqa: F401, PLC0415
     from shared.bootstrap import DeadLetters, build, load_settings  # noqa: PLC0415

@@ -51,8 +51,9 @@ def _loads(row: bytes) -> Any:
 class RowTemplate:
     """The rows of one target (a cluster, or a subscription) for one tuple of verdicts.
 
-    ``pieces`` per verdict alternate serialized constants and the names of NODE_COLUMNS, in
-    FINDING_COLUMNS order: ``b'{"TimeGenerated":'``, ``"TimeGenerated"``, ``b',"RunId":"r",...'``.
+    Per verdict, the serialized constants between the NODE_COLUMNS, in FINDING_COLUMNS order:
+    ``b'{"TimeGenerated":'``, then the node's time, then ``b',"RecordId":'``, its record id,
+    ``b',"Benchmark":"cis-aks-1.8","ControlId":"3.2.1",...,"NodePool":'``, and so on.
     """
 
     __slots__ = ("_context", "_rows", "statuses")
@@ -60,22 +61,25 @@ class RowTemplate:
     def __init__(self, context: RowContext, verdicts: tuple[Verdict, ...]) -> None:
         controls = {c.id: c for c in context.benchmark.controls}
         self._context = context
-        self._rows: list[tuple[Control, Verdict, tuple[bytes | str, ...]]] = []
+        self._rows: list[tuple[Control, Verdict, tuple[bytes, ...], tuple[str, ...]]] = []
         counts: dict[Status, int] = {}
         for verdict in verdicts:
             control = controls[verdict.control_id]
             constant = target_columns(context, control, verdict)
-            pieces: list[bytes | str] = []
+            # constants[i] comes before names[i]; the last constant closes the object.
+            constants: list[bytes] = []
+            names: list[str] = []
             pending = b"{"
             for index, (name, _) in enumerate(FINDING_COLUMNS):
                 key = (b"," if index else b"") + _dumps(name) + b":"
                 if name in NODE_COLUMNS:
-                    pieces += [pending + key, name]
+                    constants.append(pending + key)
+                    names.append(name)
                     pending = b""
                 else:
                     pending += key + _dumps(constant[name])
-            pieces.append(pending + b"}")
-            self._rows.append((control, verdict, tuple(pieces)))
+            constants.append(pending + b"}")
+            self._rows.append((control, verdict, tuple(constants), tuple(names)))
             counts[verdict.status] = counts.get(verdict.status, 0) + 1
         self.statuses: tuple[tuple[Status, int], ...] = tuple(counts.items())
 
@@ -84,9 +88,18 @@ class RowTemplate:
     ) -> list[bytes]:
         """This node's rows as JSON objects, one per verdict."""
         out = []
-        for control, verdict, pieces in self._rows:
+        dumps = orjson.dumps
+        for control, verdict, constants, names in self._rows:
             values = node_columns(self._context, node, control, verdict, when, policy, today)
-            out.append(b"".join(p if isinstance(p, bytes) else _dumps(values[p]) for p in pieces))
+            parts = [constants[0]]
+            try:
+                for name, constant in zip(names, constants[1:], strict=True):
+                    parts += (dumps(values[name]), constant)
+            except orjson.JSONEncodeError:  # rare: the standard library's escapes, per value
+                parts = [constants[0]]
+                for name, constant in zip(names, constants[1:], strict=True):
+                    parts += (_dumps(values[name]), constant)
+            out.append(b"".join(parts))
         return out
 
 
