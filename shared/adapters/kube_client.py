@@ -1,9 +1,10 @@
 """The lean Kubernetes API client: authenticated GETs on the scan's event loop, nothing generated.
 
 A scan is one small authenticated GET per node (``/api/v1/nodes/{name}/proxy/configz``) plus a
-few paged lists, so this client is only that: aiohttp (HTTP parsing by a well-kept library,
-connection pooling, TLS through ``ssl``) on whatever event loop runs the scan, with the
-request policy every API server call shares (``shared.adapters.kube_policy``: limits, retries,
+few paged lists, so this client is only that: HTTP/1.1 GETs over a small pool of kept-alive TLS
+connections per API server (shared.adapters.http1: llhttp through httptools parses, the event
+loop's transports carry TLS) on whatever event loop runs the scan, with the request policy
+every API server call shares (``shared.adapters.kube_policy``: limits, retries,
 and the words failures are reported in). ``get`` is one GET with its retries; ``list`` follows
 ``limit``/``continue`` across pages and restarts a list whose continue token expired (410).
 
@@ -27,19 +28,25 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import ssl
 import tempfile
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import orjson
-from yarl import URL
 
+from shared.adapters.http1 import (
+    Answer,
+    BrokenBody,
+    NoAnswer,
+    NotHttp,
+    OverCap,
+    Pool,
+    Target,
+    request_bytes,
+)
 from shared.adapters.kube_policy import (
     RequestPolicy,
     body_cap_message,
@@ -67,9 +74,6 @@ from shared.core.errors import (
 
 #: How much of an error answer is read to find its Status message (status_detail reads 4 KiB).
 ERROR_BODY_BYTES = 4096
-#: After close, how long connections still in a graceful TLS shutdown get before their sockets
-#: are closed (a read cancelled at the run's deadline leaves one; Python 3.11 would wait 30 s).
-SOCKETS_SECONDS = 1.0
 #: A list whose continue token expired (HTTP 410) is started again at most this many times.
 LIST_RESTARTS = 3
 #: A list of more pages than this is not a list (continue tokens that never repeat, never end).
@@ -229,8 +233,7 @@ class KubeClient:
         self._proxy_headers = dict(proxy_headers) if proxy_headers else None
         self._server_hostname = server_hostname or None
         self._headers = {"Accept": "application/json", "User-Agent": user_agent}
-        self._session: aiohttp.ClientSession | None = None
-        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._pool: Pool | None = None
         self._closed = False
 
     # -- requests --------------------------------------------------------------------------
@@ -256,19 +259,21 @@ class KubeClient:
     ) -> tuple[int, bytes, int]:
         """(status, body, retries made): a 2xx, or the error answer that retries did not cure."""
         limit = self._policy.max_body_bytes if cap is None else cap
-        url = URL(f"{self.server}{path}{'?' + query if query else ''}", encoded=True)
+        target = f"{path}?{query}" if query else path
         attempt = 0
         while True:
-            session, headers = self._client(errors), await self._request_headers(errors)
+            pool, headers = self._connections(errors), await self._request_headers(errors)
+            try:
+                request = request_bytes(pool.target, target, headers)
+            except ValueError as exc:
+                raise errors.answer(f"cannot send the request to {self.server}: {exc}") from None
             answered: list[bool] = []  # set once the answer's headers are in
             try:
                 async with asyncio.timeout(self._policy.timeout):
-                    status, body, retry_after = await self._attempt(
-                        session, url, headers, answered, limit, errors
-                    )
-            except ScannerError:
-                raise
-            except aiohttp.ClientSSLError as exc:
+                    answer = await self._attempt(pool, request, limit, answered)
+            except OverCap:
+                raise errors.answer(body_cap_message(limit, errors.answer)) from None
+            except ssl.SSLError as exc:  # verification failed, or TLS broke
                 raise errors.answer(tls_message(self.server, exc)) from None
             except TimeoutError:
                 # Headers came but the body trickled: say so, the fix is not the same.
@@ -277,30 +282,36 @@ class KubeClient:
                     raise errors.answer(reason) from None
                 reason = timeout_message(self._policy.timeout, doing, self.server)
                 raise errors.silence(reason) from None
-            except aiohttp.ClientConnectorError as exc:
-                if isinstance(exc.os_error, ConnectionRefusedError):
-                    raise errors.silence(refused_reason(self.server, doing)) from None
-                raise errors.silence(unreachable_message(self.server, doing, exc)) from None
-            except _BrokenBody as broken:
-                # Reset, closed or truncated while the body came: retried once.
+            except (NoAnswer, BrokenBody) as broken:
+                # Reset, closed or truncated before or during the answer: retried once.
                 if attempt < min(1, self._policy.max_retries):
                     attempt += 1
                     continue
-                reason = broken_message(self.server, doing, broken.cause)
+                raise errors.silence(broken_message(self.server, doing, broken)) from None
+            except NotHttp as exc:
+                reason = broken_message(self.server, doing, NotHttp(f"not HTTP/1.1: {exc}"))
                 raise errors.silence(reason) from None
-            except aiohttp.ClientConnectionError as exc:
-                # Reset or closed before the answer: aiohttp has already sent the (idempotent)
-                # request a second time (RFC 9112 9.3.1.1), the one retry this case gets.
-                raise errors.silence(broken_message(self.server, doing, exc)) from None
-            except aiohttp.ClientError as exc:
+            except ConnectionRefusedError:
+                raise errors.silence(refused_reason(self.server, doing)) from None
+            except OSError as exc:  # DNS, no route, the proxy's refusal
                 raise errors.silence(unreachable_message(self.server, doing, exc)) from None
-            if 200 <= status <= 299:
-                return status, body, attempt
-            if attempt < retry_limit(status, status_detail(body), self._policy.max_retries):
+            if 200 <= answer.status <= 299:
+                return answer.status, answer.body, attempt
+            if attempt < retry_limit(
+                answer.status, status_detail(answer.body), self._policy.max_retries
+            ):
                 attempt += 1
-                await asyncio.sleep(retry_wait(retry_after, attempt, self._policy.backoff))
+                wait = retry_wait(answer.retry_after, attempt, self._policy.backoff)
+                await asyncio.sleep(wait)
                 continue
-            return status, body, attempt
+            return answer.status, answer.body, attempt
+
+    async def _attempt(
+        self, pool: Pool, request: bytes, limit: int, answered: list[bool]
+    ) -> Answer:
+        """One request; an error answer's body is read only as far as its Status message."""
+        answer, _ = await pool.get(request, limit, answered)
+        return answer
 
     async def list_all(
         self, path: str, doing: str, errors: Errors = LISTING, *, cap: int
@@ -352,39 +363,27 @@ class KubeClient:
 
     # -- connections -----------------------------------------------------------------------
 
-    def _client(self, errors: Errors) -> aiohttp.ClientSession:
-        if self._session is not None:
-            return self._session
+    def _connections(self, errors: Errors) -> Pool:
+        if self._pool is not None:
+            return self._pool
         if self._closed:
             raise errors.answer(f"the session to the API server {self.server} is closed")
         try:
             context = self._tls.context()
         except (ssl.SSLError, OSError) as exc:  # the CA or client certificate is unusable
             raise errors.answer(tls_message(self.server, exc)) from None
-        connector = aiohttp.TCPConnector(
-            limit=self._policy.pool_size,
-            limit_per_host=0,
-            ssl=context,
-            socket_factory=self._open_socket,
-            # A read cancelled before its answer (SCAN_REQUEST_TIMEOUT, the run's deadline)
-            # leaves its TLS connection in shutdown with a silent peer: abort those transports
-            # instead of leaving them for the garbage collector (CPython < 3.12.7).
-            enable_cleanup_closed=True,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=None),  # each attempt has its own bound
-            skip_auto_headers=("Accept-Encoding",),  # as the kubernetes client: no gzip
-            trust_env=False,  # proxies come from the kubeconfig, never the environment
-        )
-        return self._session
-
-    def _open_socket(self, address: tuple[Any, ...]) -> socket.socket:
-        """aiohttp's ``socket_factory``: every socket this client opens, so close() can close it."""
-        family, kind, protocol = address[0], address[1], address[2]
-        sock = socket.socket(family=family, type=kind, proto=protocol)
-        self._sockets.add(sock)
-        return sock
+        try:
+            target = Target.of(
+                self.server,
+                context,
+                server_hostname=self._server_hostname,
+                proxy=self._proxy,
+                proxy_headers=self._proxy_headers,
+            )
+        except ValueError as exc:
+            raise errors.answer(f"cannot reach the API server {self.server}: {exc}") from None
+        self._pool = Pool(target, self._policy.pool_size, ERROR_BODY_BYTES)
+        return self._pool
 
     async def _request_headers(self, errors: Errors) -> dict[str, str]:
         try:
@@ -393,100 +392,17 @@ class KubeClient:
             raise errors.answer(str(exc)) from None
         return {**self._headers, **credential}
 
-    async def _attempt(  # noqa: PLR0917 - one request's parts, private to _fetch
-        self,
-        session: aiohttp.ClientSession,
-        url: URL,
-        headers: Mapping[str, str],
-        answered: list[bool],
-        limit: int,
-        errors: Errors,
-    ) -> tuple[int, bytes, str | None]:
-        """One request: its status, its body (capped; the start of it for an error) and
-        Retry-After. ``answered`` gets an item once the headers are in."""
-        async with session.get(
-            url,
-            headers=headers,
-            proxy=self._proxy,
-            proxy_headers=self._proxy_headers,
-            server_hostname=self._server_hostname,
-            allow_redirects=False,
-        ) as response:
-            status = response.status
-            answered.append(True)
-            try:
-                if not 200 <= status <= 299:
-                    body = await _read_capped(response, ERROR_BODY_BYTES, errors, truncate=True)
-                    return status, body, response.headers.get("Retry-After")
-                body = await _read_capped(response, limit, errors)
-            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-                _abort(response)
-                raise _BrokenBody(exc) from None
-            except BaseException:
-                # Over the cap, timed out or cancelled mid-body: drop the connection now rather
-                # than wait for a graceful TLS shutdown with a peer that is still sending.
-                _abort(response)
-                raise
-            return status, body, None
-
     async def close(self) -> None:
-        """Close the connections; sockets still in a TLS shutdown are closed within
-        SOCKETS_SECONDS by a task of the loop's own."""
+        """Drop the connections (no TLS shutdown to wait for: nothing outlives the loop)."""
         self._closed = True
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
-        if any(sock.fileno() != -1 for sock in list(self._sockets)):
-            _REAPERS.add(asyncio.get_running_loop().create_task(_reap(list(self._sockets))))
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
-
-#: Reaper tasks in flight (the loop keeps only weak references to its tasks).
-_REAPERS: set[asyncio.Task[None]] = set()
-
-
-async def _reap(sockets: list[socket.socket]) -> None:
-    """Let the sockets' TLS shutdowns finish for SOCKETS_SECONDS, then close what is left."""
-    try:
-        for _ in range(int(SOCKETS_SECONDS / 0.01)):
-            if all(sock.fileno() == -1 for sock in sockets):
-                return
-            await asyncio.sleep(0.01)
-    finally:
-        for sock in sockets:
-            sock.close()
-        task = asyncio.current_task()
-        if task is not None:
-            _REAPERS.discard(task)
-
-
-async def _read_capped(
-    response: aiohttp.ClientResponse, limit: int, errors: Errors, *, truncate: bool = False
-) -> bytes:
-    """The body, up to ``limit`` bytes; past it the cap error, or only its start (``truncate``)."""
-    length = response.content_length
-    if length is not None and length <= limit:
-        return await response.read()  # Content-Length bounds it; read() checks it is complete
-    if length is not None and not truncate:
-        raise errors.answer(body_cap_message(limit, errors.answer))
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            if truncate:
-                chunks.append(chunk[: len(chunk) - (size - limit)])
-                break
-            raise errors.answer(body_cap_message(limit, errors.answer))
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-class _BrokenBody(Exception):  # noqa: N818 - internal signal, never leaves this module
-    """The connection broke after the answer's headers, while its body was read."""
-
-    def __init__(self, cause: Exception) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
+    @property
+    def connections(self) -> int:
+        """Connections open now (for tests)."""
+        return len(self._pool.connections) if self._pool is not None else 0
 
 
 class _ListExpired(Exception):  # noqa: N818 - internal signal, never leaves this module
@@ -495,13 +411,6 @@ class _ListExpired(Exception):  # noqa: N818 - internal signal, never leaves thi
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
-
-
-def _abort(response: aiohttp.ClientResponse) -> None:
-    connection = response.connection
-    transport = connection.transport if connection is not None else None
-    if transport is not None:
-        transport.abort()
 
 
 def _page(body: bytes, doing: str, errors: Errors) -> tuple[list[dict[str, Any]], str]:

@@ -372,24 +372,40 @@ class TestSession:
 
         run(go())
 
-    def test_closing_leaves_no_socket_open(self, server):
-        """A read cut at the cap (its connection aborted) and a normal one: close() leaves
-        every socket of the session closed within SOCKETS_SECONDS."""
-        server.script.actions = [endless, answer(200, b"{}")]
+    def test_a_connection_is_reused_and_close_drops_every_one(self, server):
+        """Sequential reads share one kept-alive connection; a read cut at the cap drops its
+        connection; close() leaves none open."""
+        server.script.actions = [answer(200, b"{}"), answer(200, b"{}"), endless]
 
-        async def go() -> list[socket.socket]:
+        async def go() -> tuple[int, int, int]:
             kube = session(server)
+            await kube.read_configz("n1")
+            await kube.read_configz("n2")
+            reused = kube.client.connections
             with pytest.raises(ConfigzFetchError):
-                await kube.read_configz("n1")
-            assert await kube.read_configz("n1") == b"{}"
-            sockets = list(kube.client._sockets)
+                await kube.read_configz("n3")
+            after_cap = kube.client.connections
+            assert await kube.read_configz("n4") == b"{}"
             await kube.close()
-            await asyncio.sleep(kube_client.SOCKETS_SECONDS + 0.2)
-            return sockets
+            return reused, after_cap, kube.client.connections
 
-        sockets = run(go())
-        assert sockets
-        assert all(sock.fileno() == -1 for sock in sockets)
+        assert run(go()) == (1, 0, 0)
+
+    def test_a_header_with_a_line_break_is_refused_not_sent(self, server):
+        """A credential that would split the request is the read's error; nothing is sent."""
+
+        async def go() -> None:
+            kube = KubeSession.for_endpoint(
+                KubeEndpoint(server.url, server.ca_pem), RequestPolicy(), "a\r\nX-Evil: 1"
+            )
+            try:
+                await kube.read_configz("n1")
+            finally:
+                await kube.close()
+
+        with pytest.raises(ConfigzFetchError, match="holds a line break"):
+            run(go())
+        assert server.script.paths == []
 
 
 class TestHeaders:
@@ -437,6 +453,117 @@ class TestHeaders:
 
         with pytest.raises(ConfigzFetchError, match="could not get a token"):
             run(go())
+
+
+class TestProxy:
+    def test_a_kubeconfig_proxy_is_tunnelled_with_its_headers(self, server):
+        """An http:// proxy-url: CONNECT to the server (with the proxy's headers), then TLS
+        to the server itself, verified against the cluster CA, over the tunnel."""
+        proxy = ConnectProxy()
+        try:
+
+            async def go() -> bytes:
+                client = kube_client.KubeClient(
+                    server.url,
+                    kube_client.Tls(ca_pem=server.ca_pem),
+                    RequestPolicy(),
+                    HeaderSource.bearer("t"),
+                    proxy=proxy.url,
+                    proxy_headers={"Proxy-Authorization": "Basic cHJveHk6cHc="},
+                )
+                try:
+                    return await KubeSession(client).read_configz("n1")
+                finally:
+                    await client.close()
+
+            assert run(go()) == b"{}"
+        finally:
+            proxy.close()
+        host = server.url.removeprefix("https://")
+        assert proxy.requests == [(f"CONNECT {host} HTTP/1.1", "Basic cHJveHk6cHc=")]
+        assert server.script.paths == ["/api/v1/nodes/n1/proxy/configz"]
+
+    def test_a_refusing_proxy_is_named(self, server):
+        """A proxy that answers 403 to CONNECT: the API server is unreachable, and why."""
+        proxy = ConnectProxy(status=403)
+        try:
+
+            async def go() -> bytes:
+                client = kube_client.KubeClient(
+                    server.url,
+                    kube_client.Tls(ca_pem=server.ca_pem),
+                    RequestPolicy(),
+                    HeaderSource.bearer("t"),
+                    proxy=proxy.url,
+                )
+                try:
+                    return await KubeSession(client).read_configz("n1")
+                finally:
+                    await client.close()
+
+            with pytest.raises(ConfigzFetchError, match="proxy answered 403 to CONNECT"):
+                run(go())
+        finally:
+            proxy.close()
+
+
+class ConnectProxy:
+    """A loopback HTTP proxy that answers CONNECT (``status``) and pipes the tunnel."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.requests: list[tuple[str, str]] = []
+        self._status = status
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        lines = head.split(b"\r\n\r\n")[0].decode().split("\r\n")
+        auth = next(
+            (ln.split(": ", 1)[1] for ln in lines if ln.startswith("Proxy-Authorization")), ""
+        )
+        self.requests.append((lines[0], auth))
+        if self._status != 200:
+            client.sendall(
+                f"HTTP/1.1 {self._status} Forbidden\r\nContent-Length: 0\r\n\r\n".encode()
+            )
+            client.close()
+            return
+        host, port = lines[0].split()[1].rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        def pipe(source: socket.socket, sink: socket.socket) -> None:
+            try:
+                while data := source.recv(65536):
+                    sink.sendall(data)
+            except OSError:
+                pass
+            finally:
+                sink.close()
+                source.close()
+
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+
+    def close(self) -> None:
+        self._listener.close()
 
 
 class TestLists:
