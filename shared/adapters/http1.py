@@ -107,7 +107,7 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.reusable = False
-        self._parser = httptools.HttpResponseParser(self)
+        self._parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[Answer] | None = None
         self._headers_seen: asyncio.Future[int] | None = None
         self._answered: list[bool] = []
@@ -130,6 +130,8 @@ class Connection(asyncio.Protocol):
         if self._waiter is None and self._headers_seen is None:
             self._fail(NotHttp("data arrived with no request outstanding"))
             return
+        if self._parser is None:
+            return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -141,6 +143,8 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.reusable = False
+        self.transport = None  # the transport, the parser and this protocol refer to each
+        parser, self._parser = self._parser, None  # other: let them go with the connection
         cause: Exception = exc if exc is not None else ConnectionError("Server disconnected")
         if self._headers_seen is not None and not self._headers_seen.done():
             self._headers_seen.set_exception(NoAnswer(str(cause)))
@@ -149,7 +153,7 @@ class Connection(asyncio.Protocol):
         if not self._answered:
             self._waiter.set_exception(NoAnswer(str(cause)))
             return
-        if exc is None and self._length is None and not self._chunked:
+        if exc is None and self._length is None and not self._chunked and parser is not None:
             self._finish(reusable=False)  # a body delimited by the connection's close: whole
             return
         if self._length is not None:
@@ -175,6 +179,7 @@ class Connection(asyncio.Protocol):
             self._chunked = b"chunked" in value.lower()
 
     def on_headers_complete(self) -> None:
+        assert self._parser is not None  # noqa: S101 - llhttp calls back while it parses
         self._status = self._parser.get_status_code()
         if self._headers_seen is not None:  # a CONNECT: the caller takes over the transport
             self._headers_seen.set_result(self._status)
@@ -200,7 +205,8 @@ class Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if self._waiter is not None and not self._waiter.done():
-            self._finish(reusable=self._parser.should_keep_alive())
+            keep = self._parser is not None and self._parser.should_keep_alive()
+            self._finish(reusable=keep)
 
     # -- requests ------------------------------------------------------------------------------
 
