@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import math
 import queue
@@ -352,12 +353,16 @@ def _run_on_loop(run: Run, main: Callable[[], Coroutine[Any, Any, bool]]) -> Non
     loop = _new_loop()
     loop.set_default_executor(executor)
     keep_waiting = False
+    # What the process holds before the scan (modules, SDK clients) is not examined again by
+    # every full collection during it: those cost ~60 ms each at 10,000 nodes.
+    gc.freeze()
     try:
         keep_waiting = loop.run_until_complete(main())
     finally:
         try:
             _close_loop(loop)
         finally:
+            gc.unfreeze()
             executor.shutdown(wait=keep_waiting, cancel_futures=True)
             run.writer = None
             writer.close()

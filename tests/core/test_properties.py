@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -113,52 +112,3 @@ class TestInputsThatAreNotOurs:
         except BadInputError as exc:
             field = exc.field
         assert field
-
-
-BIG = st.integers(min_value=-(2**80), max_value=2**80)
-DOCUMENTS: st.SearchStrategy[Any] = st.recursive(
-    st.none() | st.booleans() | BIG | st.floats(allow_nan=False) | st.text(max_size=12),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=5)
-    ),
-    max_leaves=25,
-)
-
-
-class TestDecodeJson:
-    @settings(max_examples=400, deadline=None)
-    @given(document=DOCUMENTS, ascii_only=st.booleans())
-    def test_the_fast_decoder_gives_what_json_loads_gives(self, document, ascii_only):
-        """orjson's fast path never reads a body differently from json.loads (big integers,
-        infinities, escapes): same value, same types."""
-        from shared.core.controls.configz import decode_json  # noqa: PLC0415
-
-        body = json.dumps(document, ensure_ascii=ascii_only).encode()
-        expected = json.loads(body)
-        got = decode_json(body)
-        assert got == expected
-        assert json.dumps(got) == json.dumps(expected)  # types too: 1 vs 1.0, True vs 1
-
-    @pytest.mark.parametrize(
-        "body",
-        [
-            pytest.param(b'{"a": 123456789012345678901234567890}', id="int-past-64-bits"),
-            pytest.param(b'{"a": NaN}', id="nan"),
-            pytest.param(b"[1e400]", id="infinity"),
-            pytest.param(b"\xef\xbb\xbf{}", id="bom"),
-            pytest.param(b'["\\ud800"]', id="lone-surrogate"),
-            pytest.param('{"a": "é"}'.encode("utf-16"), id="utf-16"),
-        ],
-    )
-    def test_bodies_orjson_reads_differently_are_read_as_json_does(self, body):
-        """Where orjson would differ or refuse, the standard library decides."""
-        from shared.core.controls.configz import decode_json  # noqa: PLC0415
-
-        assert json.dumps(decode_json(body)) == json.dumps(json.loads(body))
-
-    def test_invalid_bodies_keep_the_standard_librarys_reason(self):
-        """A body that is not JSON fails with json's own message (what the reason quotes)."""
-        from shared.core.controls.configz import parse_configz  # noqa: PLC0415
-
-        with pytest.raises(ConfigzParseError, match=r"Expecting value: line 1 column 1 \(char 0\)"):
-            parse_configz(b"<html>502 Bad Gateway</html>")

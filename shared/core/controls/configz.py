@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from shared.core.errors import ConfigzParseError, FieldTypeError
 
 ABSENT_TEXT = "(absent)"
@@ -45,27 +43,10 @@ class Observed:
         )
 
 
-#: 19 digits in a row: a number orjson may not keep as the standard library does (an integer
-#: past 64 bits becomes a float there), so such a body is decoded by the standard library.
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
-
-
-def decode_json(body: bytes) -> Any:
-    """``json.loads(body)``, exactly: orjson decodes it when it can give the same value (it
-    refuses what it would read differently: NaN, a BOM, lone surrogates, infinities, non-UTF-8),
-    the standard library otherwise, so its errors are the ones reported."""
-    if _LONG_NUMBER.search(body) is None:
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(body)
-
-
 def parse_configz(body: bytes) -> Mapping[str, Any]:
     """Return the ``kubeletconfig`` object of a configz body, or raise ConfigzParseError."""
     try:
-        document = decode_json(body)
+        document = json.loads(body)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, int digit limit
         raise ConfigzParseError(f"configz body is not valid JSON ({_brief(exc)})") from exc
     if not isinstance(document, dict):
