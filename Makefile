@@ -17,7 +17,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
-# Azurite (the Storage emulator the Functions tests run against), pinned in package-lock.json.
+# Azurite (the Storage emulator the Functions tests run against) and @kusto/language-service-next
+# (the KQL analyser of make infra-check and tests/infra), pinned in package-lock.json.
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -49,9 +50,11 @@ $(INFRA_STAMP): requirements-infra.txt
 	$(INFRA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-infra.txt
 	@rm -f $(INFRA_VENV)/.installed-* && touch $@
 
-## infra-check: checkov on infra/ (Bicep), offline; fails on a failed check, a parsing error or a skip without a reason
-infra-check: $(INFRA_STAMP)
+## infra-check: checkov on infra/ (Bicep), offline; fails on a failed check, a parsing error or a skip without a reason;
+## then every KQL query (alerts, workbook, docs) through Microsoft's KQL analyser (tests/infra/kql.py)
+infra-check: $(INFRA_STAMP) $(STAMP) $(NODE_STAMP)
 	CHECKOV=$(INFRA_VENV)/bin/checkov infra/checkov.sh
+	$(BIN)/python -m tests.infra.kql
 
 format: $(STAMP)
 	$(BIN)/ruff format .

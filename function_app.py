@@ -1,8 +1,10 @@
 """Azure Functions entry points (Python v2 programming model). Thin: parse, call, translate.
 
-* ``scheduled_scan`` (timer, ``%SCAN_SCHEDULE%``): dispatch a run, one queue message per cluster.
-* ``scan_cluster`` (queue ``scan-cluster``): scan one cluster; unparseable messages go straight
-  to ``scan-cluster-poison`` with the reason, instead of being retried.
+* ``scheduled_scan`` (timer, ``%SCAN_SCHEDULE%``): dispatch a run of the configured scope
+  (SCAN_SUBSCRIPTIONS), one queue message per running cluster.
+* ``scan_cluster`` (queue ``scan-cluster``): scan one cluster; a message that is not ours, or
+  names a cluster outside the configured scope, goes straight to ``scan-cluster-poison`` with the
+  reason, instead of being retried.
 * ``manual_scan`` (``POST /api/scan``, function key): dispatch (202) or, with ``wait``, scan
   at most ten clusters inline (200).
 

@@ -195,7 +195,7 @@ def latencies(shape: EstateShape) -> Latencies:
 
 def controls_per_node() -> int:
     """Rows per node: the default benchmark's controls."""
-    from shared.core.controls import get_benchmark  # noqa: PLC0415
+    from shared.core.controls.registry import get_benchmark  # noqa: PLC0415
     from shared.settings import DOCUMENTED  # noqa: PLC0415
 
     return len(get_benchmark(DOCUMENTED["CIS_BENCHMARK"][0]).controls)

@@ -143,11 +143,14 @@ module storage 'modules/storage.bicep' = {
         principalType: 'ServicePrincipal'
         description: 'Host storage (AzureWebJobsStorage): deployment package, timer locks, dead-letter blobs and their leases.'
       }
+    ]
+    // On each of the two queues, not on the account: no other queue of the account is reachable.
+    queueRoleAssignments: [
       {
         roleDefinitionId: builtInRoles.storageQueueDataContributor
         principalId: identity.outputs.principalId
         principalType: 'ServicePrincipal'
-        description: 'The scan-cluster queue trigger and output, and the poison queue.'
+        description: 'This queue only: the scan-cluster trigger and output, or the poison queue output.'
       }
     ]
   }
@@ -275,6 +278,9 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 
 @description('The object (principal) ID of the scanner identity: the Kubernetes user name to bind with infra/k8s/ on clusters that use Kubernetes RBAC.')
 output SCANNER_PRINCIPAL_ID string = identity.outputs.principalId
+
+@description('The resource ID of the scanner custom role: the preprovision and postdown hooks (infra/hooks/scanner_access.py) revoke it where SCAN_SUBSCRIPTION_IDS no longer names a subscription.')
+output SCANNER_ROLE_DEFINITION_ID string = scannerRole.outputs.roleDefinitionId
 
 @description('The client ID of the scanner identity (AZURE_CLIENT_ID).')
 output SCANNER_CLIENT_ID string = identity.outputs.clientId

@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shared.core.controls import get_benchmark
+from shared.core.controls.registry import get_benchmark
 from shared.pipeline import Limits, Scanner
 from shared.ports import DeadLetterStore, FindingSink, Uploader
 from shared.settings import Settings, StorageSettings
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+    from azure.storage.blob import ContainerClient
 
     from shared.adapters.deadletter import DeliveringSink
     from shared.adapters.kube_policy import RequestPolicy
@@ -211,7 +212,7 @@ def _dead_letter_store(
 
 def blob_container(
     storage: StorageSettings, name: str, resources: ExitStack | None = None
-) -> object:
+) -> ContainerClient:
     """The ``ContainerClient`` of container ``name`` in the host's storage account.
 
     Identity-based (``AzureWebJobsStorage__accountName`` or ``__blobServiceUri``, with the

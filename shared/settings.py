@@ -1,8 +1,9 @@
 """Settings: every environment variable the scanner reads, validated before any call.
 
 Each setting is documented once in ``DOCUMENTED`` (README "Configuration" lists the same), plus
-the Functions host's storage connection (``HOST_STORAGE``), which the app reads for its
-dead-letter store. A missing or malformed value raises SettingsError naming the variable.
+the Functions host's storage connection (``AzureWebJobsStorage`` and its identity-based
+``__blobServiceUri`` / ``__accountName`` / ``__clientId`` fields, set by the platform and infra/),
+which the app also uses for its dead-letter store (``StorageSettings``). A missing or malformed value raises SettingsError naming the variable.
 Only this module and shared.bootstrap look at the environment; everything else receives a
 ``Settings``.
 """
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from shared.core.controls.registry import get_benchmark
 from shared.core.errors import SettingsError
 from shared.core.identifiers import IdentifierError, is_guid, subscription_id
 from shared.core.model import Policy, QpsMode, ScanScope
@@ -34,7 +36,9 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     ),
     "SCAN_SUBSCRIPTIONS": (
         "",
-        "Comma-separated subscription ids to scan; unset: every subscription the identity can see.",
+        "Comma-separated subscription ids every trigger scans (an HTTP request may narrow them, "
+        "never widen them; the CLI's --subscription replaces them); unset: every subscription "
+        "the identity can see.",
     ),
     "DISCOVERY_MODE": (
         "auto",
@@ -96,16 +100,6 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     ),
 }
 
-#: The Functions host's storage connection, which the app also uses for its dead-letter blobs.
-#: Set by the platform and infra/ (identity-based in Azure, a connection string for Azurite);
-#: documented in docs/infra.md rather than in the settings table.
-HOST_STORAGE: dict[str, str] = {
-    "AzureWebJobsStorage": "connection string (Azurite and local runs only; a secret)",
-    "AzureWebJobsStorage__blobServiceUri": "blob endpoint of the host storage account",
-    "AzureWebJobsStorage__accountName": "host storage account name (blob endpoint derived)",
-    "AzureWebJobsStorage__clientId": "client id of the managed identity that reaches it",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class StorageSettings:
@@ -155,8 +149,6 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Read and validate every setting from ``env`` (os.environ or a test dict)."""
         get = _Reader(env)
-        from shared.core.controls import get_benchmark  # noqa: PLC0415 - avoid a cycle at import
-
         benchmark = get.text("CIS_BENCHMARK")
         get_benchmark(benchmark)
         logs_endpoint = get.url("LOGS_INGESTION_ENDPOINT", required=False)

@@ -12,8 +12,12 @@ run against them unchanged over real HTTP(S). Nothing here reaches the network.
 
 Modules: ``estate`` (the data), ``kubeletconfig`` (configz bodies), ``identity`` (token
 endpoint and token format), ``arm`` and ``resource_graph`` (ARM), ``apiserver`` (kube-apiserver
-per cluster), ``ingestion`` (Logs Ingestion), ``faults``, ``stats``, ``pki``, ``http`` (the
-asyncio HTTP/1.1 server they share), ``runner`` (start/stop, worker processes). Serve mode for
+per cluster), ``kubeobjects`` (what a cluster holds beyond nodes: workloads, RBAC, policies, and
+the bootstrap and AKS objects every cluster has), ``kubelists`` (the section 4 lists, pods
+generated lazily), ``demo_workloads`` (the demo clusters' workloads, and ``scaled`` for
+benchmarks), ``list_reader`` (the fake paged list reader for core tests), ``ingestion`` (Logs
+Ingestion), ``faults``, ``stats``, ``pki``, ``http`` (the asyncio HTTP/1.1 server they share),
+``runner`` (start/stop, worker processes). Serve mode for
 benchmarks: ``python -m sim serve --help``.
 """
 

@@ -44,6 +44,7 @@ from sim.faults import Action, Endpoint, Fault, FaultRegistry, resolve
 from sim.http import Reply, Request, Response
 from sim.identity import TokenAuthority, TokenError, bearer_token
 from sim.kubeletconfig import configz_body, go_json
+from sim.kubelists import TYPES, ClusterLists, ResourceType
 from sim.pki import LOCAL_ACCOUNT_GROUP, ClusterPki, subject_fields
 from sim.stats import Counters
 
@@ -54,6 +55,10 @@ UNAUTHORIZED = (
     b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
     b'"message":"Unauthorized","reason":"Unauthorized","code":401}\n'
 )
+#: What etcd3's store answers for a continue token older than the compacted revision
+#: (``inconsistentContinue`` in k8s.io/apiserver ``pkg/storage/errors`` / etcd3 store,
+#: ``handleCompactedErrorForPaging``): 410 ``Expired``, with a fresh token (resourceVersion -1)
+#: in ``metadata.continue`` that would continue inconsistently.
 EXPIRED_CONTINUE = (
     "The provided continue parameter is too old to display a consistent list result. You can "
     "start a new list without the continue parameter, or use the continue token in this "
@@ -158,7 +163,7 @@ def decode_continue(token: str) -> tuple[int, str]:
     if not isinstance(parsed, dict) or parsed.get("v") != "meta.k8s.io/v1":
         raise ContinueError("continue key is not valid: server does not recognize this encoded key")
     rv = parsed.get("rv")
-    if not isinstance(rv, int) or rv <= 0:
+    if not isinstance(rv, int) or rv == 0 or rv < -1:  # -1: "continue at the latest version"
         raise ContinueError(
             "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"
         )
@@ -338,6 +343,15 @@ class ApiServer:
         self._names = [e.node.name for e in entries]
         self._by_name = {e.node.name: e for e in entries}
         self._version = spec.cluster.kubernetes_version
+        self.lists = ClusterLists(
+            spec.cluster.name,
+            spec.cluster.kube,
+            self._names,
+            scanner_principal=spec.identity.principal_id,
+            kubernetes_rbac=not spec.cluster.azure_rbac,
+            resource_version=spec.resource_version,
+            kubernetes_version=spec.cluster.kubernetes_version,
+        )
 
     async def handle(self, request: Request) -> Response:
         """Answer one request."""
@@ -371,6 +385,9 @@ class ApiServer:
                 return self._get_node(parts[0], user)
             if len(parts) >= 2 and parts[0] and parts[1] == "proxy":
                 return await self._proxy(request, parts[0], "/".join(parts[2:]), user)
+        answer = await self._kube_route(request, user, path)
+        if answer is not None:
+            return answer
         raise Reply(
             self._status(
                 404,
@@ -465,6 +482,127 @@ class ApiServer:
             + b"]}\n"
         )
         return self._respond(200, body)
+
+    async def _kube_route(self, request: Request, user: _User, path: str) -> Response | None:
+        """Discovery (``/api``, ``/apis``) and the section 4 lists; None for other paths."""
+        if path == "/api":
+            versions = {
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [
+                    {"clientCIDR": "0.0.0.0/0", "serverAddress": request.host}
+                ],
+            }
+            return self._respond(200, go_json(versions))
+        if path == "/apis":
+            groups = {"kind": "APIGroupList", "apiVersion": "v1", "groups": self.lists.groups()}
+            return self._respond(200, go_json(groups))
+        target = parse_list_path(path)
+        if target is None or not self.lists.served(target[0]):
+            return None  # a CRD that is not installed: the server's 404, like any unknown path
+        if request.method != "GET":
+            raise Reply(
+                self._status(
+                    405,
+                    "the server does not allow this method on the requested resource",
+                    reason="MethodNotAllowed",
+                )
+            )
+        refused = await self._list_refused(request, user, *target)
+        return refused if refused is not None else self._kube_list(request, *target)
+
+    async def _list_refused(
+        self, request: Request, user: _User, rtype: ResourceType, namespace: str
+    ) -> Response | None:
+        """The denial or fault answer of a list request, or None to serve it."""
+        denied = rtype.qualified in self.spec.cluster.kube.denied
+        if LOCAL_ACCOUNT_GROUP not in user.groups and (
+            denied or not self._authorized(user, proxy=False)
+        ):
+            return self._list_forbidden(user.name, rtype, namespace)
+        await _sleep_ms(self.spec.latency.list_ms)
+        token = request.param("continue") or ""
+        fault = self._faults.take(rtype.endpoint, cluster=self.name, continued=bool(token))
+        if fault is None:
+            return None
+        if fault.action is Action.ERROR and fault.status == 410 and not fault.message:
+            return self._expired(token)
+        if fault.action is Action.ERROR and fault.status == 403 and not fault.message:
+            return self._list_forbidden(self.spec.identity.principal_id, rtype, namespace)
+        return await resolve(fault, self._fault_status)
+
+    def _kube_list(self, request: Request, rtype: ResourceType, namespace: str) -> Response:
+        """One page of a section 4 list (sim.kubelists): limit, continue, metadata-only."""
+        token = request.param("continue") or ""
+        for selector in ("labelSelector", "fieldSelector"):
+            if request.param(selector):
+                return self._status(
+                    400, f"the simulator does not implement {selector}", reason="BadRequest"
+                )
+        limit_text = request.param("limit") or "0"
+        try:
+            limit = int(limit_text)
+        except ValueError:
+            return self._status(400, f'invalid value "{limit_text}" for limit', reason="BadRequest")
+        rv = self.spec.resource_version
+        start = ""
+        if token:
+            try:
+                rv, start = decode_continue(token)
+            except ContinueError as exc:
+                return self._status(400, f"invalid continue token: {exc}", reason="BadRequest")
+            if rv == -1:
+                rv = self.spec.resource_version
+        metadata_only = "as=PartialObjectMetadataList" in request.headers.get("accept", "")
+        items, last, remaining = self.lists.page(
+            rtype, start, limit, namespace=namespace, metadata_only=metadata_only
+        )
+        metadata: dict[str, Any] = {"resourceVersion": str(rv)}
+        if remaining > 0:
+            metadata["continue"] = encode_continue(rv, last)
+            metadata["remainingItemCount"] = remaining
+        if metadata_only:
+            head = b'{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":'
+        else:
+            head = (
+                b'{"kind":"'
+                + rtype.kind.encode()
+                + b'List","apiVersion":"'
+                + rtype.api_version.encode()
+                + b'","metadata":'
+            )
+        body = head + go_json(metadata) + b',"items":[' + b",".join(items) + b"]}\n"
+        return self._respond(200, body)
+
+    def _expired(self, token: str) -> Response:
+        """410 Expired as etcd3's store answers a compacted continue token."""
+        status: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}}
+        if token:
+            try:
+                _, start = decode_continue(token)
+            except ContinueError:
+                start = "\x00"
+            status["metadata"] = {"continue": encode_continue(-1, start[:-1])}
+        status.update(
+            {"status": "Failure", "message": EXPIRED_CONTINUE, "reason": "Expired", "code": 410}
+        )
+        return self._respond(410, go_json(status) + b"\n")
+
+    def _list_forbidden(self, user: str, rtype: ResourceType, namespace: str) -> Response:
+        """The RBAC denial of a list, as kube-apiserver words it."""
+        scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+        message = (
+            f'{rtype.qualified} is forbidden: User "{user}" cannot list resource '
+            f'"{rtype.resource}" in API group "{rtype.group}" {scope}'
+        )
+        if self.spec.cluster.azure_rbac:
+            message += AZURE_RBAC_DENIAL
+        details: dict[str, Any] = (
+            {"group": rtype.group, "kind": rtype.resource}
+            if rtype.group
+            else {"kind": rtype.resource}
+        )
+        return self._status(403, message, reason="Forbidden", details=details)
 
     def _get_node(self, name: str, user: _User) -> Response:
         if not self._authorized(user, proxy=False):
@@ -598,10 +736,33 @@ class ApiServer:
         return Response(status, body, content_type, headers)
 
 
+def parse_list_path(path: str) -> tuple[ResourceType, str] | None:
+    """(resource type, namespace) of a list path the simulator serves, else None."""
+    parts = path.strip("/").split("/")
+    if parts[:2] == ["api", "v1"]:
+        group, version, rest = "", "v1", parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return None
+    namespace = ""
+    if len(rest) == 3 and rest[0] == "namespaces":
+        namespace, rest = rest[1], rest[2:]
+    if len(rest) != 1:
+        return None
+    rtype = TYPES.get((group, version, rest[0]))
+    if rtype is None or (namespace and not rtype.namespaced):
+        return None
+    return rtype, namespace
+
+
 def _endpoint_of(path: str) -> str:
     """The counter name of a request path."""
     if path == "/api/v1/nodes":
         return str(Endpoint.NODE_LIST)
+    target = parse_list_path(path)
+    if target is not None:
+        return str(target[0].endpoint)
     if path.startswith("/api/v1/nodes/"):
         if path.endswith("/proxy/configz"):
             return str(Endpoint.CONFIGZ)

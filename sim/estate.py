@@ -18,7 +18,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sim import demo_workloads
 from sim.kubeletconfig import ABSENT, aks_kubelet_config, derive, insert_after
+from sim.kubeobjects import KubeObjects
 
 AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 """Application id of "Azure Kubernetes Service AAD Server": the audience of AKS Entra tokens."""
@@ -119,7 +121,8 @@ class SimCluster:
     port that refuses connections), ``enablePrivateCluster`` and a ``privateFQDN`` in ARM; the
     run command API still reaches it. ``run_command_disabled`` is
     ``apiServerAccessProfile.disableRunCommand``; ``run_command_allowed=False`` makes runCommand
-    and commandResults answer 403 AuthorizationFailed.
+    and commandResults answer 403 AuthorizationFailed. ``kube`` is what the cluster holds beyond
+    its nodes (workloads, RBAC, policies: ``sim.kubeobjects``), served as the section 4 lists.
     """
 
     name: str
@@ -138,6 +141,7 @@ class SimCluster:
     tags: Mapping[str, str] = field(default_factory=dict)
     run_command_disabled: bool = False
     run_command_allowed: bool = True
+    kube: KubeObjects = field(default_factory=KubeObjects)
 
     @property
     def running(self) -> bool:
@@ -347,6 +351,7 @@ def default_estate() -> Estate:
                     NodePool("user", 4, COMPLIANT, overrides={2: NodeOverride(unreachable=True)}),
                 ),
                 tags={"environment": "production"},
+                kube=demo_workloads.PROD,
             ),
             SimCluster(
                 name="aks-legacy-eus",
@@ -369,6 +374,7 @@ def default_estate() -> Estate:
                     ),
                 ),
                 tags={"environment": "legacy"},
+                kube=demo_workloads.LEGACY,
             ),
             SimCluster(
                 name="aks-local-only",
@@ -378,6 +384,7 @@ def default_estate() -> Estate:
                 local_accounts_disabled=False,
                 kubernetes_version="1.30.6",
                 pools=(NodePool("nodes", 2, COMPLIANT, mode="System"),),
+                kube=demo_workloads.LOCAL,
             ),
         ),
     )
@@ -409,6 +416,7 @@ def default_estate() -> Estate:
                         vm_size="Standard_NC6s_v3",
                     ),
                 ),
+                kube=demo_workloads.BATCH,
             ),
         ),
     )
@@ -435,9 +443,11 @@ def generated_estate(
     latency: Latency | None = None,
     paging: Paging | None = None,
     configz: Mapping[str, Any] | None = None,
+    kube: KubeObjects | None = None,
 ) -> Estate:
     """A uniform estate for benchmarks: ``clusters`` Entra clusters spread round-robin over
-    ``subscriptions``, each with one compliant pool of ``nodes_per_cluster`` nodes."""
+    ``subscriptions``, each with one compliant pool of ``nodes_per_cluster`` nodes and ``kube``
+    (e.g. ``demo_workloads.scaled(100_000)``) as what each runs."""
     if clusters < 0 or nodes_per_cluster < 0 or subscriptions < 1:
         raise ValueError("clusters and nodes must be >= 0, subscriptions >= 1")
     config = dict(configz) if configz is not None else COMPLIANT
@@ -452,6 +462,7 @@ def generated_estate(
                 azure_rbac=True,
                 local_accounts_disabled=True,
                 pools=(NodePool("pool1", nodes_per_cluster, config, mode="System"),),
+                kube=kube or KubeObjects(),
             )
         )
     tenant = stable_guid("bench", "tenant")

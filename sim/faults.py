@@ -24,6 +24,10 @@ Actions:
 * ``ENDLESS_CONTINUE``: node list only; the last page's ``continue`` token leads back to the
   first page, so a client that follows tokens blindly never stops.
 
+On the section 4 lists (``POD_LIST`` ...), ``continued=True`` makes a fault catch only pages
+requested with a continue token: ``Fault(Endpoint.POD_LIST, status=410, continued=True)`` is an
+expired continue token (the apiserver's ``Expired`` Status with an "inconsistent" token).
+
 New kinds of fault are new ``Action`` members handled where they make sense; the registry and
 the matching stay as they are.
 """
@@ -64,6 +68,29 @@ class Endpoint(enum.StrEnum):
     INGESTION = "ingestion"
     RUN_COMMAND = "run-command"
     COMMAND_RESULT = "command-result"
+    # the section 4 lists (sim.kubelists), one per resource
+    NAMESPACE_LIST = "namespace-list"
+    POD_LIST = "pod-list"
+    SERVICEACCOUNT_LIST = "serviceaccount-list"
+    SERVICE_LIST = "service-list"
+    CONFIGMAP_LIST = "configmap-list"
+    CLUSTERROLE_LIST = "clusterrole-list"
+    CLUSTERROLEBINDING_LIST = "clusterrolebinding-list"
+    ROLE_LIST = "role-list"
+    ROLEBINDING_LIST = "rolebinding-list"
+    NETWORKPOLICY_LIST = "networkpolicy-list"
+    INGRESS_LIST = "ingress-list"
+    DEPLOYMENT_LIST = "deployment-list"
+    DAEMONSET_LIST = "daemonset-list"
+    STATEFULSET_LIST = "statefulset-list"
+    REPLICASET_LIST = "replicaset-list"
+    JOB_LIST = "job-list"
+    CRONJOB_LIST = "cronjob-list"
+    VALIDATINGWEBHOOK_LIST = "validatingwebhook-list"
+    MUTATINGWEBHOOK_LIST = "mutatingwebhook-list"
+    CALICO_POLICY_LIST = "calico-policy-list"
+    CILIUM_POLICY_LIST = "cilium-policy-list"
+    CILIUM_CLUSTERWIDE_POLICY_LIST = "cilium-clusterwide-policy-list"
 
 
 class Action(enum.StrEnum):
@@ -103,6 +130,7 @@ class Fault:
     content_type: str = "application/json"
     message: str = ""
     chunk: int = 16
+    continued: bool | None = None  # lists: True only pages that carry a continue token
 
     def matches(
         self,
@@ -112,10 +140,12 @@ class Fault:
         node: str | None,
         stream: str | None,
         subscription: str | None,
+        continued: bool | None = None,
     ) -> bool:
         """True when this fault applies to a call with these coordinates."""
         return (
             self.endpoint == endpoint
+            and (self.continued is None or self.continued == continued)
             and (self.cluster is None or self.cluster == cluster)
             and (self.node is None or self.node == node)
             and (self.stream is None or self.stream == stream)
@@ -232,6 +262,7 @@ class FaultRegistry:
         node: str | None = None,
         stream: str | None = None,
         subscription: str | None = None,
+        continued: bool | None = None,
     ) -> Fault | None:
         """The first matching fault, consuming one of its ``times``; None if none applies."""
         if not self._entries:  # the common case: no lock on the hot path
@@ -239,7 +270,12 @@ class FaultRegistry:
         with self._lock:
             for fault_id, entry in list(self._entries.items()):
                 if not entry.fault.matches(
-                    endpoint, cluster=cluster, node=node, stream=stream, subscription=subscription
+                    endpoint,
+                    cluster=cluster,
+                    node=node,
+                    stream=stream,
+                    subscription=subscription,
+                    continued=continued,
                 ):
                     continue
                 entry.hits += 1
@@ -382,3 +418,13 @@ class FaultRegistry:
                 stream=stream,
             )
         )
+
+    def list_expired(self, cluster: str, endpoint: Endpoint, *, times: int = 1) -> int:
+        """The next ``times`` continue requests of that list answer 410 Expired."""
+        return self.add(
+            Fault(endpoint, Action.ERROR, 410, cluster=cluster, times=times, continued=True)
+        )
+
+    def list_denied(self, cluster: str, endpoint: Endpoint, *, times: int | None = None) -> int:
+        """That list answers the RBAC 403, as if the scanner's role lacked ``list`` on it."""
+        return self.add(Fault(endpoint, Action.ERROR, 403, cluster=cluster, times=times))

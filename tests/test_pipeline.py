@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from shared.core.controls import get_benchmark
+from shared.core.controls.registry import get_benchmark
 from shared.core.errors import ApiServerError, ConfigzFetchError, UnsupportedAuthError
 from shared.core.model import Cluster, Node, Policy, ScanScope
 from shared.pipeline import Limits, Scanner, run_scan

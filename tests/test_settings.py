@@ -38,6 +38,59 @@ class TestDefaults:
         assert s.subscriptions == (a.lower(),)
 
 
+class TestHostStorage:
+    def test_account_name_gives_the_blob_endpoint(self):
+        """An identity-based connection by account name derives the account's blob endpoint."""
+        s = Settings.from_env(
+            {
+                "AzureWebJobsStorage__accountName": "stscanner01",
+                "AzureWebJobsStorage__clientId": "00000000-0000-0000-0000-0000000000aa",
+            }
+        )
+        assert s.storage.blob_service_uri == "https://stscanner01.blob.core.windows.net"
+        assert s.storage.client_id == "00000000-0000-0000-0000-0000000000aa"
+
+    def test_connection_string_is_never_shown(self):
+        """The connection string holds the account key: it is kept, but not in repr()."""
+        secret = "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=c2VjcmV0;"
+        s = Settings.from_env({"AzureWebJobsStorage": secret})
+        assert s.storage.connection_string == secret
+        assert "c2VjcmV0" not in repr(s)
+
+    def test_dead_letter_settings(self):
+        """DEADLETTER_CONTAINER and DEADLETTER_DIR have their documented defaults and can be set."""
+        assert Settings.from_env({}).deadletter_container == DOCUMENTED["DEADLETTER_CONTAINER"][0]
+        s = Settings.from_env({"DEADLETTER_CONTAINER": "dl-2", "DEADLETTER_DIR": "/var/dl"})
+        assert (s.deadletter_container, s.deadletter_dir) == ("dl-2", "/var/dl")
+
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("DEADLETTER_CONTAINER", "Dead_Letters"),
+            ("DEADLETTER_CONTAINER", "dl-"),
+            ("AzureWebJobsStorage__blobServiceUri", "http://acct.blob.core.windows.net"),
+            ("AzureWebJobsStorage__accountName", "Acct!"),
+            ("AzureWebJobsStorage__clientId", "me"),
+        ],
+        ids=["container-case", "container-hyphen", "blob-http", "account", "client-id"],
+    )
+    def test_bad_value_names_the_setting(self, name, value):
+        """A malformed storage or dead-letter value raises SettingsError naming it."""
+        with pytest.raises(SettingsError, match=rf"^{name}:"):
+            Settings.from_env({name: value})
+
+
+class TestDefaultScope:
+    def test_unset_is_everything(self):
+        """No SCAN_SUBSCRIPTIONS: the default scope is every visible subscription."""
+        assert Settings.from_env({}).default_scope.everything
+
+    def test_subscriptions_are_the_default_scope(self):
+        """SCAN_SUBSCRIPTIONS becomes the default scope of every trigger."""
+        sub = "aaaaaaaa-0000-0000-0000-000000000001"
+        assert Settings.from_env({"SCAN_SUBSCRIPTIONS": sub}).default_scope.subscriptions == (sub,)
+
+
 class TestErrors:
     @pytest.mark.parametrize(
         ("env", "named"),

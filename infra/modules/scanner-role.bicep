@@ -70,3 +70,6 @@ output roleDefinitionName string = scannerRole.name
 
 @description('The display name of the role.')
 output roleName string = scannerRole.properties.roleName
+
+@description('The resource ID of the role definition; the azd hooks read its assignable scopes to revoke the role where it is no longer wanted.')
+output roleDefinitionId string = scannerRole.id

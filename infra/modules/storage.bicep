@@ -1,5 +1,5 @@
 metadata name = 'Function App storage'
-metadata description = 'The AzureWebJobsStorage account of the Function App: the Flex Consumption deployment container, the scan-cluster queue, and the dead-letter container. Shared keys are disabled; the app reaches it with its managed identity only.'
+metadata description = 'The AzureWebJobsStorage account of the Function App: the Flex Consumption deployment container, the scan-cluster queue and its poison queue (each with its own role assignments, storage-queue.bicep), and the dead-letter container. Shared keys are disabled; the app reaches it with its managed identity only.'
 
 // ============== //
 //   Parameters   //
@@ -27,6 +27,9 @@ param queueNames array
 
 @description('Optional. Role assignments on the storage account. Each item is a roleAssignmentType: roleDefinitionId (a built-in role GUID), principalId, principalType, description.')
 param roleAssignments array = []
+
+@description('Optional. Role assignments made on each queue of queueNames, scoped to that queue (storage-queue.bicep). Each item is a roleAssignmentType: roleDefinitionId (a built-in role GUID), principalId, principalType, description.')
+param queueRoleAssignments array = []
 
 // ============= //
 //   Resources   //
@@ -95,9 +98,16 @@ resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-0
   name: 'default'
 }
 
-resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [for queueName in queueNames: {
-  parent: queueService
-  name: queueName
+module queues 'storage-queue.bicep' = [for queueName in queueNames: {
+  name: 'queue-${queueName}'
+  dependsOn: [
+    queueService
+  ]
+  params: {
+    storageAccountName: storage.name
+    name: queueName
+    roleAssignments: queueRoleAssignments
+  }
 }]
 
 resource storageRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for roleAssignment in roleAssignments: {

@@ -16,6 +16,11 @@
     │   ├── ConfigzFetchError  transport, HTTP status, timeout or size cap
     │   └── ConfigzParseError  the body is not a configz document
     ├── FieldTypeError         one configz field has the wrong JSON type; that control's row is ERROR
+    ├── ListError              one Kubernetes list could not be read; only the controls that need it are ERROR
+    │   ├── ListDeniedError    403: names the missing permission (``list pods in API group ""``)
+    │   ├── ListExpiredError   410 again after the one restart the list is allowed
+    │   ├── ListNotServedError 404: the API group/version is not served (a CRD that is not installed)
+    │   └── ListFetchError     transport, 5xx/429 after retries, or a body that is not a List
     └── SinkError              a sink could not accept rows (Log Analytics, a file)
 
 Per-target failures never end the run: the pipeline turns ClusterError and NodeError into
@@ -105,3 +110,32 @@ class SinkError(ScannerError):
     def __init__(self, message: str, failed_rows: list[dict[str, object]] | None = None) -> None:
         super().__init__(message)
         self.failed_rows = failed_rows or []
+
+
+class ListError(ScannerError):
+    """One Kubernetes list could not be read. ``resource`` names it (``pods``, ``deployments.apps``)."""
+
+    def __init__(self, message: str, resource: str) -> None:
+        super().__init__(message)
+        self.resource = resource
+
+
+class ListDeniedError(ListError):
+    """The API server answered 403; ``permission`` is the missing grant, e.g.
+    ``list pods in API group ""``."""
+
+    def __init__(self, message: str, resource: str, permission: str) -> None:
+        super().__init__(message, resource)
+        self.permission = permission
+
+
+class ListExpiredError(ListError):
+    """The continue token expired (410 Gone) again after the list was restarted once."""
+
+
+class ListNotServedError(ListError):
+    """The API server does not serve this group/version (404): its CRD is not installed."""
+
+
+class ListFetchError(ListError):
+    """Transport failure, an error status after retries, or a body that is not a List."""

@@ -59,12 +59,13 @@ def _app(
         app.close()
 
 
-def within_scope(settings: Settings, request: ScanScope) -> ScanScope:
-    """``request`` narrowed to the configured scope; BadInputError names what lies outside."""
+def within_scope(settings: Settings, request: ScanScope, field: str | None = None) -> ScanScope:
+    """``request`` narrowed to the configured scope; BadInputError names what lies outside
+    (as ``field`` when given, else the request's own field, e.g. ``clusters[1]``)."""
     try:
         return settings.default_scope.narrow(request)
     except OutOfScopeError as exc:
-        raise BadInputError(exc.field, exc.detail) from None
+        raise BadInputError(field or exc.field, exc.detail) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ def scan_cluster(
     # The message fixes the benchmark and the eventRecordQPS rule the dispatcher used; levels
     # and exemptions come from this app's SCAN_POLICY, the same file the dispatcher read.
     base = load_settings(env)
-    scope = within_scope(base, ScanScope(clusters=(message.cluster,)))
+    scope = within_scope(base, ScanScope(clusters=(message.cluster,)), "clusterId")
     policy = replace(
         base.policy,
         event_record_qps_min=message.policy.event_record_qps_min,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from shared.core.controls import benchmark_names
+from shared.core.controls.registry import benchmark_names
 from shared.core.errors import ScannerError
 from shared.core.identifiers import ClusterId, IdentifierError, is_lower_uuid, subscription_id
 from shared.core.model import Policy, QpsMode

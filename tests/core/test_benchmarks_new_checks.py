@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from shared.core.controls import Outcome, get_benchmark
+from shared.core.controls import Outcome
 from shared.core.controls.cis_aks_versions import HOSTNAME_OVERRIDE_REASON, check_hostname_override
 from shared.core.controls.cis_k8s_112 import STRONG_CIPHER_SUITES
+from shared.core.controls.registry import get_benchmark
 from shared.core.evaluate import evaluate
 from shared.core.model import Policy, Status, Verdict
 

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from shared.core.controls import Check, benchmark_names, cis_aks_18, get_benchmark
+from shared.core.controls import Check, cis_aks_18
 from shared.core.controls import cis_aks_versions as versions
 from shared.core.controls import cis_k8s_112 as k8s
+from shared.core.controls.registry import benchmark_names, get_benchmark
 from shared.core.errors import SettingsError
 from shared.core.evaluate import evaluate
 from shared.core.model import Policy, Status, Verdict

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from shared.core.controls import benchmark_names, get_benchmark
 from shared.core.controls.configz import parse_configz
+from shared.core.controls.registry import benchmark_names, get_benchmark
 from shared.core.errors import ConfigzParseError, SettingsError
 from shared.core.evaluate import evaluate, uniform_verdicts
 from shared.core.model import Policy, QpsMode, Status, Verdict

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from shared.core.controls import get_benchmark
+from shared.core.controls.registry import get_benchmark
 from shared.core.errors import SettingsError
 from shared.core.evaluate import evaluate
 from shared.core.model import Cluster, Node, Policy, QpsMode, Status

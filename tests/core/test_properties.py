@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.core.controls import get_benchmark
 from shared.core.controls.configz import parse_configz
+from shared.core.controls.registry import get_benchmark
 from shared.core.errors import ConfigzParseError
 from shared.core.evaluate import evaluate
 from shared.core.model import Policy, Status

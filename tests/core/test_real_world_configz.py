@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.core.controls import get_benchmark
 from shared.core.controls.configz import parse_configz
+from shared.core.controls.registry import get_benchmark
 from shared.core.evaluate import evaluate
 from shared.core.model import Policy, QpsMode, Status
 

@@ -8,7 +8,7 @@ from datetime import date
 import orjson
 import pytest
 
-from shared.core.controls import get_benchmark
+from shared.core.controls.registry import get_benchmark
 from shared.core.evaluate import evaluate, uniform_verdicts
 from shared.core.model import Cluster, Exemption, Node, Policy, Status
 from shared.core.records import (

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.core.controls import benchmark_names, get_benchmark
+from shared.core.controls.registry import benchmark_names, get_benchmark
 from shared.core.evaluate import MEMO_VALUE_LIMIT, VerdictMemo, evaluate
 from shared.core.model import Policy, QpsMode
 

@@ -17,7 +17,7 @@ import pytest
 
 from shared.adapters.output import CollectingSink
 from shared.bootstrap import DeadLetters, build
-from shared.core.controls import get_benchmark
+from shared.core.controls.registry import get_benchmark
 from shared.core.model import ScanScope
 from shared.pipeline import ScanOutcome, run_scan
 from shared.settings import Settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -57,7 +58,7 @@ def _env(
     request: pytest.FixtureRequest,
 ) -> dict[str, str]:
     sim.faults.clear()
-    container = "dl-" + request.node.name.replace("_", "-").lower()[:40]
+    container = "dl-" + re.sub("[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-")
     values = {**sim.env, "AzureWebJobsStorage": connection, "DEADLETTER_CONTAINER": container}
     for key, value in values.items():
         monkeypatch.setenv(key, value)
@@ -198,3 +199,88 @@ class TestNoFindingsLost:
         (record,) = [r for r in rows_of(sim, next_run, RUNS_STREAM) if r["Trigger"] == "timer"]
         assert record["RowsReplayed"] >= len(rows)
         container.close()
+
+
+PROD_SUB = "3c5a7e91-2b4d-4f6a-8c0e-1a2b3c4d5e6f"
+PROD_CLUSTERS = {"aks-prod-weu", "aks-legacy-eus", "aks-local-only"}
+DEV_BATCH = (
+    f"/subscriptions/{DEV_SUB}/resourceGroups/rg-batch-neu"
+    "/providers/Microsoft.ContainerService/managedClusters/aks-batch-neu"
+)
+
+
+class TestConfiguredScope:
+    """SCAN_SUBSCRIPTIONS is what every trigger scans: requests narrow it, never widen it."""
+
+    @pytest.fixture(autouse=True)
+    def _prod_only(self, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("SCAN_SUBSCRIPTIONS", PROD_SUB)
+
+    def test_timer_scans_exactly_the_configured_subscriptions(self, sim):
+        """The timer dispatches only clusters of SCAN_SUBSCRIPTIONS, and rows come only from them."""
+        out = Out()
+        timer_fn(TimerRequest(past_due=False), out)
+        clusters = {json.loads(m)["clusterId"].rsplit("/", 1)[1] for m in out.value}
+        assert clusters == PROD_CLUSTERS
+        run_id = json.loads(out.value[0])["runId"]
+        deliver(out.value)
+        rows = rows_of(sim, run_id)
+        assert {r["SubscriptionId"] for r in rows} == {PROD_SUB}
+        (record,) = [r for r in rows_of(sim, run_id, RUNS_STREAM) if r["Trigger"] == "timer"]
+        assert record["Subscriptions"] == 1
+
+    def test_queue_message_for_a_cluster_outside_is_poison_and_scans_nothing(self, sim):
+        """A message naming a cluster outside SCAN_SUBSCRIPTIONS goes to poison with the reason."""
+        before = sim.snapshot()
+        text = json.dumps(
+            {
+                "v": 1,
+                "runId": "00000000-0000-4000-8000-000000000001",
+                "clusterId": DEV_BATCH,
+                "benchmark": "cis-aks-1.8",
+                "policy": {"eventRecordQpsMin": 5, "eventRecordQpsMode": "cis"},
+            }
+        )
+        poison = Out()
+        queue_fn(func.QueueMessage(id="q1", body=text.encode()), poison)
+        moved = json.loads(poison.value)
+        assert moved["reason"].startswith("clusterId: ")
+        assert DEV_SUB in moved["reason"]
+        assert "SCAN_SUBSCRIPTIONS" in moved["reason"]
+        assert sim.snapshot() == before
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"subscriptions": [DEV_SUB]}, "subscriptions[0]"),
+            ({"subscriptions": [PROD_SUB, DEV_SUB]}, "subscriptions[1]"),
+            ({"clusters": [DEV_BATCH]}, "clusters[0]"),
+            ({"clusters": [DEV_BATCH], "wait": True}, "clusters[0]"),
+        ],
+        ids=["other-subscription", "one-of-two-outside", "cluster-outside", "inline-outside"],
+    )
+    def test_http_request_outside_the_scope_is_400_naming_it(self, sim, body, field):
+        """An HTTP request cannot widen the scope: 400 naming the item, nothing called."""
+        before = sim.snapshot()
+        response, queued = post(json.dumps(body).encode())
+        assert response.status_code == 400
+        problem = json.loads(response.get_body())
+        assert problem["field"] == field
+        assert "SCAN_SUBSCRIPTIONS" in problem["detail"]
+        assert queued is None
+        assert sim.snapshot() == before
+
+    def test_http_request_may_narrow_the_scope(self, sim):
+        """A cluster inside the configured scope is scanned alone."""
+        response, _queued = post(json.dumps({"clusters": [PROD_LEGACY], "wait": True}).encode())
+        assert response.status_code == 200
+        findings = json.loads(response.get_body())["findings"]
+        assert {f["ClusterName"] for f in findings} == {"aks-legacy-eus"}
+
+    def test_http_request_without_scope_dispatches_the_configured_scope(self, sim):
+        """An empty body dispatches exactly the configured subscriptions' running clusters."""
+        response, queued = post(b"")
+        assert response.status_code == 202
+        assert {json.loads(m)["clusterId"].rsplit("/", 1)[1] for m in queued or []} == (
+            PROD_CLUSTERS
+        )

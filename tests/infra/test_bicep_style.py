@@ -112,7 +112,9 @@ class TestKeyless:
                     assert path.name == "scanner-access.bicep", (
                         f"{template.name}: {symbol} is not a loop"
                     )
-        assert found == 4
+        assert (
+            found == 5
+        )  # storage account, each queue, DCR, App Insights, each target subscription
 
     def test_no_hard_coded_cloud_endpoint(self):
         """Endpoints come from environment() or resource properties (sovereign clouds work)."""

@@ -37,7 +37,7 @@ BUILT_IN = {
 }
 EXPECTED_ASSIGNMENTS = {
     ("storage", "roleAssignments", "Storage Blob Data Owner"),
-    ("storage", "roleAssignments", "Storage Queue Data Contributor"),
+    ("storage", "queueRoleAssignments", "Storage Queue Data Contributor"),
     ("monitoring", "dataCollectionRuleRoleAssignments", "Monitoring Metrics Publisher"),
     ("monitoring", "applicationInsightsRoleAssignments", "Monitoring Metrics Publisher"),
 }
@@ -145,6 +145,24 @@ class TestBuiltInRoles:
                 assert assignment["description"].strip()
                 found.add((module, parameter, BUILT_IN[assignment["roleDefinitionId"]]))
         assert found == EXPECTED_ASSIGNMENTS
+
+    def test_queue_role_is_on_each_queue_not_on_the_account(self):
+        """Storage Queue Data Contributor is assigned per queue (scope: the queue resource)."""
+        storage = MAIN.module("storage")
+        loop = storage.section("modules")["queues"]["config"]["loop_type"]["detail"]
+        assert loop["array_name"] == "queueNames"
+        assert storage.param("queueNames") == ["scan-cluster", "scan-cluster-poison"]
+        queue = storage.module("queues")
+        (symbol,) = queue.resources_of_type("Microsoft.Authorization/roleAssignments")
+        scope = queue.resource_body(symbol)["scope"]
+        assert queue.section("resources")[scope]["type"] == (
+            "Microsoft.Storage/storageAccounts/queueServices/queues"
+        )
+        assert [BUILT_IN[a["roleDefinitionId"]] for a in queue.param("roleAssignments")] == [
+            "Storage Queue Data Contributor"
+        ]
+        on_account = {BUILT_IN[a["roleDefinitionId"]] for a in storage.param("roleAssignments")}
+        assert on_account == {"Storage Blob Data Owner"}
 
     def test_no_broad_role_anywhere(self):
         """No Owner, Contributor, admin or unused data role is referenced anywhere in infra/."""

@@ -1,8 +1,8 @@
 """One record schema: shared/core/records.py, the Log Analytics tables and the DCR streams agree.
 
 shared/core/records.py (FINDING_COLUMNS, RUN_COLUMNS and the Finding/RunRecord dataclasses) is the
-single source of truth; every expectation here is read from it, so a change there flows into
-these tests and they name what infra/ must follow.
+single source of truth, reached through tests/infra/tables.py; every expectation here is read
+from it, so a change there flows into these tests and they name what infra/ must follow.
 """
 
 from __future__ import annotations
@@ -12,16 +12,20 @@ import typing
 
 import pytest
 
-from shared.core import records
 from shared.settings import DOCUMENTED
+from tests.infra import tables
 from tests.infra.bicep import ROOT, Opaque, Template, main
 
 MONITORING = Template(ROOT / "infra/modules/monitoring.bicep")
 
 #: table name -> (columns in shared/core/records.py, the record dataclass, DOCUMENTED stream setting)
+STREAM_SETTINGS = {
+    tables.FINDINGS_TABLE: "LOGS_FINDINGS_STREAM",
+    tables.RUNS_TABLE: "LOGS_RUNS_STREAM",
+}
 TABLES: dict[str, tuple[tuple[tuple[str, str], ...], type, str]] = {
-    "KubeletFindings_CL": (records.FINDING_COLUMNS, records.Finding, "LOGS_FINDINGS_STREAM"),
-    "KubeletScanRuns_CL": (records.RUN_COLUMNS, records.RunRecord, "LOGS_RUNS_STREAM"),
+    table: (columns, tables.RECORDS[table], STREAM_SETTINGS[table])
+    for table, columns in tables.COLUMNS.items()
 }
 
 #: Column names Log Analytics reserves for custom tables and DCR streams: "`_ResourceId`, `id`,

@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.core.errors import SettingsError
 from shared.core.model import Policy, Status
 
 
@@ -56,32 +55,3 @@ class Benchmark:
             if control.id == control_id:
                 return control
         raise KeyError(control_id)
-
-
-def _registry() -> dict[str, Benchmark]:
-    """Selectable benchmarks by name; the first (cis-aks-1.8) is the default."""
-    from shared.core.controls import (  # noqa: PLC0415 - tables import this module
-        cis_aks_18,
-        cis_aks_versions,
-        cis_k8s_112,
-    )
-
-    ordered = (cis_aks_18.BENCHMARK, *cis_aks_versions.BENCHMARKS, cis_k8s_112.BENCHMARK)
-    return {b.name: b for b in ordered}
-
-
-def benchmark_names() -> tuple[str, ...]:
-    """Names accepted by CIS_BENCHMARK / --benchmark."""
-    return tuple(_registry())
-
-
-def get_benchmark(name: str) -> Benchmark:
-    """The benchmark called ``name``; SettingsError naming the choices otherwise."""
-    registry = _registry()
-    try:
-        return registry[name]
-    except KeyError:
-        choices = ", ".join(registry)
-        raise SettingsError(
-            f"CIS_BENCHMARK: unknown benchmark {name!r} (choose one of: {choices})"
-        ) from None

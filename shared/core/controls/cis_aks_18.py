@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.core.controls import Benchmark, Control, Outcome
-from shared.core.controls.configz import read_bool, read_duration, read_int, read_str
+from shared.core.controls import kubelet_fields as kf
 from shared.core.model import Policy, QpsMode, Status
 
 _AKS_MANAGED = (
@@ -25,25 +25,7 @@ _AKS_MANAGED = (
     "request with Microsoft and attach this row (node, kubelet version, observed value)."
 )
 
-# Fields read, documented the Kubernetes way (wire name, meaning, default, absence):
-#   authentication.anonymous.enabled  *bool   anonymous requests to the kubelet API. Default false
-#                                             in a config file; absent means false.
-#   authorization.mode                string  AlwaysAllow | Webhook. Absent means Webhook.
-#   authentication.x509.clientCAFile  string  CA bundle for client certificates. Absent means "".
-#   readOnlyPort                      int32   unauthenticated read-only port; 0 disables it.
-#                                             omitempty: absent means 0.
-#   streamingConnectionIdleTimeout    Duration  idle timeout of streaming connections; absent
-#                                             means the default "4h0m0s". Deprecated upstream
-#                                             ("no longer has any effect") in the newest types.
-#   makeIPTablesUtilChains            *bool   kubelet keeps its iptables chains. Absent means true.
-#   eventRecordQPS                    *int32  event creations per second; 0 means no limit.
-#                                             Absent means the kubelet default 50.
-#   rotateCertificates                bool    client certificate rotation. omitempty: absent
-#                                             means false.
-#   serverTLSBootstrap                bool    serving certificate from the certificates API.
-#                                             omitempty: absent means false.
-#   featureGates.RotateKubeletServerCertificate  bool  Beta, default true since 1.12; absent
-#                                             means true.
+# The fields read, their types, defaults and what absence means: kubelet_fields (kf).
 
 
 def _verdict(ok: bool, actual: str, expected: str, reason: str) -> Outcome:
@@ -52,7 +34,7 @@ def _verdict(ok: bool, actual: str, expected: str, reason: str) -> Outcome:
 
 def check_anonymous_auth(config: Mapping[str, Any], _: Policy) -> Outcome:
     """3.2.1: anonymous auth must be off; absent means false (PASS)."""
-    seen = read_bool(config, "authentication.anonymous.enabled", default=False)
+    seen = kf.read(config, kf.ANONYMOUS_AUTH)
     ok = seen.value is False
     tail = "" if ok else ": anonymous requests to the kubelet API are allowed"
     return _verdict(ok, seen.show(), "false", seen.describe() + tail)
@@ -60,7 +42,7 @@ def check_anonymous_auth(config: Mapping[str, Any], _: Policy) -> Outcome:
 
 def check_authorization_mode(config: Mapping[str, Any], _: Policy) -> Outcome:
     """3.2.2: authorization mode must not be AlwaysAllow; absent means Webhook (PASS)."""
-    seen = read_str(config, "authorization.mode", default="Webhook")
+    seen = kf.read(config, kf.AUTHORIZATION_MODE)
     ok = seen.value != "AlwaysAllow"
     tail = "" if ok else ": every authenticated request to the kubelet API is allowed"
     return _verdict(ok, seen.show(), "not AlwaysAllow", seen.describe() + tail)
@@ -68,7 +50,7 @@ def check_authorization_mode(config: Mapping[str, Any], _: Policy) -> Outcome:
 
 def check_client_ca_file(config: Mapping[str, Any], _: Policy) -> Outcome:
     """3.2.3: a client CA file must be set; absent means empty (FAIL)."""
-    seen = read_str(config, "authentication.x509.clientCAFile", default="")
+    seen = kf.read(config, kf.CLIENT_CA_FILE)
     ok = seen.value != ""
     tail = "" if ok else ": client certificates to the kubelet API are not verified"
     return _verdict(ok, seen.show(), "a non-empty path", seen.describe() + tail)
@@ -76,7 +58,7 @@ def check_client_ca_file(config: Mapping[str, Any], _: Policy) -> Outcome:
 
 def check_read_only_port(config: Mapping[str, Any], _: Policy) -> Outcome:
     """3.2.4: the read-only port must be 0 (disabled); absent means 0 (PASS)."""
-    seen = read_int(config, "readOnlyPort", default=0)
+    seen = kf.read(config, kf.READ_ONLY_PORT)
     ok = seen.value == 0
     tail = "" if ok else f": the unauthenticated read-only port {seen.value} is open"
     return _verdict(ok, seen.show(), "0", seen.describe() + tail)
@@ -84,7 +66,7 @@ def check_read_only_port(config: Mapping[str, Any], _: Policy) -> Outcome:
 
 def check_streaming_idle_timeout(config: Mapping[str, Any], _: Policy) -> Outcome:
     """3.2.5: the streaming idle timeout must not be zero; absent means 4h0m0s (PASS)."""
-    seen, seconds = read_duration(config, "streamingConnectionIdleTimeout", default="4h0m0s")
+    seen, seconds = kf.read_duration(config, kf.STREAMING_IDLE_TIMEOUT)
     ok = seconds != 0
     tail = "" if ok else ": idle streaming connections never time out"
     return _verdict(ok, seen.show(), "not 0", seen.describe() + tail)
@@ -92,12 +74,12 @@ def check_streaming_idle_timeout(config: Mapping[str, Any], _: Policy) -> Outcom
 
 def check_iptables_util_chains(config: Mapping[str, Any], _: Policy) -> Outcome:
     """3.2.6: the kubelet must manage its iptables chains; absent means true (PASS)."""
-    seen = read_bool(config, "makeIPTablesUtilChains", default=True)
+    seen = kf.read(config, kf.IPTABLES_UTIL_CHAINS)
     ok = seen.value is True
     return _verdict(ok, seen.show(), "true", seen.describe())
 
 
-KUBELET_DEFAULT_EVENT_QPS = 50
+KUBELET_DEFAULT_EVENT_QPS = kf.EVENT_RECORD_QPS.default
 
 
 def event_record_qps_complies(value: int, policy: Policy) -> bool:
@@ -117,7 +99,7 @@ def event_record_qps_complies(value: int, policy: Policy) -> bool:
 
 def check_event_record_qps(config: Mapping[str, Any], policy: Policy) -> Outcome:
     """3.2.7 (Level 2): see ``event_record_qps_complies``; absent means the kubelet default 50."""
-    seen = read_int(config, "eventRecordQPS", default=KUBELET_DEFAULT_EVENT_QPS)
+    seen = kf.read(config, kf.EVENT_RECORD_QPS)
     if policy.event_record_qps_mode is QpsMode.ZERO_ONLY:
         expected = "0 (EVENT_RECORD_QPS_MODE=zero-only)"
     else:
@@ -129,7 +111,7 @@ def check_event_record_qps(config: Mapping[str, Any], policy: Policy) -> Outcome
 
 def check_rotate_certificates(config: Mapping[str, Any], _: Policy) -> Outcome:
     """3.2.8: client certificate rotation must be on; absent means false (FAIL)."""
-    seen = read_bool(config, "rotateCertificates", default=False)
+    seen = kf.read(config, kf.ROTATE_CERTIFICATES)
     ok = seen.value is True
     tail = "" if ok else ": the kubelet client certificate is not rotated"
     return _verdict(ok, seen.show(), "true", seen.describe() + tail)
@@ -137,8 +119,8 @@ def check_rotate_certificates(config: Mapping[str, Any], _: Policy) -> Outcome:
 
 def check_server_cert_rotation(config: Mapping[str, Any], _: Policy) -> Outcome:
     """3.2.9: the RotateKubeletServerCertificate gate must not be off and serverTLSBootstrap on."""
-    gate = read_bool(config, "featureGates.RotateKubeletServerCertificate", default=True)
-    bootstrap = read_bool(config, "serverTLSBootstrap", default=False)
+    gate = kf.read(config, kf.SERVER_CERT_ROTATION_GATE)
+    bootstrap = kf.read(config, kf.SERVER_TLS_BOOTSTRAP)
     ok = gate.value is not False and bootstrap.value is True
     actual = f"RotateKubeletServerCertificate={gate.show()}; serverTLSBootstrap={bootstrap.show()}"
     reason = f"{gate.describe()}; {bootstrap.describe()}"
@@ -157,7 +139,7 @@ BENCHMARK = Benchmark(
             id="3.2.1",
             title="Ensure that the --anonymous-auth argument is set to false",
             level=1,
-            paths=("authentication.anonymous.enabled",),
+            paths=kf.paths(kf.ANONYMOUS_AUTH),
             expected="false",
             remediation=_AKS_MANAGED,
             check=check_anonymous_auth,
@@ -166,7 +148,7 @@ BENCHMARK = Benchmark(
             id="3.2.2",
             title="Ensure that the --authorization-mode argument is not set to AlwaysAllow",
             level=1,
-            paths=("authorization.mode",),
+            paths=kf.paths(kf.AUTHORIZATION_MODE),
             expected="not AlwaysAllow",
             remediation=_AKS_MANAGED,
             check=check_authorization_mode,
@@ -175,7 +157,7 @@ BENCHMARK = Benchmark(
             id="3.2.3",
             title="Ensure that the --client-ca-file argument is set as appropriate",
             level=1,
-            paths=("authentication.x509.clientCAFile",),
+            paths=kf.paths(kf.CLIENT_CA_FILE),
             expected="a non-empty path",
             remediation=_AKS_MANAGED,
             check=check_client_ca_file,
@@ -184,7 +166,7 @@ BENCHMARK = Benchmark(
             id="3.2.4",
             title="Ensure that the --read-only-port is secured",
             level=1,
-            paths=("readOnlyPort",),
+            paths=kf.paths(kf.READ_ONLY_PORT),
             expected="0",
             remediation=_AKS_MANAGED,
             check=check_read_only_port,
@@ -193,7 +175,7 @@ BENCHMARK = Benchmark(
             id="3.2.5",
             title=("Ensure that the --streaming-connection-idle-timeout argument is not set to 0"),
             level=1,
-            paths=("streamingConnectionIdleTimeout",),
+            paths=kf.paths(kf.STREAMING_IDLE_TIMEOUT),
             expected="not 0",
             remediation=_AKS_MANAGED,
             check=check_streaming_idle_timeout,
@@ -202,7 +184,7 @@ BENCHMARK = Benchmark(
             id="3.2.6",
             title="Ensure that the --make-iptables-util-chains argument is set to true",
             level=1,
-            paths=("makeIPTablesUtilChains",),
+            paths=kf.paths(kf.IPTABLES_UTIL_CHAINS),
             expected="true",
             remediation=_AKS_MANAGED,
             check=check_iptables_util_chains,
@@ -214,7 +196,7 @@ BENCHMARK = Benchmark(
                 "ensures appropriate event capture"
             ),
             level=2,
-            paths=("eventRecordQPS",),
+            paths=kf.paths(kf.EVENT_RECORD_QPS),
             expected="0 or >= EVENT_RECORD_QPS_MIN",
             remediation=(
                 "AKS sets --event-qps=0 on its node images; a different value means a custom or "
@@ -228,7 +210,7 @@ BENCHMARK = Benchmark(
             id="3.2.8",
             title="Ensure that the --rotate-certificates argument is not set to false",
             level=1,
-            paths=("rotateCertificates",),
+            paths=kf.paths(kf.ROTATE_CERTIFICATES),
             expected="true",
             remediation=_AKS_MANAGED,
             check=check_rotate_certificates,
@@ -237,7 +219,7 @@ BENCHMARK = Benchmark(
             id="3.2.9",
             title="Ensure that the RotateKubeletServerCertificate argument is set to true",
             level=1,
-            paths=("featureGates.RotateKubeletServerCertificate", "serverTLSBootstrap"),
+            paths=kf.paths(kf.SERVER_CERT_ROTATION_GATE, kf.SERVER_TLS_BOOTSTRAP),
             expected="gate not false and serverTLSBootstrap true",
             remediation=(
                 "Kubelet serving-certificate rotation is on by default for AKS node pools on "

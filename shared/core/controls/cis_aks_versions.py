@@ -54,16 +54,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.core.controls import Benchmark, Check, Control, Outcome, cis_aks_18
-from shared.core.controls.configz import read_bool
+from shared.core.controls import kubelet_fields as kf
 from shared.core.model import Policy, Status
 
-# Fields read here, documented the Kubernetes way (wire name, meaning, default, absence):
-#   protectKernelDefaults  bool  if true, the kubelet errors when kernel tunables are not as it
-#                                expects; if false it changes them to match. Default false;
-#                                omitempty and not a pointer, so absent means false.
-#   --hostname-override    (none) a kubelet command-line flag with no KubeletConfiguration field:
-#                                configz cannot show it, absent or present.
-# The other fields are those of cis_aks_18 and are documented there.
+# Fields read here: kubelet_fields (kf). ``--hostname-override`` is a kubelet command-line flag
+# with no KubeletConfiguration field: configz cannot show it, absent or present.
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +120,7 @@ def check_hostname_override(_config: Mapping[str, Any], _policy: Policy) -> Outc
 
 def check_protect_kernel_defaults(config: Mapping[str, Any], _: Policy) -> Outcome:
     """protectKernelDefaults must be true; omitempty bool, so absent means false (FAIL)."""
-    seen = read_bool(config, "protectKernelDefaults", default=False)
+    seen = kf.read(config, kf.PROTECT_KERNEL_DEFAULTS)
     ok = seen.value is True
     tail = "" if ok else ": the kubelet changes kernel tunables instead of refusing unexpected ones"
     return Outcome(Status.PASS if ok else Status.FAIL, seen.show(), "true", seen.describe() + tail)
@@ -142,7 +137,7 @@ EVENT_RECORD_QPS = Recommendation.of(_AKS_18.control("3.2.7"))
 ROTATE_CERTIFICATES = Recommendation.of(_AKS_18.control("3.2.8"))
 SERVER_CERT_ROTATION = Recommendation.of(_AKS_18.control("3.2.9"))
 PROTECT_KERNEL_DEFAULTS = Recommendation(
-    paths=("protectKernelDefaults",),
+    paths=kf.paths(kf.PROTECT_KERNEL_DEFAULTS),
     expected="true",
     remediation=_AKS_MANAGED,  # AKS node images pass --protect-kernel-defaults=true
     check=check_protect_kernel_defaults,

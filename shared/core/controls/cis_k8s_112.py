@@ -30,25 +30,10 @@ Levels:
 - Assumed: 4.2.14 (seccomp-default) Level 1, from third-party transcriptions of the v1.12.0 text
   ("Level 1 - Worker Node"); Microsoft's table stops at 4.2.13.
 
-What each new check reads (the reused ones are documented in ``cis_aks_18``), the Kubernetes way,
-from ``k8s.io/kubelet/config/v1beta1`` KubeletConfiguration:
-
-- ``tlsCertFile`` string, omitempty: x509 serving certificate (CA after it, if any). Default "".
-  Absent means "": with ``tlsPrivateKeyFile`` also "", the kubelet generates a self-signed
-  certificate and key in ``--cert-dir``.
-- ``tlsPrivateKeyFile`` string, omitempty: the private key matching ``tlsCertFile``. Default "";
-  absent means "".
-- ``serverTLSBootstrap`` bool, omitempty: request the serving certificate from the
-  certificates.k8s.io API instead of self-signing (needs the RotateKubeletServerCertificate
-  gate). Default false; absent means false.
-- ``tlsCipherSuites`` []string, omitempty: the server's allowed cipher suites (TLS 1.3 suites are
-  not configurable). Default nil; absent means Go's crypto/tls default suites, which include
-  ones the benchmark does not count as strong.
-- ``podPidsLimit`` *int64, omitempty: maximum PIDs in any pod. Default -1 (no limit), set by
-  defaulting, so configz normally shows it; absent means -1. Only a value above 0 is a limit.
-- ``seccompDefault`` *bool, omitempty: use the runtime's ``RuntimeDefault`` seccomp profile for
-  every workload that does not name one. Default false; absent means false.
-- ``--hostname-override``: a command-line-only flag with no field; never in configz (MANUAL).
+What each new check reads (tlsCertFile, tlsPrivateKeyFile, serverTLSBootstrap, tlsCipherSuites,
+podPidsLimit, seccompDefault): their types, defaults and what absence means are in
+``kubelet_fields``. ``--hostname-override`` is a command-line-only flag with no field; never in
+configz (MANUAL).
 """
 
 from __future__ import annotations
@@ -57,6 +42,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.core.controls import Outcome
+from shared.core.controls import kubelet_fields as kf
 from shared.core.controls.cis_aks_versions import (
     ANONYMOUS_AUTH,
     ANONYMOUS_AUTH_TITLE,
@@ -78,8 +64,6 @@ from shared.core.controls.cis_aks_versions import (
     Recommendation,
     benchmark,
 )
-from shared.core.controls.configz import Observed, read_bool, read_int, read_str
-from shared.core.errors import FieldTypeError
 from shared.core.model import Policy, Status
 
 # The strong suites of 4.2.12, by the names the benchmark uses.
@@ -108,16 +92,6 @@ def _verdict(ok: bool, actual: str, expected: str, reason: str) -> Outcome:
     return Outcome(Status.PASS if ok else Status.FAIL, actual, expected, reason)
 
 
-def _read_str_list(config: Mapping[str, Any], path: str) -> Observed:
-    """A top-level JSON list of strings; absent (or null) means nil. No coercion."""
-    value = config.get(path)
-    if value is None:
-        return Observed(path, [], present=False)
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise FieldTypeError(path, "a list of strings", value)
-    return Observed(path, value, present=True)
-
-
 def check_tls_cert_files(config: Mapping[str, Any], _: Policy) -> Outcome:
     """4.2.9: tlsCertFile and tlsPrivateKeyFile both set, or serverTLSBootstrap true.
 
@@ -125,9 +99,9 @@ def check_tls_cert_files(config: Mapping[str, Any], _: Policy) -> Outcome:
     ``serverTLSBootstrap`` the kubelet gets its serving certificate from the cluster's
     certificates API instead of self-signing; that meets the recommendation's aim, so it passes.
     """
-    cert = read_str(config, "tlsCertFile", default="")
-    key = read_str(config, "tlsPrivateKeyFile", default="")
-    bootstrap = read_bool(config, "serverTLSBootstrap", default=False)
+    cert = kf.read(config, kf.TLS_CERT_FILE)
+    key = kf.read(config, kf.TLS_PRIVATE_KEY_FILE)
+    bootstrap = kf.read(config, kf.SERVER_TLS_BOOTSTRAP)
     files_set = cert.value != "" and key.value != ""
     ok = files_set or bootstrap.value is True
     actual = (
@@ -149,8 +123,8 @@ def check_strong_ciphers(config: Mapping[str, Any], _: Policy) -> Outcome:
     Absent (or empty) means Go's default suites, which include ones outside the strong list:
     FAIL, as kube-bench's ``valid_elements`` test fails an unset value.
     """
-    seen = _read_str_list(config, "tlsCipherSuites")
-    suites: list[str] = seen.value
+    seen = kf.read(config, kf.TLS_CIPHER_SUITES)
+    suites: list[str] = list(seen.value)
     if not suites:
         reason = (
             "tlsCipherSuites is absent from configz, so the kubelet uses Go's default cipher "
@@ -168,7 +142,7 @@ def check_strong_ciphers(config: Mapping[str, Any], _: Policy) -> Outcome:
 
 def check_pod_pids_limit(config: Mapping[str, Any], _: Policy) -> Outcome:
     """4.2.13: podPidsLimit must be above 0; absent means the default -1 (no limit, FAIL)."""
-    seen = read_int(config, "podPidsLimit", default=-1)
+    seen = kf.read(config, kf.POD_PIDS_LIMIT)
     ok = seen.value > 0
     tail = "" if ok else ": pods can create processes without a limit"
     return _verdict(ok, seen.show(), "> 0", seen.describe() + tail)
@@ -176,7 +150,7 @@ def check_pod_pids_limit(config: Mapping[str, Any], _: Policy) -> Outcome:
 
 def check_seccomp_default(config: Mapping[str, Any], _: Policy) -> Outcome:
     """4.2.14: seccompDefault must be true; absent means the default false (FAIL)."""
-    seen = read_bool(config, "seccompDefault", default=False)
+    seen = kf.read(config, kf.SECCOMP_DEFAULT)
     ok = seen.value is True
     tail = "" if ok else ": workloads without a seccomp profile run Unconfined"
     return _verdict(ok, seen.show(), "true", seen.describe() + tail)
@@ -188,7 +162,7 @@ _SUPPORT = (
 )
 
 TLS_CERT_FILES = Recommendation(
-    paths=("tlsCertFile", "tlsPrivateKeyFile", "serverTLSBootstrap"),
+    paths=kf.paths(kf.TLS_CERT_FILE, kf.TLS_PRIVATE_KEY_FILE, kf.SERVER_TLS_BOOTSTRAP),
     expected="both files set, or serverTLSBootstrap true",
     remediation=(
         "AKS gives the kubelet a serving certificate (/etc/kubernetes/certs/kubeletserver.crt) "
@@ -198,7 +172,7 @@ TLS_CERT_FILES = Recommendation(
     check=check_tls_cert_files,
 )
 STRONG_CIPHERS = Recommendation(
-    paths=("tlsCipherSuites",),
+    paths=kf.paths(kf.TLS_CIPHER_SUITES),
     expected=_STRONG_EXPECTED,
     remediation=(
         "AKS sets the kubelet's TLS cipher suites on its node images and custom node "
@@ -208,7 +182,7 @@ STRONG_CIPHERS = Recommendation(
     check=check_strong_ciphers,
 )
 POD_PIDS_LIMIT = Recommendation(
-    paths=("podPidsLimit",),
+    paths=kf.paths(kf.POD_PIDS_LIMIT),
     expected="> 0",
     remediation=(
         "Set podMaxPids in the node pool's kubelet custom configuration: create a node pool with "
@@ -219,7 +193,7 @@ POD_PIDS_LIMIT = Recommendation(
     check=check_pod_pids_limit,
 )
 SECCOMP_DEFAULT = Recommendation(
-    paths=("seccompDefault",),
+    paths=kf.paths(kf.SECCOMP_DEFAULT),
     expected="true",
     remediation=(
         'Set "seccompDefault": "RuntimeDefault" in the node pool\'s kubelet custom configuration '

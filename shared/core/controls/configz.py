@@ -155,7 +155,17 @@ def parse_go_duration(text: str) -> float:
     return sign * total
 
 
-def read_duration(config: Mapping[str, Any], path: str, default: str) -> tuple[Observed, float]:
+def read_str_list(config: Mapping[str, Any], path: str, default: tuple[str, ...]) -> Observed:
+    """A JSON list of strings at ``path``; absent (or null) means ``default``. No coercion."""
+    value, present = _lookup(config, path)
+    if not present or value is None:
+        return Observed(path, default, present=False)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise FieldTypeError(path, "a list of strings", value)
+    return Observed(path, value, present=True)
+
+
+def read_duration_at(config: Mapping[str, Any], path: str, default: str) -> tuple[Observed, float]:
     """A Go duration string at ``path`` and its value in seconds; absent means ``default``."""
     observed = read_str(config, path, default)
     try:
