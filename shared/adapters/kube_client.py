@@ -31,7 +31,7 @@ import os
 import ssl
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,8 +74,9 @@ from shared.core.errors import (
 
 #: How much of an error answer is read to find its Status message (status_detail reads 4 KiB).
 ERROR_BODY_BYTES = 4096
-#: A list whose continue token expired (HTTP 410) is started again at most this many times.
-LIST_RESTARTS = 3
+#: A list whose continue token expired (HTTP 410) is started again this many times (once: the
+#: list contract of shared.core.k8s_lists).
+LIST_RESTARTS = 1
 #: A list of more pages than this is not a list (continue tokens that never repeat, never end).
 MAX_PAGES = 10_000
 #: How long a refreshed credential header is used before the source is asked again.
@@ -254,8 +255,8 @@ class KubeClient:
             return body
         raise errors.answer(status_message(status, status_detail(body), doing, attempt))
 
-    async def _fetch(
-        self, path: str, doing: str, errors: Errors, query: str, cap: int | None
+    async def _fetch(  # noqa: PLR0917 - the request's parts, private to get and pages
+        self, path: str, doing: str, errors: Errors, query: str, cap: int | None, accept: str = ""
     ) -> tuple[int, bytes, int]:
         """(status, body, retries made): a 2xx, or the error answer that retries did not cure."""
         limit = self._policy.max_body_bytes if cap is None else cap
@@ -263,6 +264,8 @@ class KubeClient:
         attempt = 0
         while True:
             pool, headers = self._connections(errors), await self._request_headers(errors)
+            if accept:
+                headers["Accept"] = accept
             try:
                 request = request_bytes(pool.target, target, headers)
             except ValueError as exc:
@@ -316,48 +319,64 @@ class KubeClient:
     async def list_all(
         self, path: str, doing: str, errors: Errors = LISTING, *, cap: int
     ) -> list[dict[str, Any]]:
-        """Every item of a Kubernetes list, following ``continue`` tokens (``limit`` per page).
+        """Every item of a Kubernetes list (``pages``, what a restarted pass replaces dropped)."""
+        items: list[dict[str, Any]] = []
+        async for page, restarted in self.pages(path, doing, errors, cap=cap):
+            if restarted:
+                items.clear()
+            items.extend(page)
+        return items
 
-        A continue token that expired (410 Gone) starts the list again, LIST_RESTARTS times at
-        most; a token that comes back, or more than MAX_PAGES pages, is an endless list.
+    async def pages(
+        self,
+        path: str,
+        doing: str,
+        errors: Errors = LISTING,
+        *,
+        cap: int,
+        accept: str = "",
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], bool]]:
+        """Each page of a Kubernetes list as it arrives: its items, and whether it starts a
+        restarted pass (the contract of shared.core.k8s_lists).
+
+        ``GET path?limit=N``, then ``&continue=`` with each page's token until it is empty. A
+        token that expired (410 Gone) starts the list again from the first page, LIST_RESTARTS
+        times (its first page then says ``restarted``: drop what the expired pass gave); a
+        token that comes back, or more than MAX_PAGES pages, is an endless list. ``accept``
+        replaces the Accept header (``application/json;as=PartialObjectMetadataList;...``).
         """
         restarts = 0
-        while True:
-            try:
-                return await self._pages(path, doing, errors, cap)
-            except _ListExpired as expired:
-                if restarts >= LIST_RESTARTS:
-                    raise errors.answer(
-                        expired_list_reason(doing, restarts, expired.detail)
-                    ) from None
-                restarts += 1
-
-    async def _pages(self, path: str, doing: str, errors: Errors, cap: int) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
+        restarted = False
         token = ""
         seen: set[str] = set()
-        pages = 0
+        number = 0
         while True:
-            pages += 1
-            if pages > MAX_PAGES:
+            number += 1
+            if number > MAX_PAGES:
                 raise errors.answer(endless_list_reason(f"after {MAX_PAGES:,} pages"))
             query = f"limit={self._policy.page_size}"
             if token:
                 query += f"&continue={_quote(token)}"
-            status, body, attempt = await self._fetch(path, doing, errors, query, cap)
+            status, body, attempt = await self._fetch(path, doing, errors, query, cap, accept)
             if not 200 <= status <= 299:
                 detail = status_detail(body)
+                if status == 410 and token and restarts < LIST_RESTARTS:
+                    restarts += 1
+                    restarted, token, number = True, "", 0
+                    seen.clear()
+                    continue
                 if status == 410 and token:
-                    raise _ListExpired(detail)
+                    raise errors.answer(expired_list_reason(doing, restarts, detail))
                 raise errors.answer(status_message(status, detail, doing, attempt))
-            page, token = _page(body, doing, errors)
-            items.extend(page)
+            items, token = _page(body, doing, errors)
+            yield items, restarted
+            restarted = False
             if not token:
-                return items
+                return
             # A consistent list never hands out the same token twice: it would loop forever.
             if token in seen:
                 raise errors.answer(
-                    endless_list_reason(f"on page {pages} (a continue token came back)")
+                    endless_list_reason(f"on page {number} (a continue token came back)")
                 )
             seen.add(token)
 
@@ -403,14 +422,6 @@ class KubeClient:
     def connections(self) -> int:
         """Connections open now (for tests)."""
         return len(self._pool.connections) if self._pool is not None else 0
-
-
-class _ListExpired(Exception):  # noqa: N818 - internal signal, never leaves this module
-    """A list page answered 410 Gone: its continue token expired."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 def _page(body: bytes, doing: str, errors: Errors) -> tuple[list[dict[str, Any]], str]:

@@ -172,7 +172,7 @@ def endless_list_reason(where: str) -> str:
 
 
 def expired_list_reason(doing: str, restarts: int, detail: str) -> str:
-    """A list's continue token expired (HTTP 410 Gone) on every try.
+    """A list's continue token expired (HTTP 410 Gone) again after the list was started over.
 
     A continue token is valid "for a limited amount of time (by default 5 minutes)"; after that
     the API server answers 410 Gone and the client must start the list again (kubernetes/website
@@ -180,10 +180,11 @@ def expired_list_reason(doing: str, restarts: int, detail: str) -> str:
     chunks").
     """
     tail = f": {detail}" if detail else ""
+    again = "once" if restarts == 1 else f"{restarts} times"
     return (
         f"HTTP 410 while {doing}: the list's continue token expired before its last page, "
-        f"{restarts + 1} times (the list was started again {restarts} times; the cluster "
-        f"changes faster than it can be listed){tail}"
+        f"again after the list was started over {again} (the cluster changes faster than it "
+        f"can be listed){tail}"
     )
 
 

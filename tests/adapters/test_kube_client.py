@@ -115,12 +115,14 @@ class Script:
     actions: list[Action] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     authorization: list[str] = field(default_factory=list)
+    accept: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next(self, handler: BaseHTTPRequestHandler) -> Action:
         with self.lock:
             self.paths.append(handler.path)
             self.authorization.append(handler.headers.get("Authorization", ""))
+            self.accept.append(handler.headers.get("Accept", ""))
             return self.actions.pop(0) if self.actions else answer(200, b"{}")
 
 
@@ -585,6 +587,31 @@ class TestLists:
         server.script.actions = [page(["a"], "t1"), gone, page(["a"], "t2"), page(["b"])]
         assert list_nodes(server) == ["a", "b"]
         assert len(server.script.paths) == 4
+
+    def test_pages_come_as_they_arrive_and_say_where_a_pass_restarts(self, server):
+        """The generic pager (the section 4 lists' too): one page per answer, the first page of
+        a restarted pass marked, the Accept header replaced when asked."""
+        gone = answer(410, b'{"kind":"Status","message":"too old"}')
+        server.script.actions = [page(["a"], "t1"), gone, page(["a"], "t2"), page(["b"])]
+        metadata = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+
+        async def go() -> list[tuple[list[str], bool]]:
+            kube = session(server)
+            try:
+                return [
+                    ([item["metadata"]["name"] for item in items], restarted)
+                    async for items, restarted in kube.client.pages(
+                        "/api/v1/namespaces/default/configmaps",
+                        "listing configmaps",
+                        cap=1 << 20,
+                        accept=metadata,
+                    )
+                ]
+            finally:
+                await kube.close()
+
+        assert run(go()) == [(["a"], False), (["a"], True), (["b"], False)]
+        assert set(server.script.accept) == {metadata}
 
     def test_a_token_that_keeps_expiring_is_named(self, server):
         """After LIST_RESTARTS restarts the list is the cluster's error, with the Status message."""
