@@ -12,7 +12,7 @@ from typing import Any
 
 RESULTS_EXCLUDED = ":(exclude)bench/results.json"
 PACKAGES = (
-    "aiohttp",
+    "httptools",
     "uvloop",
     "orjson",
     "azure-identity",

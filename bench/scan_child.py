@@ -19,6 +19,7 @@ import time
 STARTED = time.perf_counter()
 
 import json  # noqa: E402 - the clock starts before any import
+import resource  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -36,6 +37,7 @@ def main() -> int:
 
     _new_loop().close()  # the event loop implementation (uvloop when installed)
     imported = time.perf_counter()
+    rss_after_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     settings = load_settings()
     dead_letters = Path(settings.deadletter_dir)
     began = time.perf_counter()
@@ -55,6 +57,7 @@ def main() -> int:
         json.dumps(
             {
                 "import_seconds": round(imported - STARTED, 4),
+                "rss_after_import_mb": round(rss_after_import, 1),
                 "scan_seconds": round(ended - began, 4),
                 "run": outcome.run.row(),
                 "rows_sent": app.delivering.stats.rows_sent,

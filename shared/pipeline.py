@@ -327,7 +327,7 @@ DEADLINE_GRACE_SECONDS = 2.0
 #: Cluster workers beyond the ``ceil(concurrency / cluster_concurrency)`` that keep every permit
 #: busy: each extra one connects and lists its cluster while the others read (prefetch).
 PREFETCH_WORKERS = 2
-#: How long closing the loop waits for its last tasks (sessions closing, sockets reaped).
+#: How long closing the loop waits for its last tasks (sessions closing).
 CLOSE_SECONDS = 2.0
 
 
@@ -489,13 +489,22 @@ async def _scan_clusters(run: Run, clusters: list[Cluster]) -> bool:
     preparers = [asyncio.create_task(scan.prepare(), name=f"prepare-{i}") for i in range(width)]
     readers = [asyncio.create_task(scan.read(), name=f"read-{i}") for i in range(width)]
 
+    async def feed() -> None:
+        await asyncio.gather(*preparers)
+        for _ in readers:
+            await scan.ready.put(None)
+
     async def everything() -> None:
-        try:
-            await asyncio.gather(*preparers)
-        finally:
-            for _ in readers:
-                await scan.ready.put(None)
-        await asyncio.gather(*readers)
+        # A preparer or reader that raises is a bug: stop the others rather than wait forever
+        # for a queue nobody empties.
+        pending: set[asyncio.Task[None]] = {asyncio.create_task(feed()), *readers}
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+            failed = [task for task in done if task.exception() is not None]
+            if failed:
+                for task in (*pending, *preparers):
+                    task.cancel()
+                raise failed[0].exception()  # type: ignore[misc]  # not None: filtered above
 
     whole = asyncio.create_task(everything(), name="scan")
     timeout = None

@@ -388,3 +388,30 @@ class TestFakeSession:
         asyncio.run(session.close())
         with pytest.raises(RuntimeError, match="after close"):
             asyncio.run(session.read_configz("n-0"))
+
+
+class TestBugs:
+    def test_an_unexpected_error_in_a_read_is_raised_not_waited_on(self):
+        """A session raising something that is not a NodeError (a bug) ends the run with that
+        error, promptly, even with clusters still queued behind the failed reader."""
+        clusters = [cluster(f"c{i}") for i in range(12)]
+
+        class Buggy(FakeConnector):
+            def connect(self, cl):
+                session = super().connect(cl)
+
+                async def read(name):
+                    raise RuntimeError(f"bug reading {name}")
+
+                session.read_configz = read  # type: ignore[method-assign]
+                return session
+
+        fakes = {}
+        for c in clusters:
+            ns = nodes(c.name, 2)
+            fakes[c.resource_id] = FakeCluster(ns, {n.name: GOOD for n in ns})
+        scanner = Scanner(FakeDiscovery(clusters), Buggy(fakes), BENCH, Policy(), Limits(2, 1))
+        began = time.monotonic()
+        with pytest.raises(RuntimeError, match="bug reading"):
+            run_scan(scanner, ScanScope(), [ListSink()], trigger="test")
+        assert time.monotonic() - began < 10
