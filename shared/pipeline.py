@@ -327,6 +327,8 @@ DEADLINE_GRACE_SECONDS = 2.0
 #: Cluster workers beyond the ``ceil(concurrency / cluster_concurrency)`` that keep every permit
 #: busy: each extra one connects and lists its cluster while the others read (prefetch).
 PREFETCH_WORKERS = 2
+#: Preparers that go on after the first round (each prepares one cluster first).
+STEADY_PREPARERS = 3
 #: How long closing the loop waits for its last tasks (sessions closing).
 CLOSE_SECONDS = 2.0
 
@@ -461,12 +463,19 @@ class _Scan:
             async with asyncio.timeout_at(self.deadline) as bound:
                 yield bound
 
-    async def prepare(self) -> None:
-        """Connect to and list clusters one after another, handing each to the readers."""
+    async def prepare(self, index: int) -> None:
+        """Connect to and list clusters one after another, handing each to the readers.
+
+        Every preparer takes one cluster, so the first readers start at once; after that
+        STEADY_PREPARERS keep the queue full (preparing a cluster takes a tenth of reading it),
+        and fewer node lists and connections wait in memory at once.
+        """
         while self.waiting:
             prepared = await _prepare(self, self.waiting.popleft())
             if prepared is not None:
                 await self.ready.put(prepared)
+            if index >= STEADY_PREPARERS:
+                return
 
     async def read(self) -> None:
         """Read prepared clusters one after another until the preparers are done."""
@@ -478,15 +487,15 @@ async def _scan_clusters(run: Run, clusters: list[Cluster]) -> bool:
     """Every cluster's rows; True when nothing was abandoned at the deadline.
 
     ``width`` clusters are read at a time (enough windows to keep every permit busy, and
-    PREFETCH_WORKERS more), while as many preparers connect to and list the clusters after
-    them, so a cluster's reads start the moment a reader is free (never a pause while every
-    reader connects at once).
+    PREFETCH_WORKERS more), while preparers connect to and list the clusters after them into a
+    queue of ``width``, so a cluster's reads start the moment a reader is free (never a pause
+    while every reader connects at once).
     """
     limits = run.scanner.limits
     scan = _Scan(run, clusters)
     busy = math.ceil(limits.concurrency / limits.cluster_concurrency)
     width = min(len(clusters), busy + PREFETCH_WORKERS)
-    preparers = [asyncio.create_task(scan.prepare(), name=f"prepare-{i}") for i in range(width)]
+    preparers = [asyncio.create_task(scan.prepare(i), name=f"prepare-{i}") for i in range(width)]
     readers = [asyncio.create_task(scan.read(), name=f"read-{i}") for i in range(width)]
 
     async def feed() -> None:

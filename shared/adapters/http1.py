@@ -225,7 +225,11 @@ class Connection(asyncio.Protocol):
         self._chunked = False
         self.reusable = False
         self.transport.write(request)
-        return await self._waiter
+        try:
+            return await self._waiter
+        finally:
+            # An idle connection keeps nothing of its last answer (a node-list page is large).
+            self._waiter, self._chunks = None, []
 
     async def tunnel(self, request: bytes) -> int:
         """Send a CONNECT and return its status once the answer's headers are in."""
@@ -253,7 +257,8 @@ class Connection(asyncio.Protocol):
     def _finish(self, *, reusable: bool) -> None:
         assert self._waiter is not None  # noqa: S101 - called only with a request outstanding
         self.reusable = reusable
-        self._waiter.set_result(Answer(self._status, b"".join(self._chunks), self._retry_after))
+        body, self._chunks = b"".join(self._chunks), []
+        self._waiter.set_result(Answer(self._status, body, self._retry_after))
 
     def _fail(self, exc: Exception) -> None:
         if self._waiter is not None and not self._waiter.done():
