@@ -31,7 +31,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -433,6 +433,30 @@ class _ClusterState:
     closed: bool = False
 
 
+class _Bound:
+    """``asyncio.timeout_at(when)`` (nothing for None) that says whether it was what fired.
+
+    The loop's clock can reach the deadline a millisecond before the run's clock does (libuv's
+    cached millisecond time), so "did the deadline end this?" is asked of the timeout itself.
+    """
+
+    def __init__(self, when: float | None) -> None:
+        self._timeout = None if when is None else asyncio.timeout_at(when)
+
+    async def __aenter__(self) -> _Bound:
+        if self._timeout is not None:
+            await self._timeout.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self._timeout is not None:
+            await self._timeout.__aexit__(*exc_info)  # raises TimeoutError when it fired
+
+    def fired(self) -> bool:
+        """True when the deadline cancelled what ran inside."""
+        return self._timeout is not None and self._timeout.expired()
+
+
 class _Scan:
     """One scan_clusters call on the loop: the run's permits, memo, and the clusters to do."""
 
@@ -454,14 +478,9 @@ class _Scan:
             None if run.deadline is None else loop.time() + max(0.0, run.deadline - run.clock())
         )
 
-    @contextlib.asynccontextmanager
-    async def until_deadline(self) -> AsyncIterator[asyncio.Timeout | None]:
+    def until_deadline(self) -> _Bound:
         """``asyncio.timeout_at`` the run's deadline (nothing without one)."""
-        if self.deadline is None:
-            yield None
-        else:
-            async with asyncio.timeout_at(self.deadline) as bound:
-                yield bound
+        return _Bound(self.deadline)
 
     async def prepare(self, index: int) -> None:
         """Connect to and list clusters one after another, handing each to the readers.
@@ -586,24 +605,26 @@ async def _prepare(
         _close_cluster(run, state, Status.ERROR, NOT_SCANNED_REASON)
         return None
     loop = asyncio.get_running_loop()
+    bound = scan.until_deadline()
     try:
-        async with scan.until_deadline():
+        async with bound:
             session = await loop.run_in_executor(None, run.scanner.connector.connect, cluster)
     except ClusterError as exc:
         _close_cluster(run, state, Status.ERROR, str(exc))
         return None
     except TimeoutError:
-        if not run.expired():
+        if not bound.fired():
             raise
         _close_cluster(run, state, Status.ERROR, NOT_SCANNED_REASON)
         return None
+    bound = scan.until_deadline()
     try:
-        async with scan.until_deadline():
+        async with bound:
             nodes = await session.list_nodes()
     except ClusterError as exc:
         _close_cluster(run, state, Status.ERROR, str(exc))
     except TimeoutError:
-        if not run.expired():
+        if not bound.fired():
             await _close_session(session)
             raise
         _close_cluster(run, state, Status.ERROR, NOT_SCANNED_REASON)
@@ -669,8 +690,9 @@ class _ClusterReads:
         """Read nodes one after another, each within the run's permits, until none is left."""
         run, permits, read = self.run, self.scan.permits, self.session.read_configz
         node: Node | None = None
+        bound = self.scan.until_deadline()
         try:
-            async with self.scan.until_deadline():
+            async with bound:
                 while self.pending and not self.state.closed and not run.expired():
                     node = self.pending.popleft()
                     try:
@@ -682,7 +704,7 @@ class _ClusterReads:
                         self.evaluated(node, body)
                     node = None
         except TimeoutError:
-            if node is None or not run.expired():
+            if node is None or not bound.fired():
                 raise
             self.error(node, DEADLINE_REASON)
 
