@@ -17,8 +17,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
-# Azurite (the Storage emulator the Functions tests run against) and @kusto/language-service-next
-# (the KQL analyser of make infra-check and tests/infra), pinned in package-lock.json.
+# Azurite (the Storage emulator the Functions tests run against), @kusto/language-service-next
+# (the KQL analyser of make infra-check and tests/infra) and Microsoft's SARIF Multitool
+# (validates --format sarif), pinned in package-lock.json.
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -27,8 +28,10 @@ $(NODE_STAMP): package.json package-lock.json
 demo: $(STAMP)
 	$(BIN)/python -m shared demo
 
-## test: every test, offline
+## test: every test, offline. Gets Debian's Chromium first (the HTML report is rendered in it):
+## installed, or apt-get install as root (.ci/debian_chromium.sh); no Chromium fails the target.
 test: $(STAMP) $(NODE_STAMP)
+	@CHROMIUM="$$(bash .ci/debian_chromium.sh)" && export CHROMIUM && \
 	$(BIN)/python -m pytest
 
 ## bench: performance on the simulated estate (100 x 100 nodes, 50 ms latency) against the kubectl and

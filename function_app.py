@@ -5,10 +5,12 @@
 * ``scan_cluster`` (queue ``scan-cluster``): scan one cluster; a message that is not ours, or
   names a cluster outside the configured scope, goes straight to ``scan-cluster-poison`` with the
   reason, instead of being retried.
-* ``manual_scan`` (``POST /api/scan``, function key): dispatch (202) or, with ``wait``, scan
-  at most ten clusters inline (200).
+* ``manual_scan`` (``POST /api/scan``): the function key (host level), then an Entra ID access
+  token with the app role (SCAN_API_ROLE; shared.core.auth), then dispatch (202) or, with
+  ``wait``, scan at most ten clusters inline (200).
 
-Heavy SDKs load inside the handlers, so importing this module stays cheap on a cold start.
+Heavy SDKs (and PyJWT with cryptography) load inside the handlers, so importing this module
+stays cheap on a cold start.
 """
 
 from __future__ import annotations
@@ -57,11 +59,12 @@ def manual_scan(req: func.HttpRequest, messages: func.Out[list[str]]) -> func.Ht
     """Validate the request, then dispatch (202) or scan inline (200)."""
     from shared.entrypoints.httpapi import handle_scan_request  # noqa: PLC0415
 
-    status, body, queued = handle_scan_request(req.get_body())
-    if queued:
-        messages.set(list(queued))
+    answer = handle_scan_request(req.get_body(), headers=req.headers, query=req.params.keys())
+    if answer.messages:
+        messages.set(list(answer.messages))
     return func.HttpResponse(
-        json.dumps(body),
-        status_code=status,
-        mimetype="application/problem+json" if status >= 400 else "application/json",
+        json.dumps(answer.body),
+        status_code=answer.status,
+        headers=answer.headers,
+        mimetype="application/problem+json" if answer.status >= 400 else "application/json",
     )

@@ -69,6 +69,11 @@ param allowLocalAccounts bool = false
 ])
 param privateClusterMode string = 'report'
 
+@description('Required. Application (client) ID of the scanner API\'s Entra app registration: the audience of the tokens POST /api/scan accepts. The azd preprovision hook (infra/hooks/scanner-api.sh) creates the registration with its Scan.Run app role and sets SCAN_API_CLIENT_ID.')
+@minLength(36)
+@maxLength(36)
+param scanApiClientId string
+
 @description('Optional. Days the workspace keeps findings and telemetry.')
 @minValue(30)
 @maxValue(730)
@@ -213,6 +218,9 @@ module functionApp 'modules/function-app.bicep' = {
     scanPolicy: scanPolicy
     allowLocalAccounts: allowLocalAccounts
     privateClusterMode: privateClusterMode
+    scanApiTenantId: tenant().tenantId
+    scanApiClientId: scanApiClientId
+    scanApiAuthority: environment().authentication.loginEndpoint // https://login.microsoftonline.com/ in the public cloud; the app drops the slash
   }
 }
 
@@ -296,3 +304,12 @@ output LOGS_DCR_IMMUTABLE_ID string = monitoring.outputs.dataCollectionRuleImmut
 
 @description('The resource ID of the Log Analytics workspace.')
 output LOG_ANALYTICS_WORKSPACE_ID string = monitoring.outputs.workspaceResourceId
+
+@description('The application (client) ID of the scanner API: the audience of POST /api/scan tokens.')
+output SCAN_API_CLIENT_ID string = scanApiClientId
+
+@description('What a caller asks a token for: az account get-access-token --resource <this>.')
+output SCAN_API_IDENTIFIER_URI string = 'api://${scanApiClientId}'
+
+@description('The manual trigger (POST with a function key and an Entra token carrying Scan.Run).')
+output SCAN_API_URL string = 'https://${functionApp.outputs.defaultHostName}/api/scan'

@@ -11,12 +11,18 @@ The sink chain: when upload is configured (LOGS_INGESTION_ENDPOINT and LOGS_DCR_
 rows go to Log Analytics through ``DeliveringSink``, which keeps what Log Analytics does not
 accept in a dead-letter store (blobs in the host's storage account for the Functions app, a
 local folder for the CLI) and re-sends it first on the next run.
+
+POST /api/scan's callers: ``load_api_auth`` reads the SCAN_API_* settings and
+``token_verifier`` returns the one Entra token verifier of that configuration for the life of
+the process (its signing-key cache must outlive a request, or every call would fetch the keys).
+PyJWT and cryptography load only then, inside the HTTP handler.
 """
 
 from __future__ import annotations
 
 import enum
 import os
+import threading
 import time
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -27,7 +33,7 @@ from typing import TYPE_CHECKING
 from shared.core.controls.registry import get_benchmark
 from shared.pipeline import Limits, Scanner
 from shared.ports import DeadLetterStore, FindingSink, Uploader
-from shared.settings import Settings, StorageSettings
+from shared.settings import ApiAuthSettings, Settings, StorageSettings
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -36,6 +42,7 @@ if TYPE_CHECKING:
     from shared.adapters.deadletter import DeliveringSink
     from shared.adapters.kube_policy import RequestPolicy
     from shared.core.model import ScanScope
+    from shared.ports import TokenVerifier
 
 
 def environment() -> Mapping[str, str]:
@@ -53,6 +60,34 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: str | None)
     values = dict(environment() if env is None else env)
     values.update({name: value for name, value in overrides.items() if value})
     return Settings.from_env(values)
+
+
+def load_api_auth(env: Mapping[str, str] | None = None) -> ApiAuthSettings:
+    """How POST /api/scan authenticates, from ``env`` (default: the process environment).
+
+    Raises SettingsError naming the setting (SCAN_API_AUTH=off inside Azure included).
+    """
+    return ApiAuthSettings.from_env(environment() if env is None else env)
+
+
+_VERIFIERS: dict[ApiAuthSettings, TokenVerifier] = {}
+_VERIFIERS_LOCK = threading.Lock()
+#: Configurations kept at once; a process normally has one (tests start many estates).
+_VERIFIERS_KEPT = 8
+
+
+def token_verifier(auth: ApiAuthSettings) -> TokenVerifier:
+    """The Entra token verifier of ``auth``, created on first use and kept with its key cache."""
+    from shared.adapters.entra_auth import EntraTokenVerifier, SigningKeys  # noqa: PLC0415
+
+    with _VERIFIERS_LOCK:
+        verifier = _VERIFIERS.get(auth)
+        if verifier is None:
+            if len(_VERIFIERS) >= _VERIFIERS_KEPT:
+                _VERIFIERS.pop(next(iter(_VERIFIERS)))
+            verifier = EntraTokenVerifier(auth, SigningKeys(auth))
+            _VERIFIERS[auth] = verifier
+        return verifier
 
 
 class DeadLetters(enum.Enum):

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from shared.core.auth import Caller
 from shared.core.controls import Benchmark
 from shared.core.controls.configz import parse_configz
 from shared.core.errors import ClusterError, NodeError, SinkError
@@ -121,6 +122,7 @@ class Run:
     undelivered: int = 0
     sink_errors: list[str] = field(default_factory=list)
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
+    caller: Caller = field(default_factory=lambda: Caller("unknown"))
 
     def expired(self) -> bool:
         return self.deadline is not None and self.clock() >= self.deadline
@@ -167,10 +169,12 @@ def start_run(
     run_id: str | None = None,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
+    caller: Caller | None = None,
 ) -> Run:
-    """A new run: its id, its deadline (from the scanner's limits) and its counters."""
+    """A new run: its id, its deadline (from the scanner's limits), its counters, and who
+    asked (``caller``; default: the trigger itself), logged as the run starts."""
     deadline_seconds = scanner.limits.deadline_seconds
-    return Run(
+    run = Run(
         scanner=scanner,
         sinks=sinks,
         run_id=run_id or str(uuid.uuid4()),
@@ -179,7 +183,10 @@ def start_run(
         deadline=clock() + deadline_seconds if deadline_seconds else None,
         progress=progress or Progress(),
         clock=clock,
+        caller=caller or Caller.system(trigger),
     )
+    log.info("run %s started (trigger %s) by %s", run.run_id, trigger, run.caller.describe())
+    return run
 
 
 def discover(run: Run, scope: ScanScope) -> list[Discovered]:
@@ -264,6 +271,7 @@ def finish(run: Run, delivery: DeliveryCounts | None = None) -> ScanOutcome:
         run.started,
         run.totals,
         expiring=(len(soon), describe(soon)),
+        triggered_by=run.caller.triggered_by(),
     )
     for sink in run.sinks:
         try:
@@ -285,13 +293,22 @@ def run_scan(
     clock: Callable[[], float] = time.monotonic,
     discovered: Sequence[Discovered] | None = None,
     delivery: DeliveryCounts | None = None,
+    caller: Caller | None = None,
 ) -> ScanOutcome:
     """Scan everything in ``scope`` here: discover, triage, scan the clusters, finish.
 
     ``discovered`` replaces the discovery call (a caller that already discovered);
-    ``delivery`` supplies the row counts of the run record.
+    ``delivery`` supplies the row counts of the run record; ``caller`` is who asked.
     """
-    run = start_run(scanner, sinks, trigger=trigger, run_id=run_id, progress=progress, clock=clock)
+    run = start_run(
+        scanner,
+        sinks,
+        trigger=trigger,
+        run_id=run_id,
+        progress=progress,
+        clock=clock,
+        caller=caller,
+    )
     items = discovered if discovered is not None else discover(run, scope)
     scan_clusters(run, triage(run, items))
     return finish(run, delivery)
@@ -306,13 +323,14 @@ def dispatch_scan(
     trigger: str,
     run_id: str | None = None,
     delivery: DeliveryCounts | None = None,
+    caller: Caller | None = None,
 ) -> ScanOutcome:
     """Fan a scan out: discover, triage, hand the running clusters to ``enqueue``, finish.
 
     The clusters are scanned elsewhere (the Functions queue trigger), under the same run id;
-    failures and stopped clusters get their rows here.
+    failures and stopped clusters get their rows here. ``caller`` is who asked.
     """
-    run = start_run(scanner, sinks, trigger=trigger, run_id=run_id)
+    run = start_run(scanner, sinks, trigger=trigger, run_id=run_id, caller=caller)
     clusters = triage(run, discover(run, scope))
     if clusters:
         enqueue(clusters)

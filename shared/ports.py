@@ -162,3 +162,11 @@ class CommandRunner(Protocol):
     def run(self, script: str) -> CommandOutput:
         """Submit, wait, and return the finished command. Raises RunCommandError."""
         ...
+
+
+class TokenVerifier(Protocol):
+    """Checks a bearer token of POST /api/scan (shared.adapters.entra_auth.EntraTokenVerifier)."""
+
+    def verify(self, token: str) -> Mapping[str, Any]:
+        """The verified claims; UnauthenticatedError or AuthUnavailableError if not."""
+        ...

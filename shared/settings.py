@@ -98,7 +98,41 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
         ".deadletter",
         "CLI: folder where rows wait when Log Analytics does not accept them.",
     ),
+    # Read by POST /api/scan only (ApiAuthSettings; see README "Calling the trigger").
+    "SCAN_API_AUTH": (
+        "entra",
+        "POST /api/scan: entra (an Entra ID token with SCAN_API_ROLE is required) or off (no "
+        "token checked; local use only, refused when the app runs in Azure).",
+    ),
+    "SCAN_API_TENANT_ID": ("", "Entra tenant id whose v2.0 tokens the trigger accepts (entra)."),
+    "SCAN_API_CLIENT_ID": (
+        "",
+        "Application (client) id of the scanner API's app registration: the tokens' audience (entra).",
+    ),
+    "SCAN_API_ROLE": ("Scan.Run", "App role the caller's token must carry in its roles claim."),
+    "SCAN_API_AUTHORITY": (
+        "https://login.microsoftonline.com",
+        "Entra authority host (sovereign clouds); issuer {authority}/{tenant}/v2.0.",
+    ),
 }
+
+#: Variables the platform sets wherever the app runs in Azure: with any of them set,
+#: SCAN_API_AUTH=off is refused. The Functions host itself tells Flex Consumption by
+#: WEBSITE_SKU=FlexConsumption, or by LEGION_SERVICE_HOST with CONTAINER_NAME or
+#: WEBSITE_POD_NAME, and App Service by WEBSITE_INSTANCE_ID, which Flex Consumption does not set
+#: (Azure/azure-functions-host src/WebJobs.Script/Environment/EnvironmentExtensions.cs:
+#: IsFlexConsumptionSku, IsLinuxConsumptionOnLegion, IsAppService); hence a list. CONTAINER_NAME
+#: alone is not one: plenty of containers set it.
+AZURE_HOST_MARKERS = (
+    "WEBSITE_INSTANCE_ID",
+    "WEBSITE_SITE_NAME",
+    "WEBSITE_SKU",
+    "WEBSITE_POD_NAME",
+    "LEGION_SERVICE_HOST",
+)
+API_AUTH_MODES = ("entra", "off")
+# App role values: printable ASCII without spaces (Entra refuses spaces in a role's value).
+_ROLE = re.compile(r"[!-~]{1,250}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +224,65 @@ class Settings:
             deadletter_dir=get.text("DEADLETTER_DIR"),
             storage=_storage(env),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ApiAuthSettings:
+    """How POST /api/scan authenticates its callers (read by the HTTP trigger only).
+
+    ``entra``: a v2.0 access token of ``tenant_id`` for the application ``client_id`` (its
+    ``aud``), signed with a key the tenant publishes, carrying ``role``. ``off``: no token is
+    checked; refused when the environment shows the app runs in Azure (AZURE_HOST_MARKERS).
+    """
+
+    mode: str
+    tenant_id: str = ""
+    client_id: str = ""
+    role: str = DOCUMENTED["SCAN_API_ROLE"][0]
+    authority: str = DOCUMENTED["SCAN_API_AUTHORITY"][0]
+
+    @property
+    def issuer(self) -> str:
+        """The exact ``iss`` of the tenant's v2.0 tokens."""
+        return f"{self.authority}/{self.tenant_id}/v2.0"
+
+    @property
+    def metadata_url(self) -> str:
+        """The tenant's v2.0 OpenID Connect metadata document (it names ``jwks_uri``)."""
+        return f"{self.issuer}/.well-known/openid-configuration"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ApiAuthSettings:
+        """Read and validate the SCAN_API_* settings; SettingsError names the setting."""
+        get = _Reader(env)
+        mode = get.choice("SCAN_API_AUTH", API_AUTH_MODES)
+        if mode == "off":
+            markers = [name for name in AZURE_HOST_MARKERS if (env.get(name) or "").strip()]
+            if markers:
+                raise SettingsError(
+                    f"SCAN_API_AUTH: off is for local use only and is refused here: {markers[0]} "
+                    "is set, so the app runs in Azure; set SCAN_API_AUTH=entra"
+                )
+            return cls(mode)
+        tenant_id = get.text("SCAN_API_TENANT_ID")
+        client_id = get.text("SCAN_API_CLIENT_ID")
+        for name, value in (("SCAN_API_TENANT_ID", tenant_id), ("SCAN_API_CLIENT_ID", client_id)):
+            if not value:
+                raise SettingsError(f"{name}: required with SCAN_API_AUTH=entra")
+            if not is_guid(value):
+                raise SettingsError(f"{name}: {value!r} is not a GUID")
+        role = get.text("SCAN_API_ROLE")
+        if not _ROLE.fullmatch(role):
+            raise SettingsError(
+                f"SCAN_API_ROLE: {role!r} is not an app role value (printable, no spaces)"
+            )
+        authority = get.url("SCAN_API_AUTHORITY", required=True).rstrip("/")
+        if urlsplit(authority).path or urlsplit(authority).query:
+            raise SettingsError(
+                f"SCAN_API_AUTHORITY: {authority!r} must be the authority host only "
+                "(https://login.microsoftonline.com), without a path"
+            )
+        return cls(mode, tenant_id.lower(), client_id.lower(), role, authority)
 
 
 def _storage(env: Mapping[str, str]) -> StorageSettings:

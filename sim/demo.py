@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
+import textwrap
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,11 +64,17 @@ class DemoEstate:
         """Say what the estate's Logs Ingestion endpoint accepted (stdout beside a table)."""
         sim = self.sim
         findings, runs = sim.accepted(FINDINGS_STREAM), sim.accepted(RUNS_STREAM)
-        print(
-            f"\nLog Analytics: the Logs Ingestion endpoint {sim.env['LOGS_INGESTION_ENDPOINT']} "
+        text = (
+            f"Log Analytics: the Logs Ingestion endpoint {sim.env['LOGS_INGESTION_ENDPOINT']} "
             f"(rule {sim.env['LOGS_DCR_IMMUTABLE_ID']}) accepted {len(findings)} rows on "
             f"{FINDINGS_STREAM} and {len(runs)} on {RUNS_STREAM}, in "
-            f"{sim.ingestion_calls()} gzip uploads.",
+            f"{sim.ingestion_calls()} gzip uploads."
+        )
+        # The table's width rule: COLUMNS, else the terminal's, else 80.
+        width = shutil.get_terminal_size((80, 24)).columns
+        print(
+            "\n"
+            + textwrap.fill(text, max(40, width), subsequent_indent="  ", break_on_hyphens=False),
             file=sys.stdout if to_stdout else sys.stderr,
         )
 

@@ -25,6 +25,9 @@ from sim.kubeobjects import KubeObjects
 AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 """Application id of "Azure Kubernetes Service AAD Server": the audience of AKS Entra tokens."""
 
+SCANNER_API_CLIENT_ID = "5e3c9a71-8f2d-4b6e-a0c4-7d1e9f2b3a58"
+"""Application (client) id of the simulated scanner API's app registration: tokens' ``aud``."""
+
 FINDINGS_STREAM = "Custom-KubeletFindings"
 RUNS_STREAM = "Custom-KubeletScanRuns"
 

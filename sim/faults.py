@@ -1,7 +1,7 @@
 """Faults that tests switch on and off while the estate runs.
 
 A ``Fault`` names an endpoint (token, ARM, Resource Graph, listClusterUserCredential, node
-list, configz, ingestion), an optional target (cluster, node, stream, subscription; ``None``
+list, configz, ingestion, run command, the Entra tenant's OpenID metadata and keys), an optional target (cluster, node, stream, subscription; ``None``
 matches any), an action and how many times it fires (``times=None``: until removed). Servers
 call ``FaultRegistry.take`` once per request; the first matching fault wins and is consumed.
 
@@ -91,6 +91,8 @@ class Endpoint(enum.StrEnum):
     CALICO_POLICY_LIST = "calico-policy-list"
     CILIUM_POLICY_LIST = "cilium-policy-list"
     CILIUM_CLUSTERWIDE_POLICY_LIST = "cilium-clusterwide-policy-list"
+    OPENID = "openid-metadata"
+    JWKS = "jwks"
 
 
 class Action(enum.StrEnum):

@@ -1,7 +1,8 @@
 """Start and stop the whole simulated estate on 127.0.0.1.
 
 In-process (tests): one background thread runs an asyncio loop that serves the token endpoint
-(HTTP, like App Service's local endpoint), ARM and Logs Ingestion (HTTPS, one "public" CA) and
+(HTTP, like App Service's local endpoint), ARM, Logs Ingestion and the Entra tenant's OpenID
+metadata and keys (HTTPS, one "public" CA; ``sim.entra``) and
 one API server per running public cluster (HTTPS, each with its own cluster CA; a private or
 stopped cluster's kubeconfig points at a loopback port that refuses connections)::
 
@@ -37,7 +38,8 @@ from typing import Any, TypeVar
 
 from sim.apiserver import ApiServer, ApiServerSpec
 from sim.arm import ArmService, KubeAccess, user_kubeconfig
-from sim.estate import Estate, default_estate
+from sim.entra import EntraIssuer
+from sim.estate import SCANNER_API_CLIENT_ID, Estate, default_estate
 from sim.faults import Fault, FaultRegistry
 from sim.http import HttpServer
 from sim.identity import IdentityService, TokenAuthority
@@ -121,6 +123,9 @@ class SimulatedEstate:
         self._initial_faults = tuple(faults)
         self.counters = Counters()
         self.authority = TokenAuthority(self.estate.tenant_id)
+        self.entra = EntraIssuer(
+            self.estate.tenant_id, SCANNER_API_CLIENT_ID, self.faults, self.counters
+        )
         self.identity_header = secrets.token_hex(16)
         self._processes = max(1, processes)
         self._loop: _LoopThread | None = None
@@ -140,6 +145,7 @@ class SimulatedEstate:
         self.identity_endpoint = ""
         self.arm_endpoint = ""
         self.ingestion_endpoint = ""
+        self.login_endpoint = ""
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -200,12 +206,15 @@ class SimulatedEstate:
         ingestion_server = HttpServer(
             "ingestion", self._ingestion.handle, ssl_context=server_context(public)
         )
-        for public_server in (identity_server, arm_server, ingestion_server):
+        login_server = HttpServer("login", self.entra.handle, ssl_context=server_context(public))
+        for public_server in (identity_server, arm_server, ingestion_server, login_server):
             self._loop.run(public_server.start())
             self._servers.append(public_server)
         self.identity_endpoint = f"{identity_server.url}{IdentityService.path}"
         self.arm_endpoint = arm_server.url
         self.ingestion_endpoint = ingestion_server.url
+        self.login_endpoint = login_server.url
+        self.entra.base_url = login_server.url
         self.env = {
             "IDENTITY_ENDPOINT": self.identity_endpoint,
             "IDENTITY_HEADER": self.identity_header,
@@ -214,6 +223,10 @@ class SimulatedEstate:
             "LOGS_INGESTION_ENDPOINT": self.ingestion_endpoint,
             "LOGS_DCR_IMMUTABLE_ID": self.estate.dcr_immutable_id,
             "REQUESTS_CA_BUNDLE": self.ca_bundle,
+            # POST /api/scan trusts the simulated tenant's tokens for the simulated API.
+            "SCAN_API_TENANT_ID": self.estate.tenant_id,
+            "SCAN_API_CLIENT_ID": SCANNER_API_CLIENT_ID,
+            "SCAN_API_AUTHORITY": self.login_endpoint,
         }
         log.info("simulated estate up: ARM %s, %d API servers", self.arm_endpoint, len(ports))
 

@@ -6,7 +6,7 @@ import pytest
 
 from shared.core.errors import SettingsError
 from shared.core.model import QpsMode
-from shared.settings import DOCUMENTED, Settings
+from shared.settings import AZURE_HOST_MARKERS, DOCUMENTED, ApiAuthSettings, Settings
 
 DCR = "dcr-" + "0" * 32
 
@@ -139,3 +139,86 @@ class TestErrors:
     def test_every_setting_is_documented(self):
         """Every setting read has a default and a description (the README table mirrors them)."""
         assert all(desc for _, desc in DOCUMENTED.values())
+
+
+TENANT = "8e1c3a51-6f2d-4c1e-9b7a-2d4f6a8c0e11"
+API = "5e3c9a71-8f2d-4b6e-a0c4-7d1e9f2b3a58"
+ENTRA = {"SCAN_API_TENANT_ID": TENANT, "SCAN_API_CLIENT_ID": API}
+
+
+class TestApiAuth:
+    def test_entra_is_the_default_and_names_issuer_and_metadata(self):
+        """Unset SCAN_API_AUTH means entra; issuer and metadata follow tenant and authority."""
+        auth = ApiAuthSettings.from_env(ENTRA)
+        assert (auth.mode, auth.role) == ("entra", "Scan.Run")
+        assert auth.issuer == f"https://login.microsoftonline.com/{TENANT}/v2.0"
+        assert auth.metadata_url == f"{auth.issuer}/.well-known/openid-configuration"
+
+    def test_sovereign_authority_changes_the_issuer(self):
+        """SCAN_API_AUTHORITY (a trailing slash dropped) is the issuer's host."""
+        auth = ApiAuthSettings.from_env(
+            {**ENTRA, "SCAN_API_AUTHORITY": "https://login.microsoftonline.us/"}
+        )
+        assert auth.issuer == f"https://login.microsoftonline.us/{TENANT}/v2.0"
+
+    def test_a_configured_role_is_the_one_required(self):
+        """SCAN_API_ROLE replaces Scan.Run."""
+        assert (
+            ApiAuthSettings.from_env({**ENTRA, "SCAN_API_ROLE": "Scanner.Run"}).role
+            == "Scanner.Run"
+        )
+
+    @pytest.mark.parametrize(
+        ("env", "named"),
+        [
+            ({}, "SCAN_API_TENANT_ID"),
+            ({"SCAN_API_TENANT_ID": TENANT}, "SCAN_API_CLIENT_ID"),
+            ({**ENTRA, "SCAN_API_TENANT_ID": "contoso.onmicrosoft.com"}, "SCAN_API_TENANT_ID"),
+            ({**ENTRA, "SCAN_API_CLIENT_ID": "api://scanner"}, "SCAN_API_CLIENT_ID"),
+            ({**ENTRA, "SCAN_API_ROLE": "Scan Run"}, "SCAN_API_ROLE"),
+            (
+                {**ENTRA, "SCAN_API_AUTHORITY": "http://login.microsoftonline.com"},
+                "SCAN_API_AUTHORITY",
+            ),
+            (
+                {**ENTRA, "SCAN_API_AUTHORITY": "https://login.microsoftonline.com/common"},
+                "SCAN_API_AUTHORITY",
+            ),
+            ({"SCAN_API_AUTH": "none"}, "SCAN_API_AUTH"),
+        ],
+        ids=[
+            "no-tenant",
+            "no-client",
+            "tenant-domain",
+            "client-uri",
+            "role-space",
+            "http",
+            "path",
+            "mode",
+        ],
+    )
+    def test_bad_values_name_the_setting(self, env, named):
+        """Each SCAN_API_* error names its setting."""
+        with pytest.raises(SettingsError, match=rf"^{named}:"):
+            ApiAuthSettings.from_env(env)
+
+    def test_off_locally_needs_nothing_else(self):
+        """SCAN_API_AUTH=off without any platform variable: no tenant or client needed."""
+        assert ApiAuthSettings.from_env({"SCAN_API_AUTH": "off"}).mode == "off"
+
+    @pytest.mark.parametrize("marker", AZURE_HOST_MARKERS)
+    def test_off_is_refused_where_the_platform_shows_azure(self, marker):
+        """Any of the platform's variables set: off is refused, naming the variable."""
+        with pytest.raises(SettingsError, match=rf"^SCAN_API_AUTH: off .*{marker} is set"):
+            ApiAuthSettings.from_env({"SCAN_API_AUTH": "off", marker: "x"})
+
+    def test_container_name_alone_is_not_azure(self):
+        """CONTAINER_NAME is set by many container runtimes; alone it does not mean Azure."""
+        assert (
+            ApiAuthSettings.from_env({"SCAN_API_AUTH": "off", "CONTAINER_NAME": "dev"}).mode
+            == "off"
+        )
+
+    def test_the_scan_settings_do_not_need_the_api_settings(self):
+        """The CLI and the timer read Settings only: an unset tenant does not stop them."""
+        assert Settings.from_env({}).benchmark == "cis-aks-1.8"

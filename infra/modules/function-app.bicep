@@ -102,6 +102,20 @@ param allowLocalAccounts bool
 ])
 param privateClusterMode string
 
+@description('Required. Entra tenant whose v2.0 access tokens POST /api/scan accepts (SCAN_API_TENANT_ID).')
+param scanApiTenantId string
+
+@description('Required. Application (client) ID of the scanner API\'s app registration, the audience of those tokens (SCAN_API_CLIENT_ID); created by infra/hooks/scanner-api.sh.')
+@minLength(36)
+@maxLength(36)
+param scanApiClientId string
+
+@description('Optional. App role a caller\'s token must carry in its roles claim (SCAN_API_ROLE); the hook defines Scan.Run.')
+param scanApiRole string = 'Scan.Run'
+
+@description('Required. Entra authority host of the cloud, environment().authentication.loginEndpoint (SCAN_API_AUTHORITY; a trailing slash is dropped).')
+param scanApiAuthority string
+
 // ============= //
 //   Resources   //
 // ============= //
@@ -122,8 +136,8 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 }
 
 resource app 'Microsoft.Web/sites@2024-04-01' = {
-  // checkov:skip=CKV_AZURE_222: POST /api/scan is the on-demand entry point, reached from operators' machines; it requires a function key, and this template has no private network for it.
-  // checkov:skip=CKV_AZURE_17: callers authenticate with a function key over HTTPS; client certificates would add a certificate authority for one operator endpoint.
+  // checkov:skip=CKV_AZURE_222: POST /api/scan is the on-demand entry point, reached from operators' machines and pipelines; it requires a function key and an Entra ID token with the Scan.Run app role, and this template has no private network for it.
+  // checkov:skip=CKV_AZURE_17: callers authenticate with an Entra ID access token (checked in the app) and a function key over HTTPS; client certificates would add a certificate authority for one operator endpoint.
   // checkov:skip=CKV_AZURE_212: a scheduled batch job: a cold start costs seconds once per period, and always-ready instances would be billed around the clock.
   // checkov:skip=CKV_AZURE_213: nothing serves traffic that a health probe could steer; liveness is measured by the run records (silent-scanner alert).
   name: name
@@ -181,6 +195,13 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'LOGS_FINDINGS_STREAM', value: findingsStreamName }
         { name: 'LOGS_RUNS_STREAM', value: runsStreamName }
         { name: 'DEADLETTER_CONTAINER', value: deadLetterContainerName }
+        // POST /api/scan: Entra ID v2.0 tokens of this tenant for the scanner API, with the app
+        // role (checked in the app: EasyAuth does not block callers on Flex Consumption).
+        { name: 'SCAN_API_AUTH', value: 'entra' }
+        { name: 'SCAN_API_TENANT_ID', value: scanApiTenantId }
+        { name: 'SCAN_API_CLIENT_ID', value: scanApiClientId }
+        { name: 'SCAN_API_ROLE', value: scanApiRole }
+        { name: 'SCAN_API_AUTHORITY', value: scanApiAuthority }
       ]
     }
     functionAppConfig: {

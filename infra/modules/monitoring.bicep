@@ -68,6 +68,7 @@ var runColumns = [
   { name: 'TimeGenerated', type: 'datetime' }
   { name: 'RunId', type: 'string' }
   { name: 'Trigger', type: 'string' }
+  { name: 'TriggeredBy', type: 'string' } // JSON: kind, objectId, appId, name, tenantId of the caller
   { name: 'Benchmark', type: 'string' }
   { name: 'StartedAt', type: 'datetime' }
   { name: 'FinishedAt', type: 'datetime' }

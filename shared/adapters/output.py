@@ -1,32 +1,25 @@
-"""Terminal and file outputs: a table for people, JSON and JSON lines for machines.
+"""Outputs: JSON and JSON lines for machines, the in-memory sink, and the choice of format.
 
 ``--format json`` writes one object ``{"run": {...}, "findings": [...]}``; ``jsonl`` writes one
 finding row per line as rows arrive and a last line ``{"run": {...}}``. Both sort nothing and
-drop nothing: every row the pipeline produced is written. The table sink keeps a compact
-matrix (node-by-control) for people and lists every non-PASS reason once per pool.
+drop nothing: every row the pipeline produced is written. The table for people is
+``shared.adapters.terminal``; CSV, JUnit and SARIF are ``shared.adapters.formats``, the HTML
+report ``shared.adapters.html_report``.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections import defaultdict
-from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import IO, Any
 
+from shared.adapters.terminal import TableSink
+from shared.core.controls import Benchmark
 from shared.core.records import Finding, RunRecord
+from shared.ports import FindingSink
 
-if TYPE_CHECKING:
-    from rich.console import Console
-
-_STYLE = {
-    "PASS": "green",
-    "FAIL": "bold red",
-    "ERROR": "bold yellow",
-    "SKIPPED": "dim",
-    "MANUAL": "cyan",
-}
-_GLYPH = {"PASS": "PASS", "FAIL": "FAIL", "ERROR": "ERR", "SKIPPED": "skip", "MANUAL": "man"}
+__all__ = ["FORMATS", "CollectingSink", "JsonLinesSink", "JsonSink", "TableSink", "output_sink"]
 
 
 class CollectingSink:
@@ -93,127 +86,40 @@ class JsonSink:
             self._stream.flush()
 
 
-class TableSink:
-    """A node-by-control matrix, the reasons behind every non-PASS cell, and the run's totals."""
-
-    def __init__(self, console: Console) -> None:
-        self._console = console
-        self._lock = threading.Lock()
-        self._cells: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
-        self._controls: dict[str, None] = {}
-        # (cluster, pool, status, reason) -> (control ids, node names)
-        self._reasons: dict[tuple[str, str, str, str], tuple[set[str], set[str]]] = {}
-        self._rows: list[Finding] = []
-
-    def write_findings(self, rows: Sequence[Finding]) -> None:
-        """Fold rows into the matrix."""
-        with self._lock:
-            self._rows.extend(rows)
-            for r in rows:
-                target = (
-                    r.ClusterName or f"(subscription {r.SubscriptionId})",
-                    r.NodePool,
-                    r.NodeName,
-                )
-                self._cells[target][r.ControlId] = r.Status
-                self._controls.setdefault(r.ControlId, None)
-                if r.Status != "PASS":
-                    reason = r.Reason
-                    if r.Exempt:
-                        reason += f" [exempt until {r.ExemptionExpires}: {r.ExemptionReason}]"
-                    key = (target[0], r.NodePool, r.Status, reason)
-                    controls, nodes = self._reasons.setdefault(key, (set(), set()))
-                    controls.add(r.ControlId)
-                    nodes.add(r.NodeName)
-
-    def write_run(self, run: RunRecord) -> None:
-        """Print everything."""
-        with self._lock:
-            self._print(run)
-
-    def _print_pools(self) -> None:
-        from shared.core.pools import summarize  # noqa: PLC0415
-
-        summaries = summarize(self._rows)
-        if not summaries:
-            return
-        self._console.print(
-            "\n[bold]Node pools[/bold] (drift: a node whose value differs from its pool's):"
-        )
-        for summary in summaries:
-            self._console.print(_pool_line(summary))
-            for d in summary.drift:
-                self._console.print(
-                    f"  [magenta]drift[/magenta] {d.node} {d.control}: {d.value} (pool: {d.pool_value})"
-                )
-            if summary.split:
-                self._console.print(f"  split (no majority value): {', '.join(summary.split)}")
-
-    def _print(self, run: RunRecord) -> None:
-        from rich.table import Table  # noqa: PLC0415
-        from rich.text import Text  # noqa: PLC0415
-
-        table = Table(title=f"{run.Benchmark} — run {run.RunId}", show_lines=False)
-        table.add_column("Cluster")
-        table.add_column("Pool")
-        table.add_column("Node")
-        controls = sorted(self._controls, key=_control_key)
-        for control in controls:
-            table.add_column(control, justify="center")
-        for (cluster, pool, node), cells in sorted(self._cells.items()):
-            statuses = [cells.get(c, "") for c in controls]
-            table.add_row(
-                cluster,
-                pool,
-                node or "—",
-                *[Text(_GLYPH.get(s, s), style=_STYLE.get(s, "")) for s in statuses],
-            )
-        self._console.print(table)
-        if self._reasons:
-            self._console.print(
-                "\n[bold]Not passing[/bold] (grouped by cluster, pool, status and reason):"
-            )
-            for (cluster, pool, status, reason), (ids, nodes) in sorted(
-                self._reasons.items(),
-                key=lambda item: (
-                    item[0][0],
-                    item[0][1],
-                    _control_key(min(item[1][0], key=_control_key)),
-                ),
-            ):
-                where = f"{cluster}/{pool}" if pool else cluster
-                count = len(nodes - {""})
-                scope = f"{count} node{'s' if count != 1 else ''}" if count else "cluster"
-                self._console.print(
-                    Text.assemble(
-                        (f"{status:<7}", _STYLE.get(status, "")),
-                        f" {_control_span(ids):<13} {where} ({scope}): {reason}",
-                    )
-                )
-        self._print_pools()
-        self._console.print(
-            f"\n{run.Clusters} clusters ({run.ClustersFailed} not reached), {run.Nodes} nodes "
-            f"({run.NodesFailed} unreadable) in {run.Subscriptions} subscriptions: "
-            f"[green]{run.Passed} PASS[/green], [red]{run.Failed} FAIL[/red], "
-            f"[yellow]{run.Errors} ERROR[/yellow], {run.Skipped} SKIPPED, {run.Manual} MANUAL"
-        )
+#: ``--format`` values and what each writes; the CLI's help and README list the same.
+FORMATS: dict[str, str] = {
+    "table": "the terminal report: node-by-control matrix, reasons, pools, totals (default)",
+    "json": 'one document {"run": ..., "findings": [...], "pools": [...]}',
+    "jsonl": 'one finding per line as rows arrive, then a last line {"run": ...}',
+    "csv": "the finding columns, RFC 4180, safe to open in a spreadsheet",
+    "junit": "JUnit XML: a test suite per cluster, a test case per target and control",
+    "sarif": "SARIF 2.1.0: a rule per control, a result per target and control",
+    "html": "one self-contained HTML report for an auditor (no scripts, no external files)",
+}
+#: Formats that write rows as they arrive (the others write once, when the run ends).
+STREAMING_FORMATS = frozenset({"jsonl", "csv"})
 
 
-def _pool_line(summary: Any) -> str:
-    failing = sum(
-        n for c in summary.counts.values() for s, n in c.items() if s in ("FAIL", "ERROR")
-    )
-    return (
-        f"{summary.cluster_name}/{summary.pool}: {summary.nodes} nodes, {failing} FAIL/ERROR cells"
-    )
+def output_sink(
+    fmt: str, stream: IO[str], *, benchmark: Benchmark | None = None, matrix: str = "auto"
+) -> FindingSink:
+    """The sink that writes ``fmt`` to ``stream``; ValueError for an unknown format."""
+    from shared.adapters.formats import CsvSink, JUnitSink, SarifSink  # noqa: PLC0415
+    from shared.adapters.html_report import HtmlSink  # noqa: PLC0415
 
+    if fmt == "table":
+        from rich.console import Console  # noqa: PLC0415
 
-def _control_span(controls: set[str]) -> str:
-    ordered = sorted(controls, key=_control_key)
-    if len(ordered) > 2:
-        return f"{ordered[0]}..{ordered[-1]} ({len(ordered)})"
-    return ",".join(ordered)
-
-
-def _control_key(control_id: str) -> tuple[int, ...]:
-    return tuple(int(p) if p.isdigit() else 0 for p in control_id.split("."))
+        # width None: COLUMNS when set, else the terminal's, else 80 (rich's own rule).
+        return TableSink(Console(file=stream, width=None), matrix=matrix)
+    factories: dict[str, Callable[[], FindingSink]] = {
+        "json": lambda: JsonSink(stream),
+        "jsonl": lambda: JsonLinesSink(stream),
+        "csv": lambda: CsvSink(stream),
+        "junit": lambda: JUnitSink(stream, benchmark),
+        "sarif": lambda: SarifSink(stream, benchmark),
+        "html": lambda: HtmlSink(stream, benchmark),
+    }
+    if fmt not in factories:
+        raise ValueError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    return factories[fmt]()

@@ -21,7 +21,14 @@
     │   ├── ListExpiredError   410 again after the one restart the list is allowed
     │   ├── ListNotServedError 404: the API group/version is not served (a CRD that is not installed)
     │   └── ListFetchError     transport, 5xx/429 after retries, or a body that is not a List
-    └── SinkError              a sink could not accept rows (Log Analytics, a file)
+    ├── SinkError              a sink could not accept rows (Log Analytics, a file)
+    └── AuthError              POST /api/scan refused its caller before reading the body
+        ├── UnauthenticatedError  no usable bearer token: 401 with WWW-Authenticate
+        ├── ForbiddenError        a valid token without the app role: 403
+        └── AuthUnavailableError  the tenant's signing keys could not be read: 503 (fail closed)
+
+AuthError carries two texts: ``detail`` for the caller (the problem body) and ``reason`` for
+the log, which may say more (the issuer or audience the token named) but never the token.
 
 Per-target failures never end the run: the pipeline turns ClusterError and NodeError into
 ERROR finding rows whose Reason is the exception's message, so every message here is written
@@ -139,3 +146,36 @@ class ListNotServedError(ListError):
 
 class ListFetchError(ListError):
     """Transport failure, an error status after retries, or a body that is not a List."""
+
+
+class AuthError(ScannerError):
+    """A caller of POST /api/scan was refused; nothing was parsed, scanned or queued.
+
+    ``error`` is the RFC 6750 error code for ``WWW-Authenticate`` ("" when the request carried
+    no credentials at all, for which RFC 6750 section 3.1 says to send none), ``detail`` what
+    the caller is told, ``reason`` what the log says.
+    """
+
+    status = 401
+
+    def __init__(self, error: str, detail: str, reason: str = "") -> None:
+        super().__init__(reason or detail)
+        self.error = error
+        self.detail = detail
+        self.reason = reason or detail
+
+
+class UnauthenticatedError(AuthError):
+    """No bearer token, or one that is not a valid token of the configured tenant for this API."""
+
+
+class ForbiddenError(AuthError):
+    """A valid token whose ``roles`` claim lacks the app role the trigger requires."""
+
+    status = 403
+
+
+class AuthUnavailableError(AuthError):
+    """The tenant's OpenID metadata or signing keys could not be read, so no token can be checked."""
+
+    status = 503

@@ -9,6 +9,7 @@ Types are Log Analytics column types.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
@@ -46,6 +47,7 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("TimeGenerated", "datetime"),
     ("RunId", "string"),
     ("Trigger", "string"),
+    ("TriggeredBy", "string"),
     ("Benchmark", "string"),
     ("StartedAt", "datetime"),
     ("FinishedAt", "datetime"),
@@ -109,6 +111,7 @@ class RunRecord:
     TimeGenerated: str
     RunId: str
     Trigger: str
+    TriggeredBy: str  # JSON: kind, and for Entra callers objectId, appId, name, tenantId
     Benchmark: str
     StartedAt: str
     FinishedAt: str
@@ -281,13 +284,19 @@ def run_record(
     totals: RunTotals,
     *,
     expiring: tuple[int, str] = (0, "[]"),
+    triggered_by: str = "",
 ) -> RunRecord:
-    """Freeze a run's counters into its record (with the exemptions about to expire)."""
+    """Freeze a run's counters into its record (with the exemptions about to expire).
+
+    ``triggered_by`` is the caller's JSON (shared.core.auth.Caller.triggered_by); empty means
+    the trigger itself (``{"kind": trigger}``).
+    """
     finished = utc_now()
     return RunRecord(
         TimeGenerated=finished,
         RunId=run_id,
         Trigger=trigger,
+        TriggeredBy=triggered_by or json.dumps({"kind": trigger}, separators=(",", ":")),
         Benchmark=benchmark,
         StartedAt=started,
         FinishedAt=finished,

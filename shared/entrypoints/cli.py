@@ -1,8 +1,9 @@
-"""``python -m shared``: scan from a terminal, or run the demo on the simulated estate.
+"""python -m shared: scan AKS clusters from a terminal or a CI job, or run the demo.
 
-Exit codes: 0 the scan completed; 1 ``--fail-on-findings`` and a FAIL row exists; 2 bad usage
-or settings (nothing was called); 3 the scan completed but rows could not be delivered to a
-sink (they are still in the terminal/file output).
+The help text (``--help``) lists the benchmarks, the formats, the exit codes and the settings;
+README "Running it from a terminal" says the same. Exit codes, highest precedence first:
+3 rows not delivered, 4 no cluster reached, 1 a ``--fail-on`` status, 0 otherwise; 2 is bad
+usage or settings, decided before anything is called.
 """
 
 from __future__ import annotations
@@ -10,35 +11,161 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
-from shared.core.errors import SettingsError
+from shared import __version__
+from shared.core.errors import SettingsError, SinkError
+from shared.core.gate import GateTally, parse_fail_on
 from shared.core.identifiers import ClusterId, IdentifierError, subscription_id
 from shared.core.model import ScanScope
 from shared.pipeline import Progress, ScanOutcome
-from shared.ports import FindingSink
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from shared.bootstrap import App
+    from shared.core.controls import Benchmark
+    from shared.core.records import Finding, RunRecord
     from shared.settings import Settings
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNDELIVERED = 0, 1, 2, 3
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNDELIVERED, EXIT_NOTHING_REACHED = 0, 1, 2, 3, 4
+
+EXIT_CODES = (
+    (
+        EXIT_OK,
+        "the scan completed and reached at least one cluster; with --fail-on, no row has "
+        "one of its statuses",
+    ),
+    (
+        EXIT_FINDINGS,
+        "--fail-on (or --fail-on-findings): a row has one of its statuses "
+        "(an exempted FAIL does not count)",
+    ),
+    (EXIT_USAGE, "bad usage or settings; nothing was called"),
+    (
+        EXIT_UNDELIVERED,
+        "rows could not be delivered (to Log Analytics nor to the dead-letter "
+        "folder); they are still in the output",
+    ),
+    (
+        EXIT_NOTHING_REACHED,
+        "the scan reached no cluster: none was found, or no control of any "
+        "cluster was judged PASS or FAIL on data read from it (every row ERROR or SKIPPED)",
+    ),
+)
+
+#: Settings the help lists (all of README "Configuration" is in shared.settings.DOCUMENTED).
+MAIN_SETTINGS = (
+    "AZURE_CLIENT_ID",
+    "SCAN_SUBSCRIPTIONS",
+    "CIS_BENCHMARK",
+    "SCAN_POLICY",
+    "ALLOW_LOCAL_ACCOUNTS",
+    "PRIVATE_CLUSTER_MODE",
+    "SCAN_CONCURRENCY",
+    "LOGS_INGESTION_ENDPOINT",
+    "LOGS_DCR_IMMUTABLE_ID",
+    "DEADLETTER_DIR",
+)
+
+
+def _listing(title: str, items: Sequence[tuple[str, str]], width: int = 78) -> str:
+    """A help section: a title, then each name with its wrapped text (plain text, no markup)."""
+    pad = max(len(name) for name, _ in items) + 4
+    lines = [f"{title}:"]
+    for name, text in items:
+        lines.extend(
+            textwrap.wrap(
+                text,
+                width,
+                initial_indent=f"  {name}".ljust(pad),
+                subsequent_indent=" " * pad,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(lines)
+
+
+def _epilog() -> str:
+    from shared.adapters.output import FORMATS  # noqa: PLC0415
+    from shared.core.controls.registry import benchmark_names, get_benchmark  # noqa: PLC0415
+    from shared.settings import DOCUMENTED  # noqa: PLC0415
+
+    benchmarks = [
+        (name, f"{get_benchmark(name).title}{' (default)' if i == 0 else ''}")
+        for i, name in enumerate(benchmark_names())
+    ]
+    settings = [
+        (name, f"{DOCUMENTED[name][1]} Default: {DOCUMENTED[name][0] or '(unset)'}.")
+        for name in MAIN_SETTINGS
+    ]
+    return "\n\n".join(
+        (
+            _listing("benchmarks (--benchmark NAME, or CIS_BENCHMARK)", benchmarks),
+            _listing("formats (--format NAME)", list(FORMATS.items())),
+            _listing("exit codes", [(str(code), text) for code, text in EXIT_CODES]),
+            _listing(
+                'main settings (environment variables; README "Configuration" has them all)',
+                settings,
+            ),
+        )
+    )
+
+
+def _fail_on(text: str) -> frozenset[str]:
+    try:
+        return parse_fail_on(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m shared", description=__doc__.splitlines()[0])
+    from shared.adapters.output import FORMATS  # noqa: PLC0415
+    from shared.adapters.terminal import MATRIX_ALL_MAX, MATRIX_MODES  # noqa: PLC0415
+
+    epilog = _epilog()
+    parser = argparse.ArgumentParser(
+        prog="python -m shared",
+        description=__doc__.splitlines()[0].removeprefix("python -m shared: "),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (
         ("scan", "scan the AKS clusters the Azure identity can see"),
         ("demo", "start the embedded simulated estate and scan it"),
     ):
-        sub = commands.add_parser(name, help=text, description=text)
-        sub.add_argument("--format", choices=("table", "json", "jsonl"), default="table")
+        sub = commands.add_parser(
+            name,
+            help=text,
+            description=text,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.add_argument("--format", choices=tuple(FORMATS), default="table")
         sub.add_argument("--output", metavar="FILE", help="write the output here instead of stdout")
         sub.add_argument(
-            "--fail-on-findings", action="store_true", help="exit 1 when any row is FAIL"
+            "--fail-on",
+            type=_fail_on,
+            default=frozenset(),
+            metavar="FAIL[,ERROR]",
+            help="exit 1 when a row has one of these statuses (default: off)",
+        )
+        sub.add_argument(
+            "--fail-on-findings", action="store_true", help="the same as --fail-on FAIL"
+        )
+        sub.add_argument(
+            "--matrix",
+            choices=MATRIX_MODES,
+            help=f"table only: every target (all), only those with a non-PASS cell (non-passing),"
+            f" or auto (all up to {MATRIX_ALL_MAX} nodes; the default)",
         )
         sub.add_argument(
             "-v", "--verbose", action="store_true", help="log progress details to stderr"
@@ -89,11 +216,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        format=LOG_FORMAT,
         stream=sys.stderr,
     )
     logging.getLogger("azure").setLevel(logging.WARNING)
     try:
+        options = _options(args)
         if args.command == "demo":
             return _demo(args)
         scope = scope_from(args.subscription, args.cluster)
@@ -104,14 +232,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     # A person chose --subscription/--cluster: they replace SCAN_SUBSCRIPTIONS, not narrow it.
     scope = scope if not scope.everything else settings.default_scope
-    return scan(
-        settings,
-        scope,
-        fmt=args.format,
-        output=args.output,
-        fail_on_findings=args.fail_on_findings,
-        app=app,
-    )
+    return scan(settings, scope, options, app=app)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the command line says about the output and the exit code."""
+
+    fmt: str = "table"
+    output: str | None = None
+    fail_on: frozenset[str] = frozenset()
+    matrix: str = "auto"
+
+
+def _options(args: argparse.Namespace) -> Options:
+    """The output options; SettingsError for a combination that would do nothing."""
+    if args.matrix is not None and args.format != "table":
+        raise SettingsError(f"--matrix: only with --format table (not {args.format})")
+    fail_on = args.fail_on | ({"FAIL"} if args.fail_on_findings else set())
+    return Options(args.format, args.output, frozenset(fail_on), args.matrix or "auto")
 
 
 def _settings(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
@@ -131,13 +270,7 @@ def _demo(args: argparse.Namespace) -> int:
             "the repository"
         ) from None
     with demo_estate(args.faults) as estate:
-        code = scan(
-            _settings(args, estate.env),
-            ScanScope(),
-            fmt=args.format,
-            output=args.output,
-            fail_on_findings=args.fail_on_findings,
-        )
+        code = scan(_settings(args, estate.env), ScanScope(), _options(args))
         estate.report(to_stdout=args.format == "table" and args.output is None)
     return code
 
@@ -171,10 +304,8 @@ def scope_from(subscriptions: Sequence[str], clusters: Sequence[str]) -> ScanSco
 def scan(
     settings: Settings,
     scope: ScanScope,
+    options: Options,
     *,
-    fmt: str,
-    output: str | None,
-    fail_on_findings: bool,
     app: App | None = None,
 ) -> int:
     """Run one scan with terminal/file output and, if configured, Log Analytics.
@@ -182,28 +313,37 @@ def scan(
     Rows Log Analytics refuses wait in DEADLETTER_DIR and go first next time.
     """
     from shared.bootstrap import DeadLetters, build  # noqa: PLC0415
+    from shared.core.controls.registry import get_benchmark  # noqa: PLC0415
     from shared.pipeline import run_scan  # noqa: PLC0415
 
     app = app or build(settings, dead_letters=DeadLetters.DIRECTORY)
-    try:
-        with _open(output) as stream:
+    gate = GateTally()
+    with closing(app):
+        try:
+            stream = _open(options.output)
+        except OSError as exc:
+            print(f"error: --output {options.output}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
+        output = _StopFirst(stream, options, get_benchmark(settings.benchmark))
+        try:
             app.replay()
-            with _progress(enabled=sys.stderr.isatty()) as progress:
+            with _progress(enabled=_bar_wanted(options, stream)) as progress:
+                output.progress = progress
                 outcome = run_scan(
                     app.scanner,
                     scope,
-                    [_output_sink(fmt, stream), *app.sinks],
+                    [output, gate, *app.sinks],
                     trigger="cli",
                     progress=progress,
                     delivery=app.delivering.stats if app.delivering else None,
                 )
-    finally:
-        app.close()
-    return exit_code(outcome, fail_on_findings)
+        finally:
+            output.close()
+    return exit_code(outcome, gate, options.fail_on)
 
 
-def exit_code(outcome: ScanOutcome, fail_on_findings: bool) -> int:
-    """Map a finished scan to the documented exit code."""
+def exit_code(outcome: ScanOutcome, gate: GateTally, fail_on: frozenset[str]) -> int:
+    """Map a finished scan to the documented exit code (3, then 4, then 1, else 0)."""
     if outcome.undelivered_rows or outcome.sink_errors:
         print(
             f"error: {outcome.undelivered_rows} rows were not delivered: "
@@ -211,34 +351,103 @@ def exit_code(outcome: ScanOutcome, fail_on_findings: bool) -> int:
             file=sys.stderr,
         )
         return EXIT_UNDELIVERED
-    if fail_on_findings and outcome.run.Failed:
+    if not gate.reached:
+        print(
+            f"error: the scan reached no cluster ({outcome.run.Clusters} discovered, "
+            f"{outcome.run.ClustersFailed} not reached; {gate.describe()}): no control was "
+            "judged on data read from a cluster; exit 4",
+            file=sys.stderr,
+        )
+        return EXIT_NOTHING_REACHED
+    failing = gate.failing(fail_on)
+    if failing:
+        print(
+            f"--fail-on {','.join(sorted(fail_on))}: {failing} rows have one of these statuses "
+            f"(exempted FAILs not counted); exit 1",
+            file=sys.stderr,
+        )
         return EXIT_FINDINGS
     return EXIT_OK
 
 
-def _output_sink(fmt: str, stream: IO[str]) -> FindingSink:
-    from shared.adapters.output import JsonLinesSink, JsonSink, TableSink  # noqa: PLC0415
+def _bar_wanted(options: Options, stream: IO[str]) -> bool:
+    """A progress bar on a terminal's stderr, unless rows stream to that same terminal."""
+    from shared.adapters.output import STREAMING_FORMATS  # noqa: PLC0415
 
-    if fmt == "json":
-        return JsonSink(stream)
-    if fmt == "jsonl":
-        return JsonLinesSink(stream)
-    from rich.console import Console  # noqa: PLC0415
-
-    return TableSink(Console(file=stream, width=160 if not stream.isatty() else None))
+    if not sys.stderr.isatty():
+        return False
+    return not (options.fmt in STREAMING_FORMATS and stream.isatty())
 
 
-@contextmanager
-def _open(path: str | None) -> Iterator[IO[str]]:
+def _open(path: str | None) -> IO[str]:
+    """stdout, or the --output file (OSError when it cannot be created)."""
     if path is None:
-        yield sys.stdout
-        return
-    with open(path, "w", encoding="utf-8") as handle:
-        yield handle
+        return sys.stdout
+    return open(path, "w", encoding="utf-8", newline="")  # closed by _StopFirst.close
+
+
+class _StopFirst:
+    """The output sink as the pipeline sees it: the bar stops before the report is written, and
+    a write that fails (disk full, a closed pipe) is a SinkError, so the run counts it (exit 3)."""
+
+    def __init__(self, stream: IO[str], options: Options, benchmark: Benchmark) -> None:
+        from shared.adapters.output import output_sink  # noqa: PLC0415
+
+        self._stream = stream
+        self._sink = output_sink(options.fmt, stream, benchmark=benchmark, matrix=options.matrix)
+        self.progress: Progress = Progress()
+        self._failed = False
+
+    def write_findings(self, rows: Sequence[Finding]) -> None:
+        """Pass rows on."""
+        try:
+            self._sink.write_findings(rows)
+        except OSError as exc:
+            self._failed = True
+            raise SinkError(f"output: {exc.strerror or exc}") from exc
+
+    def write_run(self, run: RunRecord) -> None:
+        """Stop the bar, then let the sink write its report, and flush it."""
+        if isinstance(self.progress, _RichProgress):
+            self.progress.stop()
+        try:
+            self._sink.write_run(run)
+            self._stream.flush()
+        except OSError as exc:
+            self._failed = True
+            raise SinkError(f"output: {exc.strerror or exc}") from exc
+
+    def close(self) -> None:
+        """Close an --output file. A failure already counted (exit 3) repeats on close: dropped."""
+        if self._stream is sys.stdout:
+            return
+        try:
+            self._stream.close()
+        except OSError:
+            if not self._failed:
+                raise
+
+
+class _ConsoleLogHandler(logging.Handler):
+    """Log records printed through the progress bar's console, above the bar, never into it."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self._console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Print one formatted record as plain text (no markup, no highlighting)."""
+        from rich.text import Text  # noqa: PLC0415
+
+        try:
+            self._console.print(Text(self.format(record)), highlight=False, soft_wrap=True)
+        except Exception:  # noqa: BLE001 - logging's own contract: a handler reports, never raises
+            self.handleError(record)
 
 
 class _RichProgress(Progress):
     def __init__(self) -> None:
+        from rich.console import Console  # noqa: PLC0415
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn  # noqa: PLC0415
         from rich.progress import Progress as Bar  # noqa: PLC0415
 
@@ -247,10 +456,32 @@ class _RichProgress(Progress):
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=None,
+            console=Console(file=sys.stderr),
             transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
         self._task = self._bar.add_task("nodes", total=0)
+        self._saved: list[logging.Handler] = []
+        self._running = False
+
+    def start(self) -> None:
+        """Show the bar; log records go through its console while it shows."""
+        root = logging.getLogger()
+        self._saved = list(root.handlers)
+        handler = _ConsoleLogHandler(self._bar.console)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.handlers = [handler]
+        self._bar.start()
+        self._running = True
+
+    def stop(self) -> None:
+        """Remove the bar and give logging its handlers back (idempotent)."""
+        if not self._running:
+            return
+        self._running = False
+        self._bar.stop()
+        logging.getLogger().handlers = self._saved
 
     def clusters_found(self, count: int) -> None:
         self._bar.update(self._task, description=f"{count} clusters · nodes")
@@ -269,5 +500,8 @@ def _progress(*, enabled: bool) -> Iterator[Progress]:
         yield Progress()
         return
     bar = _RichProgress()
-    with bar._bar:
+    bar.start()
+    try:
         yield bar
+    finally:
+        bar.stop()

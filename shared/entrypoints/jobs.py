@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from shared import pipeline
 from shared.adapters.output import CollectingSink
 from shared.bootstrap import App, DeadLetters, build, load_settings
+from shared.core.auth import Caller
 from shared.core.errors import OutOfScopeError
 from shared.core.identifiers import ClusterId
 from shared.core.model import Cluster, ScanScope
@@ -82,8 +83,14 @@ def dispatch(
     trigger: str,
     env: Mapping[str, str] | None = None,
     store: DeadLetterStore | None = None,
+    caller: Caller | None = None,
 ) -> Dispatched:
-    """Replay, discover and fan out within the configured scope; BadInputError if outside."""
+    """Replay, discover and fan out within the configured scope; BadInputError if outside.
+
+    ``caller`` (who asked; default: the trigger) goes into the run record. The queue messages
+    do not carry it: each cluster's record has the same RunId as this one, which names the
+    verified caller, and a queue message is not authenticated.
+    """
     settings = load_settings(env)
     scope = within_scope(settings, scope)
     run_id = str(uuid.uuid4())
@@ -105,6 +112,7 @@ def dispatch(
             trigger=trigger,
             run_id=run_id,
             delivery=app.delivering.stats if app.delivering else None,
+            caller=caller,
         )
     log.info("run %s dispatched %d clusters", run_id, len(messages))
     return Dispatched(outcome.run, tuple(messages))
@@ -156,14 +164,20 @@ def scan_inline(
     env: Mapping[str, str] | None = None,
     deadline_seconds: float = HTTP_DEADLINE_SECONDS,
     store: DeadLetterStore | None = None,
+    caller: Caller | None = None,
 ) -> InlineResult:
-    """Scan at most MAX_WAIT_CLUSTERS running clusters now; BadInputError if there are more."""
+    """Scan at most MAX_WAIT_CLUSTERS running clusters now; BadInputError if there are more.
+
+    ``caller`` (who asked) goes into the run record and the log line that starts the run.
+    """
     settings = load_settings(env)
     scope = within_scope(settings, scope)
     collected = CollectingSink()
     with _app(settings, deadline_seconds=deadline_seconds, store=store) as app:
         app.replay()
-        run = pipeline.start_run(app.scanner, [*app.sinks, collected], trigger="http")
+        run = pipeline.start_run(
+            app.scanner, [*app.sinks, collected], trigger="http", caller=caller
+        )
         discovered = pipeline.discover(run, scope)
         running = [d for d in discovered if isinstance(d, Cluster) and not d.stopped]
         if len(running) > MAX_WAIT_CLUSTERS:

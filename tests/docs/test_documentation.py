@@ -22,3 +22,21 @@ class TestSettingsDocumented:
         readme = (ROOT / "README.md").read_text()
         missing = [name for name in DOCUMENTED if f"| `{name}` |" not in readme]
         assert missing == []
+
+
+class TestCommandLineDocumented:
+    def test_readme_lists_every_format(self):
+        """README's format table has a row for every --format value."""
+        from shared.adapters.output import FORMATS  # noqa: PLC0415
+
+        readme = (ROOT / "README.md").read_text()
+        missing = [name for name in FORMATS if f"| `{name}`" not in readme]
+        assert missing == []
+
+    def test_readme_lists_every_exit_code(self):
+        """README's exit code table has a row for every code the CLI returns."""
+        from shared.entrypoints.cli import EXIT_CODES  # noqa: PLC0415
+
+        readme = (ROOT / "README.md").read_text()
+        missing = [code for code, _ in EXIT_CODES if f"\n| {code} | " not in readme]
+        assert missing == []

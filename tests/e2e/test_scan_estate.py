@@ -340,11 +340,11 @@ class TestAnyKubeconfig:
         assert statuses["3.2.2"] == "PASS"
 
     def test_kubeconfig_that_skips_tls_verification_is_refused(self, env, sim, tmp_path):
-        """A kubeconfig asking to skip TLS verification gives ERROR rows, never an unverified read."""
+        """A kubeconfig asking to skip TLS verification gives ERROR rows, never an unverified read, and exit 4 (nothing reached)."""
         path = self.write_token_kubeconfig(sim, tmp_path, "aks-legacy-eus", insecure=True)
         out = tmp_path / "out.json"
         assert (
-            main(["scan", "--kubeconfig", str(path), "--format", "json", "--output", str(out)]) == 0
+            main(["scan", "--kubeconfig", str(path), "--format", "json", "--output", str(out)]) == 4
         )
         findings = json.loads(out.read_text())["findings"]
         assert {f["Status"] for f in findings} == {"ERROR"}

@@ -35,6 +35,7 @@ from azure.storage.blob import ContainerClient
 import function_app
 import sim.demo
 from shared.adapters.deadletter import DirectoryDeadLetterStore
+from shared.adapters.output import FORMATS
 from shared.core.errors import SettingsError
 from shared.core.model import ScanScope
 from shared.entrypoints.cli import main
@@ -315,7 +316,7 @@ def arm_faults(sim: SimulatedEstate) -> None:
 
 
 class TestCommandLine:
-    @pytest.mark.parametrize("fmt", ["table", "json", "jsonl"])
+    @pytest.mark.parametrize("fmt", list(FORMATS))
     @pytest.mark.parametrize("to_file", [False, True], ids=["stdout", "output-file"])
     def test_scan_with_faults_leaks_nothing(self, env, watch, tmp_path, fmt, to_file):
         """`scan` in every format, to stdout and to a file, with faults and local accounts on."""
@@ -330,7 +331,7 @@ class TestCommandLine:
         assert haystack.add_tree("dead letters", Path(env["DEADLETTER_DIR"])) > 0
         watch.assert_no_leak(haystack, runs=1)
 
-    @pytest.mark.parametrize("fmt", ["table", "json", "jsonl"])
+    @pytest.mark.parametrize("fmt", list(FORMATS))
     def test_demo_with_faults_leaks_nothing(self, watch, monkeypatch, fmt):
         """`demo` on its own estate, with the same faults, in every format."""
         started: list[SimulatedEstate] = []
@@ -440,13 +441,18 @@ class Out:
         self.value = value
 
 
-def http_request(body: bytes) -> func.HttpRequest:
-    """A request as the host hands it over after checking the function key (header and query)."""
+def http_request(body: bytes, token: str) -> func.HttpRequest:
+    """A request as the host hands it over after checking the function key (header and query),
+    with a caller's Entra bearer token."""
     return func.HttpRequest(
         method="POST",
         url=f"https://scanner.azurewebsites.net/api/scan?code={FUNCTION_KEY}",
         body=body,
-        headers={"content-type": "application/json", "x-functions-key": FUNCTION_KEY},
+        headers={
+            "content-type": "application/json",
+            "x-functions-key": FUNCTION_KEY,
+            "authorization": f"Bearer {token}",
+        },
         params={"code": FUNCTION_KEY},
     )
 
@@ -477,9 +483,10 @@ class TestFunctions:
             json.dumps({"clusters": [PROD_LEGACY], "wait": True}).encode(),
         ]
         statuses = []
+        token = watch.sim.entra.token()
         for body in bodies:
             out = Out()
-            response = http_fn(http_request(body), out)
+            response = http_fn(http_request(body, token), out)
             statuses.append(response.status_code)
             haystack.add("http answer", response.get_body())
             haystack.add_json("http answer headers", dict(response.headers))
@@ -494,7 +501,11 @@ class TestFunctions:
         watch.assert_no_leak(
             haystack,
             runs=len(messages) + 3,
-            extra={"function key": FUNCTION_KEY, "storage account key": ACCOUNT_KEY},
+            extra={
+                "function key": FUNCTION_KEY,
+                "storage account key": ACCOUNT_KEY,
+                "trigger bearer token": token,
+            },
         )
 
 

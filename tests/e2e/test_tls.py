@@ -67,6 +67,12 @@ def alternatives(sim: SimulatedEstate, tmp: Path) -> dict[str, dict[str, str]]:
         "DEADLETTER_CONTAINER": {"DEADLETTER_CONTAINER": "elsewhere"},
         "DEADLETTER_DIR": {"DEADLETTER_DIR": str(tmp / "letters-elsewhere")},
         "PRIVATE_CLUSTER_MODE": {"PRIVATE_CLUSTER_MODE": "run-command"},
+        # Read by POST /api/scan only; a scan must not care.
+        "SCAN_API_AUTH": {"SCAN_API_AUTH": "off"},
+        "SCAN_API_TENANT_ID": {"SCAN_API_TENANT_ID": "0b8d6f4e-2c1a-4e3b-9f5d-7a6c8e0b1d2f"},
+        "SCAN_API_CLIENT_ID": {"SCAN_API_CLIENT_ID": "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"},
+        "SCAN_API_ROLE": {"SCAN_API_ROLE": "Scan.Everything"},
+        "SCAN_API_AUTHORITY": {"SCAN_API_AUTHORITY": "https://login.microsoftonline.us"},
     }
 
 
@@ -171,7 +177,8 @@ class TestEnvironment:
             timeout=120,
             check=False,
         )
-        assert result.returncode == 0, result.stderr
+        # Exit 4: the one cluster was refused, so the scan reached nothing (README "Exit codes").
+        assert result.returncode == 4, result.stderr
         assert_refused_for_tls(json.loads(out.read_text())["findings"], impostor.url)
 
     def test_azure_sdks_verify_against_the_ca_bundle(self, env, sim, monkeypatch, tmp_path):

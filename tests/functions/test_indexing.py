@@ -48,11 +48,13 @@ class TestIndexing:
 
 class TestColdStart:
     def test_import_loads_no_kubernetes_or_azure_management_sdk(self):
-        """Importing function_app (what every cold start pays) loads neither kubernetes nor azure.mgmt."""
+        """Importing function_app (what every cold start pays) loads neither kubernetes nor
+        azure.mgmt, nor the JOSE stack of the HTTP trigger (PyJWT, cryptography, requests)."""
         code = (
             "import sys, function_app; "
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] == 'kubernetes' or m.startswith('azure.mgmt')"
-            " or m.startswith('azure.identity') or m.startswith('azure.monitor')); print(heavy)"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'jwt', 'cryptography', 'requests')"
+            " or m.startswith('azure.mgmt') or m.startswith('azure.identity') or m.startswith('azure.monitor'));"
+            " print(heavy)"
         )
         out = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True

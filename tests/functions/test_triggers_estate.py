@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import azure.functions as func
+import jwt
 import pytest
 from azure.functions.timer import TimerRequest
 from azure.storage.blob import ContainerClient
 
 import function_app
 from sim import FINDINGS_STREAM, RUNS_STREAM, SimulatedEstate, default_estate
+from sim.entra import AZURE_CLI_CLIENT_ID
 from tests.azurite import azurite
 
 pytestmark = pytest.mark.azurite
@@ -70,9 +72,12 @@ queue_fn = function_app.scan_cluster.build().get_user_function()
 http_fn = function_app.manual_scan.build().get_user_function()
 
 
-def post(body: bytes) -> tuple[func.HttpResponse, list[str] | None]:
+def post(body: bytes, token: str) -> tuple[func.HttpResponse, list[str] | None]:
     request = func.HttpRequest(
-        method="POST", url="/api/scan", body=body, headers={"content-type": "application/json"}
+        method="POST",
+        url="/api/scan",
+        body=body,
+        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
     )
     out = Out()
     response: func.HttpResponse = http_fn(request, out)
@@ -111,8 +116,12 @@ class TestFanOut:
         }
         assert set(Counter(r["RecordId"] for r in rows).values()) == {1}
         assert len(rows) == (13 + 2) * 9
-        triggers = Counter(r["Trigger"] for r in rows_of(sim, run_id, RUNS_STREAM))
-        assert triggers == {"timer": 1, "queue": 4}
+        runs = rows_of(sim, run_id, RUNS_STREAM)
+        assert Counter(r["Trigger"] for r in runs) == {"timer": 1, "queue": 4}
+        assert {r["Trigger"]: json.loads(r["TriggeredBy"]) for r in runs} == {
+            "timer": {"kind": "timer"},
+            "queue": {"kind": "queue"},
+        }
 
     def test_message_that_is_not_ours_goes_to_poison_with_reason(self, env, sim):
         """An unparseable message is moved to the poison queue at once, naming the problem, and scans nothing."""
@@ -140,25 +149,50 @@ class TestHttp:
     )
     def test_bad_input_is_400_problem_and_starts_no_scan(self, env, sim, body, field):
         """Bad bodies answer 400 with a JSON problem naming the field; no request reaches the estate."""
+        post(b"{}", sim.entra.token(roles=()))  # the tenant's keys are read (and cached) here
         before = sim.snapshot()
-        response, queued = post(body)
+        response, queued = post(body, sim.entra.token())
         assert response.status_code == 400
         assert response.mimetype == "application/problem+json"
         assert json.loads(response.get_body())["field"] == field
         assert queued is None
         assert sim.snapshot() == before
 
-    def test_without_wait_dispatches_202(self, env, sim):
-        """No wait: 202 with the run id and one message per running cluster in scope."""
-        response, queued = post(json.dumps({"subscriptions": [DEV_SUB]}).encode())
+    def test_without_wait_dispatches_202_and_the_record_names_the_user(self, env, sim, caplog):
+        """A person's token with the role: 202, one message per running cluster in scope, and
+        the run record and the log line that starts the run name the caller, never the token."""
+        token = sim.entra.token("user")
+        caplog.set_level("INFO")
+        response, queued = post(json.dumps({"subscriptions": [DEV_SUB]}).encode(), token)
         assert response.status_code == 202
         body = json.loads(response.get_body())
         assert body["clustersQueued"] == 1
         assert [json.loads(m)["runId"] for m in queued or []] == [body["runId"]]
+        claims = jwt.decode(token, options={"verify_signature": False})
+        (record,) = rows_of(sim, body["runId"], RUNS_STREAM)
+        assert json.loads(record["TriggeredBy"]) == {
+            "kind": "user",
+            "objectId": claims["oid"],
+            "appId": AZURE_CLI_CLIENT_ID,
+            "name": "Ada Lovelace",
+            "tenantId": claims["tid"],
+        }
+        assert record["Trigger"] == "http"
+        (started,) = [
+            r.getMessage() for r in caplog.records if "started (trigger http)" in r.getMessage()
+        ]
+        assert f"oid {claims['oid']}" in started
+        assert "Ada Lovelace" in started
+        assert token not in caplog.text
+        assert token.split(".")[2] not in json.dumps(sim.accepted(RUNS_STREAM))
 
-    def test_wait_scans_inline_and_returns_rows(self, env, sim):
-        """wait=true with one cluster: 200 with the run record and every row."""
-        response, _queued = post(json.dumps({"clusters": [PROD_LEGACY], "wait": True}).encode())
+    def test_wait_scans_inline_for_an_application_and_returns_rows(self, env, sim):
+        """wait=true with one cluster and a pipeline's (client credentials) token: 200 with the
+        run record, naming the application, and every row."""
+        token = sim.entra.token("app")
+        response, _queued = post(
+            json.dumps({"clusters": [PROD_LEGACY], "wait": True}).encode(), token
+        )
         assert response.status_code == 200
         body = json.loads(response.get_body())
         assert len(body["findings"]) == 2 * 9
@@ -166,11 +200,21 @@ class TestHttp:
         assert {r["RecordId"] for r in rows_of(sim, body["run"]["RunId"])} == {
             f["RecordId"] for f in body["findings"]
         }
+        claims = jwt.decode(token, options={"verify_signature": False})
+        caller = json.loads(body["run"]["TriggeredBy"])
+        assert caller == {
+            "kind": "app",
+            "objectId": claims["oid"],
+            "appId": claims["azp"],
+            "tenantId": claims["tid"],
+        }
+        (record,) = rows_of(sim, body["run"]["RunId"], RUNS_STREAM)
+        assert record["TriggeredBy"] == body["run"]["TriggeredBy"]
 
     def test_wait_with_more_than_ten_clusters_is_400(self, env, sim, monkeypatch):
         """wait is refused when the scope holds more than ten running clusters (nothing scanned)."""
         monkeypatch.setattr("shared.entrypoints.jobs.MAX_WAIT_CLUSTERS", 2)
-        response, _queued = post(b'{"wait": true}')
+        response, _queued = post(b'{"wait": true}', sim.entra.token())
         assert response.status_code == 400
         assert json.loads(response.get_body())["field"] == "wait"
 
@@ -261,8 +305,9 @@ class TestConfiguredScope:
     )
     def test_http_request_outside_the_scope_is_400_naming_it(self, sim, body, field):
         """An HTTP request cannot widen the scope: 400 naming the item, nothing called."""
+        post(b"{}", sim.entra.token(roles=()))  # the tenant's keys are read (and cached) here
         before = sim.snapshot()
-        response, queued = post(json.dumps(body).encode())
+        response, queued = post(json.dumps(body).encode(), sim.entra.token())
         assert response.status_code == 400
         problem = json.loads(response.get_body())
         assert problem["field"] == field
@@ -272,14 +317,16 @@ class TestConfiguredScope:
 
     def test_http_request_may_narrow_the_scope(self, sim):
         """A cluster inside the configured scope is scanned alone."""
-        response, _queued = post(json.dumps({"clusters": [PROD_LEGACY], "wait": True}).encode())
+        response, _queued = post(
+            json.dumps({"clusters": [PROD_LEGACY], "wait": True}).encode(), sim.entra.token()
+        )
         assert response.status_code == 200
         findings = json.loads(response.get_body())["findings"]
         assert {f["ClusterName"] for f in findings} == {"aks-legacy-eus"}
 
     def test_http_request_without_scope_dispatches_the_configured_scope(self, sim):
         """An empty body dispatches exactly the configured subscriptions' running clusters."""
-        response, queued = post(b"")
+        response, queued = post(b"", sim.entra.token())
         assert response.status_code == 202
         assert {json.loads(m)["clusterId"].rsplit("/", 1)[1] for m in queued or []} == (
             PROD_CLUSTERS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from typing import Any
@@ -107,6 +108,8 @@ class TestValues:
             "CONFIGZ_MAX_BYTES",
             "SCAN_SCHEDULE",
             "DEADLETTER_CONTAINER",
+            "SCAN_API_AUTH",
+            "SCAN_API_ROLE",
         ],
     )
     def test_default_deployment_uses_the_code_defaults(self, name):
@@ -129,6 +132,21 @@ class TestValues:
             "ClientId=${identityClientId};Authorization=AAD"
         )
         assert APP.param("identityClientId") == client_id
+
+    def test_the_trigger_accepts_this_tenants_tokens_for_the_hooks_app_registration(self):
+        """Entra validation is on, for the deployment's tenant, the cloud's authority and the
+        app registration the preprovision hook created (its client id, from the azd env)."""
+        deployed = _deployed()
+        assert deployed["SCAN_API_AUTH"] == "entra"
+        assert deployed["SCAN_API_TENANT_ID"] == Opaque("tenant().[Token('STRING', 'tenantId')]")
+        assert deployed["SCAN_API_AUTHORITY"] == Opaque(
+            "environment().authentication.loginEndpoint"
+        )
+        client_id = "11111111-2222-3333-4444-555555555555"
+        bound = MAIN.with_bindings(scanApiClientId=client_id).module("functionApp")
+        assert bound.param("scanApiClientId") == client_id
+        parameters = json.loads((ROOT / "infra/main.parameters.json").read_text(encoding="utf-8"))
+        assert parameters["parameters"]["scanApiClientId"]["value"] == "${SCAN_API_CLIENT_ID}"
 
     def test_scan_subscriptions_are_the_role_subscriptions(self):
         """The app scans exactly the subscriptions the scanner role is assigned in."""
