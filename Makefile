@@ -10,7 +10,7 @@ NODE_STAMP := node_modules/.installed
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed-$(shell sha1sum requirements-infra.txt | cut -c1-12)
 
-.PHONY: demo test lint format infra-check bench clean
+.PHONY: demo test lint format infra-check bench clean controls-docs
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ $(INFRA_STAMP): requirements-infra.txt
 infra-check: $(INFRA_STAMP) $(STAMP) $(NODE_STAMP)
 	CHECKOV=$(INFRA_VENV)/bin/checkov infra/checkov.sh
 	$(BIN)/python -m tests.infra.kql
+
+## controls-docs: regenerate docs/controls/ (one page per control) from the control tables
+controls-docs: $(STAMP)
+	@rm -f docs/controls/*.md
+	$(BIN)/python -c "import pathlib, shared.core.catalogue as c; d = pathlib.Path('docs/controls'); d.mkdir(exist_ok=True); [(d / n).write_text(t, encoding='utf-8') for n, t in c.pages().items()]"
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -41,10 +41,10 @@ from bench.floor import PREFETCH_WORKERS, Latencies, floor
 from bench.machine import describe
 from bench.processes import Measured, measure
 from bench.simulator import EstateProcess, EstateShape, Snapshot
+from shared.core.records import FINDINGS_STREAM, RUNS_STREAM
 
 ROOT = Path(__file__).resolve().parents[1]
 AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
-FINDINGS_STREAM, RUNS_STREAM = "Custom-KubeletFindings", "Custom-KubeletScanRuns"
 #: Environment variables that would change what the scanner or azure-identity does.
 FOREIGN = ("IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT")
 HEAVY_MODULES = (
@@ -195,12 +195,14 @@ def latencies(shape: EstateShape) -> Latencies:
     return Latencies(shape.arm_ms / 1000, shape.list_ms / 1000, shape.configz_ms / 1000)
 
 
-def controls_per_node() -> int:
-    """Rows per node: the default benchmark's controls."""
+def expected_rows(shape: EstateShape) -> int:
+    """Finding rows of a whole scan with the default benchmark and sections: one per node and
+    node-scoped control, one per cluster and cluster-scoped (ARM) control."""
     from shared.core.controls.registry import get_benchmark  # noqa: PLC0415
     from shared.settings import DOCUMENTED  # noqa: PLC0415
 
-    return len(get_benchmark(DOCUMENTED["CIS_BENCHMARK"][0]).controls)
+    benchmark = get_benchmark(DOCUMENTED["CIS_BENCHMARK"][0])
+    return shape.nodes * len(benchmark.node_controls) + shape.clusters * len(benchmark.arm_controls)
 
 
 def scanner_env(
@@ -235,7 +237,7 @@ def scan(
     server = sim.snapshot().since(before)
     report = process.last_json()
     run = ScanRun(sim.shape, process, report, server, load_average=round(load, 2))
-    rows = sim.nodes * controls_per_node()
+    rows = expected_rows(sim.shape)
     record = report["run"]
     dead_lettered = int(report["rows_dead_lettered"])
     checks = {

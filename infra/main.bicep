@@ -59,6 +59,9 @@ param scanPolicy string = ''
 ])
 param benchmark string = 'cis-aks-1.8'
 
+@description('Optional. CIS sections (or control ids) to evaluate, comma-separated, for example 3.2 for the kubelet controls only (CIS_SECTIONS); all: every section of the benchmark.')
+param sections string = 'all'
+
 @description('Optional. Whether clusters without Entra ID integration are scanned with the local-account credentials listClusterUserCredential returns for them (effectively cluster-admin). Off: such clusters get ERROR rows saying why.')
 param allowLocalAccounts bool = false
 
@@ -213,6 +216,7 @@ module functionApp 'modules/function-app.bicep' = {
     scanSubscriptions: join(targetSubscriptions, ',')
     scanSchedule: '0 0 */${scanIntervalHours} * * *'
     benchmark: benchmark
+    sections: sections
     eventRecordQpsMode: eventRecordQpsMode
     eventRecordQpsMin: eventRecordQpsMin
     scanPolicy: scanPolicy

@@ -143,6 +143,7 @@ def build(
     ``store`` replaces the dead-letter store ``dead_letters`` names (tests pass their own).
     """
     from shared.adapters.azure_arm import AksConnector, AzureClients, AzureDiscovery  # noqa: PLC0415
+    from shared.adapters.azure_facts import AzureClusterFacts  # noqa: PLC0415
 
     resources = ExitStack()
     if credential is None:
@@ -161,9 +162,10 @@ def build(
     scanner = Scanner(
         discovery=AzureDiscovery(clients, settings.discovery_mode),
         connector=connector,
-        benchmark=get_benchmark(settings.benchmark),
+        benchmark=get_benchmark(settings.benchmark).select(settings.sections),
         policy=settings.policy,
         limits=Limits(settings.concurrency, settings.cluster_concurrency, deadline_seconds),
+        facts=AzureClusterFacts(clients),
     )
     delivering = _delivery(settings, credential, dead_letters, store, resources)
     return App(settings, scanner, delivering, resources)
@@ -182,7 +184,7 @@ def build_for_kubeconfig(settings: Settings, path: str, context: str | None) -> 
     scanner = Scanner(
         discovery=KubeconfigDiscovery(cluster),
         connector=KubeconfigConnector(path, context, _request_policy(settings)),
-        benchmark=get_benchmark(settings.benchmark),
+        benchmark=get_benchmark(settings.benchmark).select(settings.sections),
         policy=settings.policy,
         limits=Limits(settings.concurrency, settings.cluster_concurrency),
     )

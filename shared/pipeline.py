@@ -1,5 +1,11 @@
 """The scan pipeline: discover → reach each cluster → read each node's configz → evaluate → emit.
 
+Cluster-scoped controls (shared.core.controls, ``Scope.CLUSTER``) are evaluated once per cluster:
+those ARM answers in ``evaluate_arm`` for every discovered cluster, stopped ones included, right
+after triage; those that need the cluster's API server (``k8s:`` reads) in ``_session_controls``,
+once a session is open. In a fan-out the dispatcher evaluates the ARM ones and each queue job the
+others (``arm_rows``), so every (cluster, control) row is written exactly once per run.
+
 One code path for the CLI and the Functions triggers. It depends only on the ports
 (shared.ports); shared.bootstrap wires real adapters. The per-node work runs on one asyncio
 event loop per scan: cluster workers (coroutines) connect (in the loop's executor: ARM and
@@ -24,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import inspect
 import logging
 import math
 import queue
@@ -31,17 +38,18 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from shared.core.auth import Caller
-from shared.core.controls import Benchmark
+from shared.core.controls import Benchmark, Control
 from shared.core.controls.configz import parse_configz
 from shared.core.errors import ClusterError, NodeError, SinkError
-from shared.core.evaluate import VerdictMemo, uniform_verdicts
+from shared.core.evaluate import VerdictMemo, evaluate_cluster, uniform_verdicts
+from shared.core.facts import ARM_READS, Facts, failed
 from shared.core.identifiers import parse_cluster_id
 from shared.core.model import Cluster, Node, Policy, RunTotals, ScanScope, Status, Verdict
 from shared.core.policy import EXPIRY_WARNING_DAYS, describe, expiring
@@ -50,11 +58,13 @@ from shared.core.rows import FindingBatch, RowTemplate
 from shared.ports import (
     ClusterConnector,
     ClusterDiscovery,
+    ClusterFactSource,
     ClusterSession,
     DeliveryCounts,
     Discovered,
     DiscoveryFailure,
     FindingSink,
+    SessionFactReader,
     SubscriptionSearched,
 )
 
@@ -81,6 +91,17 @@ class Scanner:
     benchmark: Benchmark
     policy: Policy
     limits: Limits = Limits()
+    #: Where the ARM reads of cluster-scoped controls come from; None: this wiring has no Azure
+    #: (``scan --kubeconfig``), so those rows are SKIPPED saying so.
+    facts: ClusterFactSource | None = None
+    #: Reads ``k8s:`` facts from an open session; None: such controls are ERROR (issue #14).
+    session_facts: SessionFactReader | None = None
+
+
+NO_ARM_REASON = (
+    "not evaluated: this scan reads no Azure Resource Manager data (scan --kubeconfig knows no "
+    "cluster resource); scan the cluster through Azure discovery for this control"
+)
 
 
 class Progress:
@@ -123,6 +144,8 @@ class Run:
     sink_errors: list[str] = field(default_factory=list)
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
     caller: Caller = field(default_factory=lambda: Caller("unknown"))
+    #: False in a fan-out's queue job: the dispatcher already wrote the ARM-evaluated rows.
+    arm_rows: bool = True
 
     def expired(self) -> bool:
         return self.deadline is not None and self.clock() >= self.deadline
@@ -138,6 +161,7 @@ class Run:
         with self.lock:
             for status, count in batch.counts.items():
                 self.totals.count(status, count)
+            self.totals.cluster_rows += batch.cluster_rows
         if self.writer is not None:
             self.writer.put(batch)
         else:
@@ -156,9 +180,23 @@ class Run:
                     self.undelivered += len(batch)
                     self.sink_errors.append(str(exc))
 
-    def rows(self, context: RowContext, status: Status, reason: str) -> list[Finding]:
-        verdicts = uniform_verdicts(self.scanner.benchmark, status, reason)
-        return findings(context, verdicts, utc_now())
+    def rows(
+        self,
+        context: RowContext,
+        status: Status,
+        reason: str,
+        controls: Sequence[Control] | None = None,
+    ) -> list[Finding]:
+        """The same status and reason for ``controls`` (default: the node-scoped ones)."""
+        chosen = self.scanner.benchmark.node_controls if controls is None else controls
+        return findings(context, uniform_verdicts(chosen, status, reason), utc_now())
+
+    def unreached_controls(self, *, arm: bool) -> tuple[Control, ...]:
+        """What a target that was never reached gets rows for: node and session controls, and
+        with ``arm`` the ARM-evaluated ones too (when this invocation writes them)."""
+        bench = self.scanner.benchmark
+        extra = bench.arm_controls if arm and self.arm_rows else ()
+        return (*bench.node_controls, *bench.session_controls, *extra)
 
 
 def start_run(
@@ -170,9 +208,13 @@ def start_run(
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
     caller: Caller | None = None,
+    arm_rows: bool = True,
 ) -> Run:
     """A new run: its id, its deadline (from the scanner's limits), its counters, and who
-    asked (``caller``; default: the trigger itself), logged as the run starts."""
+    asked (``caller``; default: the trigger itself), logged as the run starts.
+
+    ``arm_rows=False``: a fan-out's queue job, whose dispatcher wrote the ARM-evaluated rows.
+    """
     deadline_seconds = scanner.limits.deadline_seconds
     run = Run(
         scanner=scanner,
@@ -184,6 +226,7 @@ def start_run(
         progress=progress or Progress(),
         clock=clock,
         caller=caller or Caller.system(trigger),
+        arm_rows=arm_rows,
     )
     log.info("run %s started (trigger %s) by %s", run.run_id, trigger, run.caller.describe())
     return run
@@ -197,8 +240,10 @@ def discover(run: Run, scope: ScanScope) -> list[Discovered]:
 def triage(run: Run, items: Sequence[Discovered]) -> list[Cluster]:
     """Step 2: write the rows that need no scan; return the running clusters to scan.
 
-    A discovery failure becomes ERROR rows (per control, for its cluster or subscription), a
-    stopped cluster SKIPPED rows; every subscription searched is counted.
+    A discovery failure becomes ERROR rows (per control, for its cluster or subscription, ARM
+    ones included: they cannot be evaluated either), a stopped cluster SKIPPED rows for the
+    controls that need its API server (its ARM controls are evaluated by ``evaluate_arm``);
+    every subscription searched is counted.
     """
     benchmark = run.scanner.benchmark
     to_scan: list[Cluster] = []
@@ -225,18 +270,50 @@ def triage(run: Run, items: Sequence[Discovered]) -> list[Cluster]:
                 context = RowContext(
                     run.run_id, benchmark, item.subscription_id, cluster_id=item.cluster_id
                 )
-            run.emit(run.rows(context, Status.ERROR, reason))
+            run.emit(run.rows(context, Status.ERROR, reason, run.unreached_controls(arm=True)))
         else:
             run.totals.subscriptions.add(item.subscription_id)
             run.totals.clusters += 1
             if item.stopped:
                 context = RowContext.for_cluster(run.run_id, benchmark, item)
                 reason = f"cluster is stopped (powerState {item.power_state}); not contacted"
-                run.emit(run.rows(context, Status.SKIPPED, reason))
+                controls = run.unreached_controls(arm=False)
+                run.emit(run.rows(context, Status.SKIPPED, reason, controls))
             else:
                 to_scan.append(item)
     run.progress.clusters_found(len(to_scan))
     return to_scan
+
+
+def evaluate_arm(run: Run, items: Sequence[Discovered]) -> None:
+    """Step 2b: the cluster-scoped controls ARM answers, one row per (cluster, control).
+
+    Every discovered cluster, stopped ones included: its configuration is in ARM whatever its
+    power state. The reads are the union of what the selected controls need, collected once per
+    run (shared.ports.ClusterFactSource); a refused read makes only its controls ERROR.
+    """
+    controls = run.scanner.benchmark.arm_controls
+    clusters = [item for item in items if isinstance(item, Cluster)]
+    if not run.arm_rows or not controls or not clusters:
+        return
+    reads = frozenset(read for control in controls for read in control.reads)
+    source = run.scanner.facts
+    policy = run.scanner.policy
+    if source is None:
+        collected: Iterable[tuple[Cluster, Facts]] = (
+            (c, failed(ARM_READS, NO_ARM_REASON, Status.SKIPPED)) for c in clusters
+        )
+    else:
+        collected = source.collect(clusters, reads, run.expired)
+    batch: list[Finding] = []
+    for cluster, facts in collected:
+        context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, cluster)
+        verdicts = evaluate_cluster(facts, controls, policy)
+        batch.extend(findings(context, verdicts, utc_now(), policy, run.today))
+        if len(batch) >= FLUSH_ROWS:  # rows leave in batches, as the node rows do
+            run.emit(batch)
+            batch = []
+    run.emit(batch)
 
 
 def scan_clusters(run: Run, clusters: list[Cluster]) -> None:
@@ -294,11 +371,13 @@ def run_scan(
     discovered: Sequence[Discovered] | None = None,
     delivery: DeliveryCounts | None = None,
     caller: Caller | None = None,
+    arm_rows: bool = True,
 ) -> ScanOutcome:
-    """Scan everything in ``scope`` here: discover, triage, scan the clusters, finish.
+    """Scan everything in ``scope`` here: discover, triage, ARM controls, clusters, finish.
 
     ``discovered`` replaces the discovery call (a caller that already discovered);
-    ``delivery`` supplies the row counts of the run record; ``caller`` is who asked.
+    ``delivery`` supplies the row counts of the run record; ``caller`` is who asked;
+    ``arm_rows=False`` leaves the ARM-evaluated rows to the dispatcher of a fan-out (the queue job).
     """
     run = start_run(
         scanner,
@@ -308,9 +387,12 @@ def run_scan(
         progress=progress,
         clock=clock,
         caller=caller,
+        arm_rows=arm_rows,
     )
     items = discovered if discovered is not None else discover(run, scope)
-    scan_clusters(run, triage(run, items))
+    clusters = triage(run, items)
+    evaluate_arm(run, items)
+    scan_clusters(run, clusters)
     return finish(run, delivery)
 
 
@@ -328,10 +410,14 @@ def dispatch_scan(
     """Fan a scan out: discover, triage, hand the running clusters to ``enqueue``, finish.
 
     The clusters are scanned elsewhere (the Functions queue trigger), under the same run id;
-    failures and stopped clusters get their rows here. ``caller`` is who asked.
+    failures and stopped clusters get their rows here, and so does every cluster's ARM-evaluated
+    controls (the tenant-wide reads are made once, here, not once per queue job). ``caller`` is
+    who asked.
     """
     run = start_run(scanner, sinks, trigger=trigger, run_id=run_id, caller=caller)
-    clusters = triage(run, discover(run, scope))
+    items = discover(run, scope)
+    clusters = triage(run, items)
+    evaluate_arm(run, items)
     if clusters:
         enqueue(clusters)
     return finish(run, delivery)
@@ -449,6 +535,8 @@ class _ClusterState:
     nodes: list[Node] | None = None
     emitted: set[str] = field(default_factory=set)
     closed: bool = False
+    #: The session-scoped cluster controls have their rows (``_session_controls``).
+    session_done: bool = False
 
 
 class _Bound:
@@ -592,7 +680,10 @@ def _close_cluster(
             with run.lock:
                 run.totals.clusters_failed += 1
         context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, state.cluster)
-        run.emit(run.rows(context, status, reason))
+        controls = run.scanner.benchmark.node_controls
+        if not state.session_done:
+            controls = (*controls, *run.scanner.benchmark.session_controls)
+        run.emit(run.rows(context, status, reason, controls))
 
 
 def _abandon(run: Run, state: _ClusterState) -> None:
@@ -638,6 +729,7 @@ async def _prepare(
     bound = scan.until_deadline()
     try:
         async with bound:
+            await _session_controls(run, state, session)
             nodes = await session.list_nodes()
     except ClusterError as exc:
         _close_cluster(run, state, Status.ERROR, str(exc))
@@ -659,13 +751,37 @@ async def _prepare(
     return None
 
 
+async def _session_controls(run: Run, state: _ClusterState, session: ClusterSession) -> None:
+    """The cluster-scoped controls that read the cluster's Kubernetes API, once per cluster:
+    right after connecting, where the cluster's session is open (before its node list)."""
+    controls = run.scanner.benchmark.session_controls
+    if not controls:
+        return
+    reads = frozenset(r for c in controls for r in c.reads)
+    reader = run.scanner.session_facts
+    if reader is None:
+        facts = failed(
+            tuple(sorted(reads)), "not read: this scanner has no Kubernetes object reader"
+        )
+    else:
+        answer = reader(session, reads)
+        facts = await answer if inspect.isawaitable(answer) else answer
+    context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, state.cluster)
+    policy = run.scanner.policy
+    rows = findings(
+        context, evaluate_cluster(facts, controls, policy), utc_now(), policy, run.today
+    )
+    if state.closed or state.session_done:
+        return
+    state.session_done = True
+    run.emit(rows)
+
+
 async def _read_cluster(
     scan: _Scan, state: _ClusterState, session: ClusterSession, nodes: list[Node]
 ) -> None:
     """Every node's configz, evaluated, as rows; then the session is closed."""
     try:
-        # The cluster's session and its node list are both here: the place for checks that
-        # read the cluster as a whole (one row per cluster rather than per node).
         await _ClusterReads(scan, state, session, nodes).read_all()
         _close_cluster(scan.run, state)
     finally:
@@ -751,7 +867,8 @@ class _ClusterReads:
         """ERROR rows for every control of ``node``."""
         template = self.errors.get(reason)
         if template is None:
-            verdicts = uniform_verdicts(self.run.scanner.benchmark, Status.ERROR, reason)
+            controls = self.run.scanner.benchmark.node_controls
+            verdicts = uniform_verdicts(controls, Status.ERROR, reason)
             template = self.errors[reason] = RowTemplate(self.context, verdicts)
         self.failed += 1
         self.add(node, template, template.rows(node, utc_now()))

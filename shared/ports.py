@@ -6,11 +6,12 @@ real adapters, tests and the simulated estate wire theirs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from shared.core.facts import Facts
 from shared.core.model import Cluster, Node, ScanScope
 from shared.core.records import Finding, RunRecord
 
@@ -75,6 +76,29 @@ class ClusterConnector(Protocol):
         May block (ARM and token calls): the pipeline calls it in its loop's executor.
         """
         ...
+
+
+class ClusterFactSource(Protocol):
+    """Collects the reads cluster-scoped controls need (shared.core.facts), for many clusters.
+
+    Reads shared by every cluster (Resource Graph: pricings, registries, role assignments) are
+    made once per call; per-cluster reads (diagnostic settings) with bounded concurrency. A read
+    that fails is a ReadFailure in that cluster's Facts, naming what to grant; nothing raises.
+    """
+
+    def collect(
+        self, clusters: Sequence[Cluster], reads: frozenset[str], expired: Callable[[], bool]
+    ) -> Iterator[tuple[Cluster, Facts]]:
+        """Each cluster with its facts, for ``reads``; reads not started once ``expired()``
+        is true fail with the deadline as their reason."""
+        ...
+
+
+#: Reads ``k8s:<resource>`` facts from a cluster's API server session (issue #14 plugs in here).
+#: Reads ``k8s:`` facts through a cluster's open session: a coroutine function, awaited on the
+#: scan's event loop (the session's reads are coroutines); a plain function's result is taken as
+#: it is, so it must not block.
+SessionFactReader = Callable[[ClusterSession, frozenset[str]], "Facts | Awaitable[Facts]"]
 
 
 class FindingSink(Protocol):

@@ -19,6 +19,7 @@ from shared.core.controls.registry import get_benchmark
 from shared.core.errors import SettingsError
 from shared.core.identifiers import IdentifierError, is_guid, subscription_id
 from shared.core.model import Policy, QpsMode, ScanScope
+from shared.core.records import FINDINGS_STREAM, RUNS_STREAM
 
 DCR_IMMUTABLE_ID = re.compile(r"^dcr-[0-9a-f]{32}$")
 STREAM = re.compile(r"^Custom-[A-Za-z0-9_]{1,100}$")
@@ -45,6 +46,10 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
         "auto (Resource Graph, per-subscription ARM listing if it fails), resource-graph, or arm.",
     ),
     "CIS_BENCHMARK": ("cis-aks-1.8", "Benchmark whose controls are evaluated."),
+    "CIS_SECTIONS": (
+        "all",
+        "Comma-separated CIS sections or control ids to evaluate (3.2: the kubelet only; 2,3.1,5: the cluster controls); all: every section.",
+    ),
     "EVENT_RECORD_QPS_MODE": (
         "cis",
         "cis: 0 or >= EVENT_RECORD_QPS_MIN passes; zero-only: only 0 passes (kube-bench).",
@@ -78,8 +83,8 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
         "Logs Ingestion endpoint of the data collection rule; with LOGS_DCR_IMMUTABLE_ID enables upload.",
     ),
     "LOGS_DCR_IMMUTABLE_ID": ("", "Immutable id (dcr-...) of the data collection rule."),
-    "LOGS_FINDINGS_STREAM": ("Custom-KubeletFindings", "DCR stream for finding rows."),
-    "LOGS_RUNS_STREAM": ("Custom-KubeletScanRuns", "DCR stream for run records."),
+    "LOGS_FINDINGS_STREAM": (FINDINGS_STREAM, "DCR stream for finding rows."),
+    "LOGS_RUNS_STREAM": (RUNS_STREAM, "DCR stream for run records."),
     "SCAN_POLICY": (
         "",
         "Policy file (path, or inline YAML/JSON): eventRecordQPS rule, levels, exemptions with expiry.",
@@ -168,6 +173,8 @@ class Settings:
     deadletter_container: str = "findings-deadletter"
     deadletter_dir: str = ".deadletter"
     storage: StorageSettings = StorageSettings()
+    #: CIS_SECTIONS: the sections (or control ids) to evaluate; empty: all of them.
+    sections: tuple[str, ...] = ()
 
     @property
     def logs_enabled(self) -> bool:
@@ -184,7 +191,8 @@ class Settings:
         """Read and validate every setting from ``env`` (os.environ or a test dict)."""
         get = _Reader(env)
         benchmark = get.text("CIS_BENCHMARK")
-        get_benchmark(benchmark)
+        sections = get.sections("CIS_SECTIONS")
+        get_benchmark(benchmark).select(sections)
         logs_endpoint = get.url("LOGS_INGESTION_ENDPOINT", required=False)
         logs_dcr_id = get.text("LOGS_DCR_IMMUTABLE_ID")
         if logs_dcr_id and not DCR_IMMUTABLE_ID.match(logs_dcr_id):
@@ -223,6 +231,7 @@ class Settings:
             deadletter_container=get.container("DEADLETTER_CONTAINER"),
             deadletter_dir=get.text("DEADLETTER_DIR"),
             storage=_storage(env),
+            sections=sections,
         )
 
 
@@ -311,6 +320,7 @@ def _storage(env: Mapping[str, str]) -> StorageSettings:
 
 
 _ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
+_SECTION = re.compile(r"[1-9][0-9]?(\.[1-9][0-9]?){0,2}")
 # Blob container names: 3-63 lower-case letters, digits and single hyphens, starting and ending
 # with a letter or digit (Azure Storage naming rules).
 _CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
@@ -358,6 +368,20 @@ class _Reader:
             return tuple(dict.fromkeys(subscription_id(item) for item in raw))
         except IdentifierError as exc:
             raise SettingsError(f"{name}: {exc}") from None
+
+    def sections(self, name: str) -> tuple[str, ...]:
+        value = self.text(name)
+        if value.lower() == "all":
+            return ()
+        items = tuple(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
+        for item in items:
+            if not _SECTION.fullmatch(item):
+                raise SettingsError(
+                    f"{name}: {item!r} is not a CIS section or control id (such as 3.2 or 5.4.1)"
+                )
+        if not items:
+            raise SettingsError(f"{name}: {value!r} names no section (use all for every section)")
+        return items
 
     def container(self, name: str) -> str:
         value = self.text(name)

@@ -8,7 +8,7 @@ run against them unchanged over real HTTP(S). Nothing here reaches the network.
         env = sim.env          # IDENTITY_ENDPOINT, IDENTITY_HEADER, AZURE_CLIENT_ID, ARM_ENDPOINT,
                                # LOGS_INGESTION_ENDPOINT, LOGS_DCR_IMMUTABLE_ID, REQUESTS_CA_BUNDLE
         sim.faults.node_unreachable("aks-prod-weu", "aks-user-93773898-vmss000001")
-        rows = sim.accepted("Custom-KubeletFindings")
+        rows = sim.accepted("Custom-AksCisFindings")
 
 Modules: ``estate`` (the data), ``kubeletconfig`` (configz bodies), ``identity`` (token
 endpoint and token format), ``arm`` and ``resource_graph`` (ARM), ``apiserver`` (kube-apiserver
@@ -21,10 +21,9 @@ Ingestion), ``faults``, ``stats``, ``pki``, ``http`` (the asyncio HTTP/1.1 serve
 benchmarks: ``python -m sim serve --help``.
 """
 
+from shared.core.records import FINDINGS_STREAM, RUNS_STREAM
 from sim.estate import (
     AKS_SERVER_APP_ID,
-    FINDINGS_STREAM,
-    RUNS_STREAM,
     Estate,
     Identity,
     Latency,

@@ -28,6 +28,28 @@ Paths and api-versions are the ones the SDKs send (azure-mgmt-subscription 3.1.1
   wording not captured]; ``run_command_allowed=False`` the real 403 ``AuthorizationFailed``.
 * ``POST /providers/Microsoft.ResourceGraph/resources``: ``QueryResponse`` with ``totalRecords``,
   ``count``, ``resultTruncated``, ``$skipToken``, ``data`` (objectArray or table), ``facets``.
+  Tables: ``resources`` (managed clusters; container registries in the shape of
+  azure-rest-api-specs ``specification/containerregistry/resource-manager/
+  Microsoft.ContainerRegistry/Registry/stable/2025-04-01/examples/RegistryGet.json``),
+  ``securityresources`` (the ``Containers`` pricing of each subscription whose pricings the
+  identity may read, shaped as ``specification/security/resource-manager/Microsoft.Security/
+  stable/2024-01-01/examples/Pricings/ListPricings_example.json``: ``isEnabled`` is the string
+  ``"True"``/``"False"``) and ``authorizationresources`` (role assignments, shaped as
+  ``specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/
+  examples/RoleAssignments_Get.json``). Faults on the last two have their own endpoints.
+* ``GET .../managedClusters/{name}/providers/Microsoft.Insights/diagnosticSettings``:
+  ``{"value": [...]}`` without ``nextLink`` (the collection is not pageable), shaped as
+  ``specification/monitor/resource-manager/Microsoft.Insights/preview/2021-05-01-preview/
+  examples/listDiagnosticSettings.json``; a cluster with ``diagnostics_readable=False`` answers
+  ARM's 403 ``AuthorizationFailed`` naming ``Microsoft.Insights/diagnosticSettings/read``.
+* ``GET [/subscriptions/{id}]/providers/Microsoft.Authorization/roleDefinitions/{guid}``: the
+  built-in roles the estate assigns (``GetRoleDefinitionById.json`` of 2022-04-01); an unknown
+  GUID is a 404 ``RoleDefinitionDoesNotExist`` [I: the code ARM gives, wording not captured].
+* Managed clusters carry what the cluster-scoped controls read: ``identityProfile``
+  (kubelet identity), ``networkProfile.networkPolicy`` (absent when unset),
+  ``apiServerAccessProfile.authorizedIPRanges`` / ``enablePrivateClusterPublicFQDN``,
+  ``securityProfile`` (``defender``, ``azureKeyVaultKms``; 2025-10-01
+  ``ManagedClustersCreate_SecurityProfile.json``) and pools' ``enableNodePublicIP``.
 
 Every call needs a bearer token whose audience is this ARM endpoint (as the client addressed
 it, with or without the trailing slash) or the public ARM audiences. Errors use ARM's
@@ -59,16 +81,27 @@ import yaml
 
 from sim.estate import (
     AKS_SERVER_APP_ID,
+    BUILT_IN_ROLES,
     Estate,
+    Registry,
+    RoleAssignment,
     SimCluster,
     Subscription,
     cluster_resource_id,
+    registry_resource_id,
     stable_guid,
 )
 from sim.faults import Action, Endpoint, Fault, FaultRegistry, resolve
 from sim.http import SERVER_ERROR_CODES, Reply, Request, Response
 from sim.identity import Claims, TokenAuthority, TokenError, bearer_token
-from sim.resource_graph import UnsupportedQueryError, as_table, run_query, superset
+from sim.resource_graph import (
+    UnsupportedQueryError,
+    as_table,
+    run_query,
+    superset,
+    table_of,
+    type_of,
+)
 from sim.runcommand import Execution, execute
 from sim.stats import Counters
 
@@ -81,6 +114,28 @@ PUBLIC_ARM_AUDIENCES = (
 KUBELOGIN_CLIENT_ID = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 _CONTAINER_SERVICE = ("providers", "microsoft.containerservice", "managedclusters")
+_ROLE_DEFINITIONS = ("providers", "microsoft.authorization", "roledefinitions")
+_OWN_FAULTS = frozenset(
+    {"credentials", "run-command", "command-result", "role-definition", "diagnostic-settings"}
+)
+_DIAGNOSTIC_SETTINGS = ("providers", "microsoft.insights", "diagnosticsettings")
+#: Resource Graph tables with an endpoint of their own in the fault registry.
+_GRAPH_ENDPOINTS = {
+    "securityresources": Endpoint.SECURITY_RESOURCES,
+    "authorizationresources": Endpoint.AUTHORIZATION_RESOURCES,
+}
+
+
+def _graph_endpoint(request: Request) -> Endpoint:
+    """The fault endpoint of a Resource Graph query: its table's, or RESOURCE_GRAPH."""
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError:
+        return Endpoint.RESOURCE_GRAPH
+    query = body.get("query") if isinstance(body, dict) else None
+    if not isinstance(query, str):
+        return Endpoint.RESOURCE_GRAPH
+    return _GRAPH_ENDPOINTS.get(table_of(query), Endpoint.RESOURCE_GRAPH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +247,7 @@ def managed_cluster_json(
                 "powerState": {"code": cluster.power_state},
                 "orchestratorVersion": cluster.kubernetes_version,
                 "currentOrchestratorVersion": pool.kubelet_version.lstrip("v"),
-                "enableNodePublicIP": False,
+                "enableNodePublicIP": pool.node_public_ip,
                 "mode": pool.mode,
                 "osType": "Linux",
                 "osSKU": pool.os_sku,
@@ -219,7 +274,8 @@ def managed_cluster_json(
         "networkProfile": {
             "networkPlugin": "azure",
             "networkPluginMode": "overlay",
-            "networkPolicy": "none",
+            **({"networkPolicy": cluster.network_policy} if cluster.network_policy else {}),
+            **({"networkDataplane": "cilium"} if cluster.network_policy == "cilium" else {}),
             "loadBalancerSku": "standard",
             "podCidr": "10.244.0.0/16",
             "serviceCidr": "10.0.0.0/16",
@@ -232,10 +288,31 @@ def managed_cluster_json(
         "maxAgentPools": 100,
         "apiServerAccessProfile": {
             "enablePrivateCluster": cluster.private_cluster,
+            **(
+                {"enablePrivateClusterPublicFQDN": cluster.public_fqdn}
+                if cluster.private_cluster
+                else {}
+            ),
+            **(
+                {"authorizedIPRanges": list(cluster.authorized_ip_ranges)}
+                if cluster.authorized_ip_ranges
+                else {}
+            ),
             **({"disableRunCommand": True} if cluster.run_command_disabled else {}),
         },
         "disableLocalAccounts": cluster.local_accounts_disabled,
-        "securityProfile": {},
+        "securityProfile": _security_profile(subscription, cluster),
+        "identityProfile": {
+            "kubeletidentity": {
+                "resourceId": (
+                    f"/subscriptions/{subscription.id}/resourcegroups/MC_{cluster.resource_group}_"
+                    f"{cluster.name}_{cluster.location}/providers/Microsoft.ManagedIdentity/"
+                    f"userAssignedIdentities/{cluster.name}-agentpool"
+                ),
+                "clientId": stable_guid(cluster.name, "kubelet-client"),
+                "objectId": cluster.kubelet_identity,
+            }
+        },
         "storageProfile": {
             "diskCSIDriver": {"enabled": True},
             "fileCSIDriver": {"enabled": True},
@@ -271,6 +348,182 @@ def managed_cluster_json(
             "principalId": stable_guid(cluster.name, "cluster-identity"),
             "tenantId": estate.tenant_id,
         },
+        "properties": properties,
+    }
+
+
+def _security_profile(subscription: Subscription, cluster: SimCluster) -> dict[str, Any]:
+    """``securityProfile`` (2025-10-01 ManagedClustersCreate_SecurityProfile.json shape)."""
+    profile: dict[str, Any] = {}
+    if subscription.defender.tier == "Standard":
+        profile["defender"] = {
+            "logAnalyticsWorkspaceResourceId": (
+                f"/subscriptions/{subscription.id}/resourcegroups/DefaultResourceGroup-WEU/"
+                "providers/microsoft.operationalinsights/workspaces/DefaultWorkspace-WEU"
+            ),
+            "securityMonitoring": {"enabled": True},
+        }
+    if cluster.kms:
+        profile["azureKeyVaultKms"] = {
+            "enabled": True,
+            "keyId": f"https://kv-{cluster.name}.vault.azure.net/keys/etcd/{stable_guid(cluster.name, 'kms')[:32].replace('-', '')}",
+            "keyVaultNetworkAccess": "Public",
+        }
+    return profile
+
+
+def diagnostic_settings_json(subscription: Subscription, cluster: SimCluster) -> dict[str, Any]:
+    """``GET {cluster}/providers/Microsoft.Insights/diagnosticSettings`` (2021-05-01-preview
+    listDiagnosticSettings.json shape: ``value``, no nextLink)."""
+    cluster_id = cluster_resource_id(subscription.id, cluster)
+    workspace = (
+        f"/subscriptions/{subscription.id}/resourceGroups/rg-monitoring/providers/"
+        "Microsoft.OperationalInsights/workspaces/law-aks"
+    )
+    value = []
+    for setting in cluster.diagnostic_settings:
+        logs = []
+        for name, enabled in setting.logs:
+            key = ("categoryGroup", name[6:]) if name.startswith("group:") else ("category", name)
+            logs.append(
+                {
+                    key[0]: key[1],
+                    "enabled": enabled,
+                    "retentionPolicy": {"enabled": False, "days": 0},
+                }
+            )
+        value.append(
+            {
+                "id": f"{cluster_id}/providers/microsoft.insights/diagnosticSettings/{setting.name}",
+                "type": "Microsoft.Insights/diagnosticSettings",
+                "name": setting.name,
+                "location": cluster.location,
+                "properties": {
+                    **({"workspaceId": workspace} if setting.workspace else {}),
+                    "logAnalyticsDestinationType": "Dedicated",
+                    "metrics": [],
+                    "logs": logs,
+                },
+            }
+        )
+    return {"value": value}
+
+
+def registry_row(estate: Estate, subscription: Subscription, registry: Registry) -> dict[str, Any]:
+    """A ``resources`` row of a container registry (2025-04-01 RegistryGet.json properties)."""
+    return {
+        "id": registry_resource_id(subscription.id, registry),
+        "name": registry.name,
+        "type": "microsoft.containerregistry/registries",
+        "tenantId": estate.tenant_id,
+        "kind": "",
+        "location": registry.location,
+        "resourceGroup": registry.resource_group.lower(),
+        "subscriptionId": subscription.id,
+        "sku": {"name": registry.sku, "tier": registry.sku},
+        "properties": {
+            "loginServer": f"{registry.name}.azurecr.io",
+            "creationDate": "2025-06-15T21:38:26.1537861Z",
+            "provisioningState": "Succeeded",
+            "adminUserEnabled": registry.admin_user,
+            "networkRuleSet": {"defaultAction": "Allow", "ipRules": []},
+            "policies": {
+                "quarantinePolicy": {"status": "disabled"},
+                "trustPolicy": {"type": "Notary", "status": "disabled"},
+                "retentionPolicy": {"days": 7, "status": "disabled"},
+                "exportPolicy": {"status": "enabled"},
+                "azureADAuthenticationAsArmPolicy": {"status": "enabled"},
+            },
+            "encryption": {"status": "disabled"},
+            "dataEndpointEnabled": False,
+            "dataEndpointHostNames": [],
+            "privateEndpointConnections": [],
+            "publicNetworkAccess": "Enabled",
+            "networkRuleBypassOptions": "AzureServices",
+            "zoneRedundancy": "Disabled",
+            "anonymousPullEnabled": False,
+        },
+        "tags": {},
+    }
+
+
+def role_definition_json(guid: str, scope: str = "") -> dict[str, Any] | None:
+    """A built-in role definition as ARM returns it (2022-04-01 GetRoleDefinitionById.json)."""
+    known = BUILT_IN_ROLES.get(guid.lower())
+    if known is None:
+        return None
+    name, actions, not_actions = known
+    return {
+        "id": f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{guid.lower()}",
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "name": guid.lower(),
+        "properties": {
+            "roleName": name,
+            "type": "BuiltInRole",
+            "description": f"{name} (simulated built-in role)",
+            "assignableScopes": ["/"],
+            "permissions": [
+                {
+                    "actions": list(actions),
+                    "notActions": list(not_actions),
+                    "dataActions": [],
+                    "notDataActions": [],
+                }
+            ],
+        },
+    }
+
+
+def role_assignment_row(
+    estate: Estate, subscription: Subscription, assignment: RoleAssignment
+) -> dict[str, Any]:
+    """An ``authorizationresources`` row of a role assignment (2022-04-01 RoleAssignments_Get)."""
+    name = stable_guid(assignment.principal_id, assignment.role, assignment.scope.lower())
+    return {
+        "id": f"{assignment.scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
+        "name": name,
+        "type": "microsoft.authorization/roleassignments",
+        "tenantId": estate.tenant_id,
+        "subscriptionId": subscription.id,
+        "resourceGroup": "",
+        "properties": {
+            "roleDefinitionId": (
+                f"/subscriptions/{subscription.id}/providers/Microsoft.Authorization/"
+                f"roleDefinitions/{assignment.role}"
+            ),
+            "principalId": assignment.principal_id,
+            "principalType": assignment.principal_type,
+            "scope": assignment.scope,
+            "createdOn": "2025-06-01T10:00:00.0000000Z",
+            "updatedOn": "2025-06-01T10:00:00.0000000Z",
+        },
+    }
+
+
+def pricing_row(estate: Estate, subscription: Subscription) -> dict[str, Any]:
+    """A ``securityresources`` row of the Containers plan (2024-01-01 ListPricings_example.json)."""
+    plan = subscription.defender
+    properties: dict[str, Any] = {
+        "pricingTier": plan.tier,
+        "freeTrialRemainingTime": "PT0S",
+        "enforce": "False",
+        "resourcesCoverageStatus": "FullyCovered" if plan.tier == "Standard" else "NotCovered",
+    }
+    if plan.tier == "Standard":
+        properties["enablementTime"] = "2025-03-01T12:42:42.1921106Z"
+        properties["extensions"] = [
+            {
+                "name": "ContainerRegistriesVulnerabilityAssessments",
+                "isEnabled": "True" if plan.vulnerability_assessment else "False",
+            }
+        ]
+    return {
+        "id": f"/subscriptions/{subscription.id}/providers/Microsoft.Security/pricings/Containers",
+        "name": "Containers",
+        "type": "microsoft.security/pricings",
+        "tenantId": estate.tenant_id,
+        "subscriptionId": subscription.id,
+        "resourceGroup": "",
         "properties": properties,
     }
 
@@ -443,12 +696,14 @@ class ArmService:
         await _sleep_ms(self._estate.latency.arm_ms)
         if call.endpoint == Endpoint.RESOURCE_GRAPH:
             _require(request, "POST")
-            await self._fault(Endpoint.RESOURCE_GRAPH, self._resource_graph_fault)
+            endpoint = _graph_endpoint(request)
+            call.endpoint = str(endpoint)
+            await self._fault(endpoint, self._resource_graph_fault)
             return self._resource_graph(request)
         route = self._route(call, claims)
         sub_id = route.subscription.id if route.subscription is not None else None
-        if route.kind in ("credentials", "run-command", "command-result"):
-            return await self._cluster_action(request, route, claims)
+        if route.kind in _OWN_FAULTS:
+            return await self._own_faults(request, route, claims)
         await self._fault(
             Endpoint.ARM,
             lambda f: self._arm_fault(f, sub_id),
@@ -469,6 +724,10 @@ class ArmService:
 
     def _route(self, call: _Call, claims: Claims) -> _Route:
         seg, raw, request = call.segments, call.raw, call.request
+        if len(seg) == 4 and tuple(seg[:3]) == _ROLE_DEFINITIONS:
+            _require(request, "GET")
+            call.endpoint = str(Endpoint.ROLE_DEFINITION)
+            return _Route("role-definition", command_id=raw[3])
         if not seg or seg[0] != "subscriptions":
             raise Reply(self._no_route(request))
         if len(seg) == 1:
@@ -487,6 +746,10 @@ class ArmService:
                 raise Reply(self._denied(claims, "Microsoft.Resources/subscriptions/read", scope))
             _require(request, "GET")
             return _Route("subscription", subscription)
+        if len(seg) == 6 and tuple(seg[2:5]) == _ROLE_DEFINITIONS:
+            _require(request, "GET")
+            call.endpoint = str(Endpoint.ROLE_DEFINITION)
+            return _Route("role-definition", subscription, command_id=raw[5])
         if not subscription.accessible:
             raise Reply(
                 self._denied(claims, "Microsoft.ContainerService/managedClusters/read", scope)
@@ -525,6 +788,10 @@ class ArmService:
         if len(seg) == 8:
             _require(request, "GET")
             return _Route("cluster", subscription, cluster=cluster)
+        if len(seg) == 11 and tuple(seg[8:11]) == _DIAGNOSTIC_SETTINGS:
+            _require(request, "GET")
+            call.endpoint = str(Endpoint.DIAGNOSTIC_SETTINGS)
+            return _Route("diagnostic-settings", subscription, cluster=cluster)
         if len(seg) == 9 and seg[8] == "runcommand":
             _require(request, "POST")
             call.endpoint = str(Endpoint.RUN_COMMAND)
@@ -991,7 +1258,7 @@ class ArmService:
         if isinstance(requested, list):
             wanted = {str(s).lower() for s in requested}
             visible = [s for s in visible if s.id.lower() in wanted]
-        rows = [resource_graph_row(self._estate, s, c) for s in visible for c in s.clusters]
+        rows = self._graph_rows(table_of(query), type_of(query), visible)
         rows.sort(key=lambda r: str(r["id"]).lower())
         try:
             result = run_query(query, rows)
@@ -1039,6 +1306,87 @@ class ArmService:
             ("x-ms-resource-graph-request-duration", "0:00:00:00.0123456"),
         ]
         return response
+
+    def _graph_rows(
+        self, table: str, kind: str, visible: list[Subscription]
+    ) -> list[dict[str, Any]]:
+        """The rows of one Resource Graph table and type in the visible subscriptions."""
+        estate = self._estate
+        if table == "resources" and kind == "microsoft.containerservice/managedclusters":
+            return [resource_graph_row(estate, s, c) for s in visible for c in s.clusters]
+        if table == "resources" and kind == "microsoft.containerregistry/registries":
+            return [registry_row(estate, s, r) for s in visible for r in s.registries]
+        if table == "securityresources" and kind == "microsoft.security/pricings":
+            return [pricing_row(estate, s) for s in visible if s.pricings_readable]
+        if table == "authorizationresources" and kind == "microsoft.authorization/roleassignments":
+            return [role_assignment_row(estate, s, a) for s in visible for a in s.role_assignments]
+        return []
+
+    # -- role definitions and diagnostic settings -----------------------------------------
+
+    async def _own_faults(self, request: Request, route: _Route, claims: Claims) -> Response:
+        """Routes whose faults have an endpoint of their own (not Endpoint.ARM)."""
+        if route.kind == "role-definition":
+            sub_id = route.subscription.id if route.subscription is not None else None
+            await self._fault(
+                Endpoint.ROLE_DEFINITION,
+                lambda f: self._role_definition_fault(f, sub_id, claims),
+                subscription=sub_id,
+            )
+            return self._role_definition(route)
+        if route.kind == "diagnostic-settings":
+            return await self._diagnostic_settings(route, claims)
+        return await self._cluster_action(request, route, claims)
+
+    def _role_definition(self, route: _Route) -> Response:
+        scope = f"/subscriptions/{route.subscription.id}" if route.subscription else ""
+        found = role_definition_json(route.command_id, scope)
+        if found is None:
+            return _arm_error(
+                404,
+                "RoleDefinitionDoesNotExist",
+                f"The specified role definition with ID '{route.command_id}' does not exist.",
+            )
+        return self._json(200, found)
+
+    async def _diagnostic_settings(self, route: _Route, claims: Claims) -> Response:
+        subscription, cluster = route.subscription, route.cluster
+        assert subscription is not None  # noqa: S101 - set by _route
+        assert cluster is not None  # noqa: S101 - set by _route
+        scope = cluster_resource_id(subscription.id, cluster)
+        if not cluster.diagnostics_readable:
+            return self._denied(
+                claims,
+                "Microsoft.Insights/diagnosticSettings/read",
+                f"{scope}/providers/microsoft.insights/diagnosticSettings",
+            )
+        await self._fault(
+            Endpoint.DIAGNOSTIC_SETTINGS,
+            lambda f: self._diagnostics_fault(f, subscription, cluster, claims),
+            subscription=subscription.id,
+            cluster=cluster.name,
+        )
+        return self._json(200, diagnostic_settings_json(subscription, cluster))
+
+    def _role_definition_fault(self, fault: Fault, sub_id: str | None, claims: Claims) -> Response:
+        """A role definition fault: 403 in ARM's own words, else _arm_fault."""
+        if fault.status == 403 and not fault.message:
+            scope = f"/subscriptions/{sub_id}" if sub_id else "/"
+            return self._denied(claims, "Microsoft.Authorization/roleDefinitions/read", scope)
+        return self._arm_fault(fault, sub_id)
+
+    def _diagnostics_fault(
+        self, fault: Fault, subscription: Subscription, cluster: SimCluster, claims: Claims
+    ) -> Response:
+        """A diagnostic settings fault: 403 in ARM's own words, else _arm_fault."""
+        if fault.status == 403 and not fault.message:
+            scope = cluster_resource_id(subscription.id, cluster)
+            return self._denied(
+                claims,
+                "Microsoft.Insights/diagnosticSettings/read",
+                f"{scope}/providers/microsoft.insights/diagnosticSettings",
+            )
+        return self._arm_fault(fault, subscription.id)
 
     def _bad_query(self, detail: str) -> Response:
         correlation = str(uuid.uuid4())

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from shared.core.records import FINDINGS_STREAM, RUNS_STREAM
 from sim import demo_workloads
 from sim.kubeletconfig import ABSENT, aks_kubelet_config, derive, insert_after
 from sim.kubeobjects import KubeObjects
@@ -27,9 +28,6 @@ AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 
 SCANNER_API_CLIENT_ID = "5e3c9a71-8f2d-4b6e-a0c4-7d1e9f2b3a58"
 """Application (client) id of the simulated scanner API's app registration: tokens' ``aud``."""
-
-FINDINGS_STREAM = "Custom-KubeletFindings"
-RUNS_STREAM = "Custom-KubeletScanRuns"
 
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -80,7 +78,10 @@ class NodeOverride:
 
 @dataclass(frozen=True, slots=True)
 class NodePool:
-    """A VMSS agent pool: ``count`` nodes with the same kubelet configuration."""
+    """A VMSS agent pool: ``count`` nodes with the same kubelet configuration.
+
+    ``node_public_ip``: ARM's ``enableNodePublicIP`` (each node gets its own public address).
+    """
 
     name: str
     count: int
@@ -94,6 +95,7 @@ class NodePool:
     os_sku: str = "Ubuntu"
     node_image_version: str = "AKSUbuntu-2204gen2containerd-202503.02.0"
     overrides: Mapping[int, NodeOverride] = field(default_factory=dict)
+    node_public_ip: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,45 @@ class SimNode:
 
 
 @dataclass(frozen=True, slots=True)
+class DiagnosticSetting:
+    """A diagnostic setting on a cluster: which log categories (``"group:allLogs"`` for a category
+    group) it enables, and whether it has a destination (a Log Analytics workspace)."""
+
+    name: str
+    logs: tuple[tuple[str, bool], ...]
+    workspace: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """An Azure Container Registry in a subscription."""
+
+    name: str
+    resource_group: str
+    location: str = "westeurope"
+    admin_user: bool = False
+    sku: str = "Premium"
+
+
+@dataclass(frozen=True, slots=True)
+class RoleAssignment:
+    """One Azure role assignment: a principal holds the role (GUID) at an absolute ARM scope."""
+
+    principal_id: str
+    principal_type: str  # User, Group or ServicePrincipal
+    role: str
+    scope: str
+
+
+@dataclass(frozen=True, slots=True)
+class Defender:
+    """The subscription's Microsoft Defender for Containers plan (pricing ``Containers``)."""
+
+    tier: str = "Free"
+    vulnerability_assessment: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class SimCluster:
     """An AKS managed cluster.
 
@@ -126,6 +167,12 @@ class SimCluster:
     ``apiServerAccessProfile.disableRunCommand``; ``run_command_allowed=False`` makes runCommand
     and commandResults answer 403 AuthorizationFailed. ``kube`` is what the cluster holds beyond
     its nodes (workloads, RBAC, policies: ``sim.kubeobjects``), served as the section 4 lists.
+
+    ARM-only settings (the cluster-scoped controls read them): ``network_policy`` (None: the
+    property is absent), ``authorized_ip_ranges``, ``public_fqdn`` (a private cluster's
+    ``enablePrivateClusterPublicFQDN``), ``kms`` (``securityProfile.azureKeyVaultKms.enabled``),
+    ``diagnostic_settings``, and ``diagnostics_readable=False`` (its diagnostic settings answer
+    403 AuthorizationFailed: the scanner's role lacks the read).
     """
 
     name: str
@@ -145,6 +192,17 @@ class SimCluster:
     run_command_disabled: bool = False
     run_command_allowed: bool = True
     kube: KubeObjects = field(default_factory=KubeObjects)
+    network_policy: str | None = "none"
+    authorized_ip_ranges: tuple[str, ...] = ()
+    public_fqdn: bool = False
+    kms: bool = False
+    diagnostic_settings: tuple[DiagnosticSetting, ...] = ()
+    diagnostics_readable: bool = True
+
+    @property
+    def kubelet_identity(self) -> str:
+        """Object id of the cluster's kubelet managed identity (``identityProfile``)."""
+        return stable_guid(self.name, "kubelet-identity")
 
     @property
     def running(self) -> bool:
@@ -193,6 +251,12 @@ class Subscription:
     clusters: tuple[SimCluster, ...] = ()
     state: str = "Enabled"
     accessible: bool = True
+    registries: tuple[Registry, ...] = ()
+    role_assignments: tuple[RoleAssignment, ...] = ()
+    defender: Defender = Defender()
+    #: False: the identity may not read Microsoft.Security/pricings here, so Resource Graph
+    #: leaves this subscription's pricings out (it returns only what the caller may read).
+    pricings_readable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +321,53 @@ class Estate:
         return replace(self, paging=replace(self.paging, **sizes))
 
 
+def registry_resource_id(subscription_id: str, registry: Registry) -> str:
+    """The ARM id of a container registry."""
+    return (
+        f"/subscriptions/{subscription_id}/resourceGroups/{registry.resource_group}"
+        f"/providers/Microsoft.ContainerRegistry/registries/{registry.name}"
+    )
+
+
+#: Built-in roles the estate assigns: GUID -> (roleName, actions, notActions). GUIDs and
+#: permissions as Microsoft Learn's "Azure built-in roles" lists them.
+ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+BUILT_IN_ROLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    ACR_PULL: ("AcrPull", ("Microsoft.ContainerRegistry/registries/pull/read",), ()),
+    ACR_PUSH: (
+        "AcrPush",
+        (
+            "Microsoft.ContainerRegistry/registries/pull/read",
+            "Microsoft.ContainerRegistry/registries/push/write",
+        ),
+        (),
+    ),
+    OWNER: ("Owner", ("*",), ()),
+    CONTRIBUTOR: (
+        "Contributor",
+        ("*",),
+        (
+            "Microsoft.Authorization/*/Delete",
+            "Microsoft.Authorization/*/Write",
+            "Microsoft.Authorization/elevateAccess/Action",
+            "Microsoft.Blueprint/blueprintAssignments/write",
+            "Microsoft.Blueprint/blueprintAssignments/delete",
+            "Microsoft.Compute/galleries/share/action",
+            "Microsoft.Purview/consents/write",
+            "Microsoft.Purview/consents/delete",
+            "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
+            "Microsoft.Subscription/cancel/action",
+            "Microsoft.Subscription/enable/action",
+        ),
+    ),
+    READER: ("Reader", ("*/read",), ()),
+}
+
+
 def cluster_resource_id(subscription_id: str, cluster: SimCluster) -> str:
     """The ARM id of a managed cluster, cased as the AKS resource provider returns it."""
     return (
@@ -273,6 +384,10 @@ DEMO_SUB_DEV = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
 DEMO_CLIENT_ID = "5f0c7d2e-9a41-4b83-a6d2-7c1e3b9f4a60"
 DEMO_PRINCIPAL_ID = "0e9d8c7b-6a5f-4e3d-9c2b-1a0f9e8d7c6b"
 DEMO_DCR = "dcr-7d3f9a0b1c2e4d5f8a6b0c9d1e2f3a4b"
+#: A release pipeline's service principal (AcrPush on acrcontosoprod) and a platform team's
+#: group (Owner of the production subscription): the principals with registry write roles.
+DEMO_PIPELINE_ID = "4d3c2b1a-0f9e-4d8c-b7a6-5f4e3d2c1b0a"
+DEMO_PLATFORM_GROUP = "6b5a4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d"
 
 COMPLIANT = aks_kubelet_config()
 
@@ -328,7 +443,25 @@ def default_estate() -> Estate:
       * ``aks-batch-neu`` (Entra): pool ``cpu`` (2 nodes, eventRecordQPS 50 and
         RotateKubeletServerCertificate false) and pool ``gpu`` (2 nodes, idle timeout "0s",
         eventRecordQPS "5" as a string, AlwaysAllow, no client CA).
+
+    What ARM says (the cluster-scoped controls; tests/e2e/expected.py has each verdict):
+      * Production has Defender for Containers with vulnerability assessment, the registries
+        ``acrcontosoprod`` (admin user off; a pipeline may push, a platform group owns the
+        subscription) and ``acrlegacy`` (admin user on). ``aks-prod-weu``: authorized ranges,
+        Cilium network policy, KMS, audit logs to a workspace, AcrPull on acrcontosoprod.
+        ``aks-legacy-eus``: no ranges, no network policy, only kube-apiserver logs, AcrPush on
+        acrlegacy, a pool with node public IPs, no Azure RBAC. ``aks-local-only``: Azure network
+        policy, no Entra ID, no registry role, and diagnostic settings the scanner may not read
+        (403 AuthorizationFailed).
+      * Dev has Defender's Free tier and ``acrbatch``. ``aks-dev-stopped``: private, with a
+        public FQDN, Calico, no diagnostic setting, AcrPull on the production registry.
+        ``aks-batch-neu``: ranges that include 0.0.0.0/0, network policy ``none``, allLogs to a
+        workspace, AcrPull on acrbatch.
     """
+    acr_prod = Registry("acrcontosoprod", "rg-registry", "westeurope")
+    acr_legacy = Registry("acrlegacy", "rg-legacy-eus", "eastus", admin_user=True)
+    acr_batch = Registry("acrbatch", "rg-batch-neu", "northeurope")
+    audit_admin = DiagnosticSetting("send-to-law", (("kube-audit-admin", True), ("guard", True)))
     prod = Subscription(
         id=DEMO_SUB_PROD,
         display_name="Contoso Production",
@@ -355,6 +488,10 @@ def default_estate() -> Estate:
                 ),
                 tags={"environment": "production"},
                 kube=demo_workloads.PROD,
+                network_policy="cilium",
+                authorized_ip_ranges=("203.0.113.0/24", "198.51.100.10/32"),
+                kms=True,
+                diagnostic_settings=(audit_admin,),
             ),
             SimCluster(
                 name="aks-legacy-eus",
@@ -374,10 +511,15 @@ def default_estate() -> Estate:
                         kernel_version="5.4.0-1139-azure",
                         container_runtime_version="containerd://1.6.26-1",
                         node_image_version="AKSUbuntu-2004containerd-202402.12.0",
+                        node_public_ip=True,
                     ),
                 ),
                 tags={"environment": "legacy"},
                 kube=demo_workloads.LEGACY,
+                network_policy=None,
+                diagnostic_settings=(
+                    DiagnosticSetting("apiserver-only", (("kube-apiserver", True),)),
+                ),
             ),
             SimCluster(
                 name="aks-local-only",
@@ -388,8 +530,12 @@ def default_estate() -> Estate:
                 kubernetes_version="1.30.6",
                 pools=(NodePool("nodes", 2, COMPLIANT, mode="System"),),
                 kube=demo_workloads.LOCAL,
+                network_policy="azure",
+                diagnostics_readable=False,
             ),
         ),
+        registries=(acr_prod, acr_legacy),
+        defender=Defender("Standard", vulnerability_assessment=True),
     )
     dev = Subscription(
         id=DEMO_SUB_DEV,
@@ -402,6 +548,9 @@ def default_estate() -> Estate:
                 power_state="Stopped",
                 kubernetes_version="1.30.6",
                 pools=(NodePool("system", 1, COMPLIANT, mode="System"),),
+                private_cluster=True,
+                public_fqdn=True,
+                network_policy="calico",
             ),
             SimCluster(
                 name="aks-batch-neu",
@@ -420,6 +569,40 @@ def default_estate() -> Estate:
                     ),
                 ),
                 kube=demo_workloads.BATCH,
+                authorized_ip_ranges=("0.0.0.0/0",),
+                diagnostic_settings=(DiagnosticSetting("everything", (("group:allLogs", True),)),),
+            ),
+        ),
+        registries=(acr_batch,),
+    )
+    prod_acr_id = registry_resource_id(DEMO_SUB_PROD, acr_prod)
+    kubelet = {c.name: c.kubelet_identity for s in (prod, dev) for c in s.clusters}
+    prod = replace(
+        prod,
+        role_assignments=(
+            RoleAssignment(kubelet["aks-prod-weu"], "ServicePrincipal", ACR_PULL, prod_acr_id),
+            RoleAssignment(kubelet["aks-dev-stopped"], "ServicePrincipal", ACR_PULL, prod_acr_id),
+            RoleAssignment(
+                kubelet["aks-legacy-eus"],
+                "ServicePrincipal",
+                ACR_PUSH,
+                registry_resource_id(DEMO_SUB_PROD, acr_legacy),
+            ),
+            RoleAssignment(DEMO_PIPELINE_ID, "ServicePrincipal", ACR_PUSH, prod_acr_id),
+            RoleAssignment(DEMO_PLATFORM_GROUP, "Group", OWNER, f"/subscriptions/{DEMO_SUB_PROD}"),
+            RoleAssignment(
+                DEMO_PRINCIPAL_ID, "ServicePrincipal", READER, f"/subscriptions/{DEMO_SUB_PROD}"
+            ),
+        ),
+    )
+    dev = replace(
+        dev,
+        role_assignments=(
+            RoleAssignment(
+                kubelet["aks-batch-neu"],
+                "ServicePrincipal",
+                ACR_PULL,
+                registry_resource_id(DEMO_SUB_DEV, acr_batch),
             ),
         ),
     )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.core.errors import ApiServerError, ClusterError, ConfigzFetchError, SinkError
+from shared.core.facts import MANAGED_CLUSTER, Facts, ReadFailure
 from shared.core.model import Cluster, Node, ScanScope
 from shared.core.records import Finding, RunRecord
 from shared.ports import Discovered, DiscoveryFailure, SubscriptionSearched
@@ -107,6 +108,44 @@ class FakeConnector:
         session = FakeSession(fake)
         self.sessions.append(session)
         return session
+
+
+@dataclass
+class FakeFactSource:
+    """ClusterFactSource from fixed values: ``shared`` for every cluster, ``per_cluster`` by
+    resource id, ``refused`` reads failing with their reason. ``managedCluster`` is the
+    cluster's own ``arm`` object, as the Azure adapter gives it. Records each call's reads.
+
+    A read neither given nor refused is simply absent from the Facts (the evaluation then says
+    it was not collected); reads not started once ``expired()`` is true fail with the deadline.
+    """
+
+    shared: Mapping[str, Any] = field(default_factory=dict)
+    per_cluster: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    refused: Mapping[str, str] = field(default_factory=dict)
+    calls: list[frozenset[str]] = field(default_factory=list)
+
+    def collect(
+        self, clusters: Sequence[Cluster], reads: frozenset[str], expired: Callable[[], bool]
+    ) -> Iterator[tuple[Cluster, Facts]]:
+        """Each cluster with the configured facts for ``reads``."""
+        self.calls.append(reads)
+        for cluster in clusters:
+            if expired():
+                deadline = ReadFailure("not read: the run's deadline was reached first")
+                yield cluster, Facts({}, dict.fromkeys(reads, deadline))
+                continue
+            values: dict[str, Any] = {}
+            failures: dict[str, ReadFailure] = {}
+            own = {**self.shared, **self.per_cluster.get(cluster.resource_id, {})}
+            if cluster.arm is not None:
+                own.setdefault(MANAGED_CLUSTER, cluster.arm)
+            for read in reads:
+                if read in self.refused:
+                    failures[read] = ReadFailure(self.refused[read])
+                elif read in own:
+                    values[read] = own[read]
+            yield cluster, Facts(values, failures)
 
 
 @dataclass

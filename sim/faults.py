@@ -1,7 +1,9 @@
 """Faults that tests switch on and off while the estate runs.
 
-A ``Fault`` names an endpoint (token, ARM, Resource Graph, listClusterUserCredential, node
-list, configz, ingestion, run command, the Entra tenant's OpenID metadata and keys), an optional target (cluster, node, stream, subscription; ``None``
+A ``Fault`` names an endpoint (token, ARM, Resource Graph and its ``securityresources`` /
+``authorizationresources`` tables, listClusterUserCredential, diagnostic settings, role
+definitions, node list, configz, the section 4 lists, ingestion, run command, the Entra
+tenant's OpenID metadata and keys), an optional target (cluster, node, stream, subscription; ``None``
 matches any), an action and how many times it fires (``times=None``: until removed). Servers
 call ``FaultRegistry.take`` once per request; the first matching fault wins and is consumed.
 
@@ -93,6 +95,12 @@ class Endpoint(enum.StrEnum):
     CILIUM_CLUSTERWIDE_POLICY_LIST = "cilium-clusterwide-policy-list"
     OPENID = "openid-metadata"
     JWKS = "jwks"
+    DIAGNOSTIC_SETTINGS = "diagnostic-settings"  # GET {cluster}/providers/Microsoft.Insights/...
+    ROLE_DEFINITION = (
+        "role-definition"  # GET .../providers/Microsoft.Authorization/roleDefinitions/{id}
+    )
+    SECURITY_RESOURCES = "security-resources"  # Resource Graph queries of securityresources
+    AUTHORIZATION_RESOURCES = "authorization-resources"  # ... of authorizationresources
 
 
 class Action(enum.StrEnum):

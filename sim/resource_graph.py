@@ -1,13 +1,16 @@
-"""The slice of Azure Resource Graph's query language the scanner's discovery uses.
+"""The slice of Azure Resource Graph's query language the scanner's queries use.
 
-No KQL engine: a query selects managed clusters when it mentions
-``microsoft.containerservice/managedclusters`` (otherwise it returns no rows); ``extend`` and the
-last ``project`` are evaluated for the expression forms discovery queries use: column names,
+No KQL engine: a query reads the table its first word names (``resources``,
+``securityresources``, ``authorizationresources``; ``table_of``) and the rows of the type its
+``where type =~ '<type>'`` (or ``==``) test names (``type_of``); rows of other types, or a query
+with no type test, return nothing. ``extend`` and the last ``project`` are evaluated for the
+expression forms the scanner's queries use: column names,
 dotted or bracketed paths into dynamic columns (``properties.aadProfile.managed``,
 ``properties['fqdn']``), and the conversion functions ``tostring``, ``tobool``/``toboolean``,
 ``toint``/``tolong``, ``todouble``/``toreal``, ``tolower``, ``toupper``, ``todynamic``/
 ``parse_json``. Property names are case-sensitive, as in KQL. Other clauses (``where`` beyond the
-type test, ``order by``, ``limit``) are not interpreted; rows always come ordered by ``id``.
+type test, ``order by``, ``limit``) are not interpreted, so a narrowing ``where`` returns more rows
+than Azure would (the scanner re-checks what it reads); rows always come ordered by ``id``.
 
 A ``project`` this module cannot read raises ``UnsupportedQueryError``; the server then answers
 every documented discovery column (``SUPERSET_COLUMNS``) plus the whole ``properties`` object
@@ -24,6 +27,8 @@ from typing import Any
 MANAGED_CLUSTERS = "microsoft.containerservice/managedclusters"
 
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_TYPE_TEST = re.compile(r"\bwhere\s+type\s*(?:=~|==)\s*['\"]([^'\"]+)['\"]", re.IGNORECASE)
+TABLES = ("resources", "securityresources", "authorizationresources")
 _CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)$", re.DOTALL)
 
 
@@ -233,10 +238,24 @@ def _assignments(clause: str) -> list[tuple[str, str]]:
     return items
 
 
+def table_of(query: str) -> str:
+    """The table a query reads (its first word, lower case)."""
+    match = _IDENT.match(query.strip())
+    return match.group(0).lower() if match else ""
+
+
+def type_of(query: str) -> str:
+    """The resource type of the query's ``where type =~ '...'`` test (lower case), or ""."""
+    match = _TYPE_TEST.search(query)
+    return match.group(1).lower() if match else ""
+
+
 def run_query(query: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows ``query`` returns from ``rows`` (Resource Graph rows of managed clusters)."""
-    if MANAGED_CLUSTERS not in query.lower():
+    """The rows ``query`` returns from ``rows`` (Resource Graph rows of its table)."""
+    wanted = type_of(query)
+    if not wanted:
         return []
+    rows = [row for row in rows if str(row.get("type", "")).lower() == wanted]
     stages = [s.strip() for s in _split_top(query, "|")]
     projection: list[tuple[str, str]] | None = None
     extensions: list[tuple[str, str]] = []

@@ -9,7 +9,7 @@ stopped cluster's kubeconfig points at a loopback port that refuses connections)
     with SimulatedEstate(default_estate()).start() as sim:
         monkeypatch.setattr(os, "environ", {**os.environ, **sim.env})
         ...
-        assert sim.accepted("Custom-KubeletFindings")
+        assert sim.accepted("Custom-AksCisFindings")
 
 With ``processes > 1`` the API servers are sharded over that many worker processes (spawned,
 each with its own loop); the parent keeps the token endpoint, ARM and ingestion. Faults given

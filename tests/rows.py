@@ -9,7 +9,8 @@ from typing import Any
 from shared.core.controls.registry import get_benchmark
 from shared.core.records import FINDING_COLUMNS, RUN_COLUMNS, Finding, RunRecord, record_id
 
-BENCHMARK = get_benchmark("cis-aks-1.8")
+# The kubelet section: the node rows these tests build (cluster controls have their own tests).
+BENCHMARK = get_benchmark("cis-aks-1.8").select(("3.2",))
 SUB = "3c5a7e91-2b4d-4f6a-8c0e-1a2b3c4d5e6f"
 RUN_ID = "11111111-2222-4333-8444-555555555555"
 HOSTILE = '<img src=x onerror="alert(1)">&amp;</td><script>alert(2)</script>'

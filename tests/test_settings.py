@@ -111,7 +111,7 @@ class TestErrors:
                 },
                 "LOGS_DCR_IMMUTABLE_ID",
             ),
-            ({"LOGS_FINDINGS_STREAM": "KubeletFindings"}, "LOGS_FINDINGS_STREAM"),
+            ({"LOGS_FINDINGS_STREAM": "AksCisFindings"}, "LOGS_FINDINGS_STREAM"),
             ({"CIS_BENCHMARK": "cis-aks-9.9"}, "CIS_BENCHMARK"),
             ({"SCAN_CONCURRENCY": "0"}, "SCAN_CONCURRENCY"),
             ({"DISCOVERY_MODE": "magic"}, "DISCOVERY_MODE"),
@@ -222,3 +222,51 @@ class TestApiAuth:
     def test_the_scan_settings_do_not_need_the_api_settings(self):
         """The CLI and the timer read Settings only: an unset tenant does not stop them."""
         assert Settings.from_env({}).benchmark == "cis-aks-1.8"
+
+
+class TestSections:
+    def test_default_is_every_section(self):
+        """Unset (or all): no selection, so the benchmark's every section is evaluated."""
+        assert Settings.from_env({}).sections == ()
+        assert Settings.from_env({"CIS_SECTIONS": "ALL"}).sections == ()
+
+    def test_a_list_is_kept_in_order_without_repeats(self):
+        """Sections and control ids, comma-separated, spaces allowed, duplicates dropped."""
+        s = Settings.from_env({"CIS_SECTIONS": " 3.2, 5.4.1 ,3.2"})
+        assert s.sections == ("3.2", "5.4.1")
+
+    @pytest.mark.parametrize(
+        ("value", "message"),
+        [
+            ("3.x", r"^CIS_SECTIONS: '3\.x' is not a CIS section or control id"),
+            (",", r"^CIS_SECTIONS: ',' names no section"),
+            ("4", r"^CIS_SECTIONS: cis-aks-1\.8 has no section 4 \(its sections: 2\.1, 3\.1"),
+            ("0.1", r"^CIS_SECTIONS: '0\.1' is not a CIS section"),
+        ],
+        ids=["not-an-id", "empty-list", "section-the-benchmark-lacks", "zero"],
+    )
+    def test_bad_sections_name_the_setting(self, value, message):
+        """A malformed list, or a section the benchmark does not have, is refused before any call."""
+        with pytest.raises(SettingsError, match=message):
+            Settings.from_env({"CIS_SECTIONS": value})
+
+    def test_checked_against_the_selected_benchmark(self):
+        """Section 3.1 exists in cis-aks-1.8 but not in cis-k8s-1.12, which says so."""
+        Settings.from_env({"CIS_SECTIONS": "3.1"})
+        with pytest.raises(SettingsError, match=r"cis-k8s-1\.12 has no section 3\.1"):
+            Settings.from_env({"CIS_SECTIONS": "3.1", "CIS_BENCHMARK": "cis-k8s-1.12"})
+
+    def test_the_scanner_evaluates_only_the_selected_sections(self):
+        """bootstrap builds the scanner with the selected controls only (the setting's effect)."""
+        from shared.bootstrap import DeadLetters, build  # noqa: PLC0415
+
+        app = build(
+            Settings.from_env({"CIS_SECTIONS": "3.2,5.4"}),
+            dead_letters=DeadLetters.DIRECTORY,
+            credential=object(),  # type: ignore[arg-type]  # no call is made while building
+        )
+        try:
+            ids = [c.id for c in app.scanner.benchmark.controls]
+        finally:
+            app.close()
+        assert ids == [f"3.2.{i}" for i in range(1, 10)] + [f"5.4.{i}" for i in range(1, 6)]

@@ -5,7 +5,7 @@ metadata description = 'An e-mail action group and four log search alert rules o
 //   Parameters   //
 // ============== //
 
-@description('Required. Resource ID of the Log Analytics workspace that holds KubeletFindings_CL and KubeletScanRuns_CL.')
+@description('Required. Resource ID of the Log Analytics workspace that holds AksCisFindings_CL and AksCisScanRuns_CL.')
 param workspaceResourceId string
 
 @description('Required. E-mail address that receives the alerts.')
@@ -72,7 +72,7 @@ resource failedControls 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   tags: tags
   kind: 'LogAlert'
   properties: {
-    displayName: 'AKS kubelet: CIS control failing'
+    displayName: 'AKS CIS: CIS control failing'
     description: 'FAIL findings in the latest run of a cluster, one alert per cluster and control. Resolves when a later run passes.'
     severity: 2
     enabled: true
@@ -89,7 +89,7 @@ resource failedControls 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
         {
           query: replace(loadTextContent('../queries/failures.kql'), periodLine, deployedPeriodLine)
           timeAggregation: 'Maximum'
-          metricMeasureColumn: 'FailedNodes'
+          metricMeasureColumn: 'FailedTargets'
           dimensions: [
             {
               name: 'ClusterId'
@@ -133,7 +133,7 @@ resource coverageGaps 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   tags: tags
   kind: 'LogAlert'
   properties: {
-    displayName: 'AKS kubelet: coverage gap'
+    displayName: 'AKS CIS: coverage gap'
     description: 'ERROR rows in the latest run (a node or cluster was not read, so it was not judged), a failed discovery, or a discovered cluster without findings for two scheduled runs.'
     severity: 2
     enabled: true
@@ -194,7 +194,7 @@ resource silentScanner 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   tags: tags
   kind: 'LogAlert'
   properties: {
-    displayName: 'AKS kubelet: scanner silent'
+    displayName: 'AKS CIS: scanner silent'
     description: 'No scheduled run record for two schedule periods: the timer, the app or the ingestion path is broken, and no finding is current.'
     severity: 1
     enabled: true
@@ -239,7 +239,7 @@ resource waitingDeadLetters 'Microsoft.Insights/scheduledQueryRules@2023-12-01' 
   tags: tags
   kind: 'LogAlert'
   properties: {
-    displayName: 'AKS kubelet: findings waiting in the dead-letter container'
+    displayName: 'AKS CIS: findings waiting in the dead-letter container'
     description: 'Rows that Log Analytics refused have waited longer than one schedule period: replays keep failing (ingestion, DCR or schema problem), so findings are missing from the workspace.'
     severity: 2
     enabled: true

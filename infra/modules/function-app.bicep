@@ -77,6 +77,9 @@ param scanSchedule string
 @description('Required. Benchmark whose controls are evaluated (CIS_BENCHMARK).')
 param benchmark string
 
+@description('Required. CIS sections or control ids to evaluate, comma-separated, or all (CIS_SECTIONS).')
+param sections string
+
 @description('Required. How CIS 3.2.7 eventRecordQPS is judged: cis or zero-only (EVENT_RECORD_QPS_MODE).')
 @allowed([
   'cis'
@@ -178,6 +181,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'SCAN_SCHEDULE', value: scanSchedule }
         // Scanner: benchmark and judgement calls.
         { name: 'CIS_BENCHMARK', value: benchmark }
+        { name: 'CIS_SECTIONS', value: sections }
         { name: 'EVENT_RECORD_QPS_MODE', value: eventRecordQpsMode }
         { name: 'EVENT_RECORD_QPS_MIN', value: string(eventRecordQpsMin) }
         { name: 'SCAN_POLICY', value: scanPolicy }

@@ -1,5 +1,5 @@
 metadata name = 'Findings store and telemetry'
-metadata description = 'The Log Analytics workspace with the KubeletFindings_CL and KubeletScanRuns_CL tables, the Direct data collection rule the app uploads through (Logs Ingestion API), and workspace-based Application Insights with local authentication disabled.'
+metadata description = 'The Log Analytics workspace with the AksCisFindings_CL and AksCisScanRuns_CL tables, the Direct data collection rule the app uploads through (Logs Ingestion API), and workspace-based Application Insights with local authentication disabled.'
 
 // ============== //
 //   Parameters   //
@@ -35,7 +35,7 @@ param applicationInsightsRoleAssignments array = []
 //   Variables   //
 // ============= //
 
-// The record schema. shared/records.py (FINDING_COLUMNS, RUN_COLUMNS) is the single source of
+// The record schema. shared/core/records.py (FINDING_COLUMNS, RUN_COLUMNS) is the single source of
 // truth; tests/infra/test_schema.py fails when these lists, the tables or the stream
 // declarations drift from it. Types are Log Analytics column types.
 var findingColumns = [
@@ -62,6 +62,10 @@ var findingColumns = [
   { name: 'Exempt', type: 'boolean' }
   { name: 'ExemptionReason', type: 'string' }
   { name: 'ExemptionExpires', type: 'string' }
+  { name: 'Section', type: 'string' }
+  { name: 'Scope', type: 'string' }
+  { name: 'Evidence', type: 'string' }
+  { name: 'EvidenceCount', type: 'int' }
 ]
 
 var runColumns = [
@@ -87,12 +91,13 @@ var runColumns = [
   { name: 'RowsSent', type: 'int' }
   { name: 'RowsDeadLettered', type: 'int' }
   { name: 'RowsReplayed', type: 'int' }
+  { name: 'ClusterRows', type: 'int' }
 ]
 
-var findingsTableName = 'KubeletFindings_CL'
-var runsTableName = 'KubeletScanRuns_CL'
-var findingsStreamName = 'Custom-KubeletFindings' // LOGS_FINDINGS_STREAM
-var runsStreamName = 'Custom-KubeletScanRuns' // LOGS_RUNS_STREAM
+var findingsTableName = 'AksCisFindings_CL'
+var runsTableName = 'AksCisScanRuns_CL'
+var findingsStreamName = 'Custom-AksCisFindings' // LOGS_FINDINGS_STREAM
+var runsStreamName = 'Custom-AksCisScanRuns' // LOGS_RUNS_STREAM
 var workspaceDestinationName = 'findingsWorkspace'
 
 // ============= //
@@ -123,7 +128,7 @@ resource findingsTable 'Microsoft.OperationalInsights/workspaces/tables@2023-09-
     plan: 'Analytics' // alerts and the workbook query it
     schema: {
       name: findingsTableName
-      description: 'One row per AKS node and CIS kubelet control per scan run (shared/records.py Finding).'
+      description: 'One row per scan run and CIS AKS control: per node for node-scoped controls (kubelet), per cluster for cluster-scoped ones (Scope, Evidence) (shared/core/records.py Finding).'
       columns: findingColumns
     }
   }
@@ -136,7 +141,7 @@ resource runsTable 'Microsoft.OperationalInsights/workspaces/tables@2023-09-01' 
     plan: 'Analytics'
     schema: {
       name: runsTableName
-      description: 'One row per scan run or fanned-out invocation (shared/records.py RunRecord).'
+      description: 'One row per scan run or fanned-out invocation (shared/core/records.py RunRecord).'
       columns: runColumns
     }
   }
@@ -150,12 +155,12 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2024-03-11' 
   tags: tags
   kind: 'Direct'
   properties: {
-    description: 'Kubelet CIS findings and scan runs from the AKS kubelet scanner (Logs Ingestion API).'
+    description: 'CIS AKS findings and scan runs from the AKS CIS scanner (Logs Ingestion API).'
     streamDeclarations: {
-      'Custom-KubeletFindings': {
+      'Custom-AksCisFindings': {
         columns: findingColumns
       }
-      'Custom-KubeletScanRuns': {
+      'Custom-AksCisScanRuns': {
         columns: runColumns
       }
     }

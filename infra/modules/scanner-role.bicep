@@ -1,5 +1,5 @@
 metadata name = 'Scanner custom role'
-metadata description = 'The least-privilege role the scanner identity needs in each target subscription: discover clusters, fetch the user kubeconfig (server URL and CA), and, on clusters with Azure RBAC for Kubernetes, list nodes and GET nodes/{node}/proxy/configz; with allowRunCommand, also run the configz script on private clusters through the AKS run command API.'
+metadata description = 'The least-privilege role the scanner identity needs in each target subscription: discover clusters, fetch the user kubeconfig (server URL and CA), read what the cluster-scoped CIS controls judge (diagnostic settings, Defender pricing, registries, role assignments and definitions), and, on clusters with Azure RBAC for Kubernetes, list nodes and GET nodes/{node}/proxy/configz; with allowRunCommand, also run the configz script on private clusters through the AKS run command API.'
 
 targetScope = 'subscription'
 
@@ -27,6 +27,11 @@ var scanActions = [
   'Microsoft.ResourceGraph/resources/read' // discover clusters with one Resource Graph query
   'Microsoft.ContainerService/managedClusters/read' // per-subscription ARM listing, the fallback
   'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action' // API server URL and CA
+  'Microsoft.Insights/diagnosticSettings/read' // 2.1.1: each cluster's diagnostic settings (audit logs)
+  'Microsoft.Security/pricings/read' // 5.1.1: the Defender for Containers plan (Resource Graph securityresources)
+  'Microsoft.ContainerRegistry/registries/read' // 5.1.2-5.1.4: registries and their admin user (Resource Graph)
+  'Microsoft.Authorization/roleAssignments/read' // 5.1.2-5.1.4: who holds roles on registries (Resource Graph authorizationresources)
+  'Microsoft.Authorization/roleDefinitions/read' // 5.1.2, 5.1.3: what those roles permit (ARM GET per role)
 ]
 
 // Only with allowRunCommand: submit the configz script and read its result. The command runs in a
@@ -45,7 +50,7 @@ resource scannerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(tenant().tenantId, environmentName, 'aks-kubelet-compliance-scanner')
   properties: {
     roleName: 'AKS kubelet compliance scanner (${environmentName})'
-    description: 'Discover AKS clusters, fetch the user kubeconfig (server URL and CA, no secret on Entra clusters), and on Azure-RBAC clusters list nodes and GET nodes/{node}/proxy/configz. Note: nodes/read also authorizes nodes/proxy, which reaches the kubelet API.'
+    description: 'Discover AKS clusters, fetch the user kubeconfig (server URL and CA, no secret on Entra clusters), read diagnostic settings, Defender pricing, registries and role assignments and definitions for the cluster-scoped CIS controls, and on Azure-RBAC clusters list nodes and GET nodes/{node}/proxy/configz. Note: nodes/read also authorizes nodes/proxy, which reaches the kubelet API.'
     type: 'CustomRole'
     permissions: [
       {

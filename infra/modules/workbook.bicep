@@ -28,7 +28,7 @@ resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
   kind: 'shared'
   properties: {
     displayName: displayName
-    description: 'CIS AKS kubelet compliance from the AKS kubelet scanner (KubeletFindings_CL, KubeletScanRuns_CL).'
+    description: 'CIS AKS compliance (kubelet per node, managed-cluster controls per cluster) from the AKS CIS scanner (AksCisFindings_CL, AksCisScanRuns_CL).'
     category: 'workbook'
     sourceId: workspaceResourceId
     version: 'Notebook/1.0'

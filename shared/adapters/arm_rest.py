@@ -90,13 +90,16 @@ class ArmRest:
         yield from self._pages(f"{self._endpoint}/subscriptions", SUBSCRIPTIONS_API)
 
     def resource_graph(
-        self, query: str, subscriptions: list[str], top: int, skip_token: str | None
+        self, query: str, subscriptions: list[str] | None, top: int, skip_token: str | None
     ) -> dict[str, Any]:
-        """One page of a Resource Graph query, ``objectArray`` rows (``POST .../resources``)."""
+        """One page of a Resource Graph query, ``objectArray`` rows (``POST .../resources``);
+        ``subscriptions`` None: at the tenant's scope."""
         options: dict[str, Any] = {"$top": top, "resultFormat": "objectArray"}
         if skip_token:
             options["$skipToken"] = skip_token
-        body = {"subscriptions": subscriptions, "query": query, "options": options}
+        body: dict[str, Any] = {"query": query, "options": options}
+        if subscriptions is not None:
+            body["subscriptions"] = subscriptions
         url = f"{self._endpoint}/providers/Microsoft.ResourceGraph/resources"
         return self._call("POST", url, RESOURCE_GRAPH_API, body)
 
@@ -126,6 +129,10 @@ class ArmRest:
             except (binascii.Error, ValueError):
                 values.append(b"")
         return values
+
+    def get(self, path: str, api_version: str) -> Any:
+        """``GET path`` (from ``/subscriptions/...`` or ``/providers/...``) on this endpoint."""
+        return self._call("GET", f"{self._endpoint}{path}", api_version)
 
     def close(self) -> None:
         """Close the HTTP pipeline."""

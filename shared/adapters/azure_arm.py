@@ -73,6 +73,7 @@ def cluster_from_rest(resource: dict[str, Any]) -> Cluster:
             props.get("currentKubernetesVersion") or props.get("kubernetesVersion") or ""
         ),
         run_command_disabled=bool(access.get("disableRunCommand")),
+        arm=resource,
     )
 
 

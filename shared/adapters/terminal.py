@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import textwrap
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -284,6 +284,9 @@ class TableSink:
         self._controls: dict[str, None] = {}
         # (cluster, pool, status, reason) -> (control ids, node names)
         self._reasons: dict[tuple[str, str, str, str], tuple[set[str], set[str]]] = {}
+        # cluster-scoped rows: (status, reason) -> (control ids, cluster names); the same
+        # reason on many clusters (a MANUAL audit step, say) is printed once, naming them
+        self._cluster_reasons: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
         self._rows: list[Finding] = []
 
     def write_findings(self, rows: Sequence[Finding]) -> None:
@@ -298,6 +301,13 @@ class TableSink:
                     reason = r.Reason
                     if r.Exempt:
                         reason += f" [exempt until {r.ExemptionExpires}: {r.ExemptionReason}]"
+                    if r.Scope == "cluster":
+                        ids, clusters = self._cluster_reasons.setdefault(
+                            (r.Status, reason), (set(), set())
+                        )
+                        ids.add(r.ControlId)
+                        clusters.add(target[0])
+                        continue
                     key = (target[0], r.NodePool, r.Status, reason)
                     controls, nodes = self._reasons.setdefault(key, (set(), set()))
                     controls.add(r.ControlId)
@@ -366,12 +376,22 @@ class TableSink:
                 f"{run.Clusters} clusters ({run.ClustersFailed} not reached), {run.Nodes} nodes "
                 f"({run.NodesFailed} unreadable) in {run.Subscriptions} subscriptions: "
                 f"{run.Passed} PASS, {run.Failed} FAIL, {run.Errors} ERROR, {run.Skipped} SKIPPED,"
-                f" {run.Manual} MANUAL",
+                f" {run.Manual} MANUAL{self._cluster_part(run)}",
                 width,
                 2,
             )
         )
         return lines
+
+    def _cluster_part(self, run: RunRecord) -> str:
+        """How many of the rows are cluster-control rows, by status (nothing when none)."""
+        if not run.ClusterRows:
+            return ""
+        counts = Counter(r.Status for r in self._rows if r.Scope == "cluster")
+        statuses = ", ".join(
+            f"{counts[s]} {s}" for s in ("PASS", "FAIL", "ERROR", "SKIPPED", "MANUAL")
+        )
+        return f"; {run.ClusterRows} of them cluster-control rows ({statuses})"
 
     def _summaries(self, width: int) -> list[Line]:
         clusters = [(name, t.counts, "") for name, t in by_cluster(self._rows)]
@@ -384,7 +404,7 @@ class TableSink:
 
     def _reason_lines(self, width: int) -> list[Line]:
         if not self._reasons:
-            return []
+            return self._cluster_reason_lines(width)
         lines: list[Line] = [[]]
         lines.extend(
             wrap([], "Not passing (grouped by cluster, pool, status and reason):", width, 2, "bold")
@@ -402,6 +422,28 @@ class TableSink:
             scope = f"{count} node{'s' if count != 1 else ''}" if count else "cluster"
             first: Line = [(f"{status:<7} ", STYLE.get(status, ""))]
             lines.extend(wrap(first, f"{_control_span(ids)} {where} ({scope}): {reason}", width, 8))
+        return lines + self._cluster_reason_lines(width)
+
+    def _cluster_reason_lines(self, width: int) -> list[Line]:
+        if not self._cluster_reasons:
+            return []
+        lines: list[Line] = [[]]
+        lines.extend(
+            wrap(
+                [],
+                "Cluster controls not passing (grouped by status and reason, naming the clusters):",
+                width,
+                2,
+                "bold",
+            )
+        )
+        for (status, reason), (ids, clusters) in sorted(
+            self._cluster_reasons.items(),
+            key=lambda item: (control_key(min(item[1][0], key=control_key)), item[0]),
+        ):
+            names = ", ".join(sorted(clusters))
+            first: Line = [(f"{status:<7} ", STYLE.get(status, ""))]
+            lines.extend(wrap(first, f"{_control_span(ids)} {names}: {reason}", width, 8))
         return lines
 
     def _pool_lines(self, width: int) -> list[Line]:

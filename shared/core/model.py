@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from shared.core.errors import OutOfScopeError
 from shared.core.identifiers import ClusterId
@@ -18,7 +20,9 @@ class Status(enum.StrEnum):
     FAIL = "FAIL"
     ERROR = "ERROR"
     SKIPPED = "SKIPPED"
-    MANUAL = "MANUAL"  # the benchmark asks for something configz cannot show; Reason says what
+    MANUAL = (
+        "MANUAL"  # a judgement, or something no API shows; Reason says what, Evidence what was seen
+    )
 
 
 class QpsMode(enum.StrEnum):
@@ -68,6 +72,14 @@ class Policy:
     event_record_qps_mode: QpsMode = QpsMode.CIS
     levels: frozenset[int] = frozenset({1, 2})
     exemptions: tuple[Exemption, ...] = ()
+    #: 5.1.2: object ids (lower case) approved to hold write roles on a cluster's registries;
+    #: None: no judgement given, so the row is MANUAL with the principals as evidence.
+    acr_write_principals: frozenset[str] | None = None
+    #: 5.1.4: approved registry login servers (lower case, ``*`` and ``?`` glob); None: MANUAL.
+    approved_registries: tuple[str, ...] | None = None
+    #: 5.1.1: a third-party image scanner the operator declares; without Defender for
+    #: Containers the row is then MANUAL (verify that scanner) instead of FAIL.
+    third_party_image_scanning: str = ""
 
     def exemption_for(
         self, control_id: str, subscription_id: str, cluster_id: str, node_pool: str, today: date
@@ -99,6 +111,10 @@ class Cluster:
     private_fqdn: str = ""
     kubernetes_version: str = ""
     run_command_disabled: bool = False
+    #: The managed cluster's ARM JSON as discovery received it (Resource Graph row or ARM GET),
+    #: the ``managedCluster`` read of the cluster-scoped controls; None when there is none
+    #: (``scan --kubeconfig``). Not part of equality.
+    arm: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def stopped(self) -> bool:
@@ -117,15 +133,47 @@ class Node:
     ready: bool = True
 
 
+EvidenceValue = str | int | bool | None | tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a check saw, for the row's ``Evidence`` column.
+
+    ``values``: observed fields by name (the ARM path as ARM spells it), in the order the check
+    read them. ``lists``: named lists of items (pool, registry, principal names), complete here;
+    a row shows each list's first items in sorted order and its total (shared.core.records
+    bounds the size). The first list is the one the verdict is about: its length is the row's
+    ``EvidenceCount``.
+    """
+
+    values: tuple[tuple[str, EvidenceValue], ...] = ()
+    lists: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def count(self) -> int:
+        """Items in the first list (0 without lists)."""
+        return len(self.lists[0][1]) if self.lists else 0
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing was recorded."""
+        return not self.values and not self.lists
+
+
+NO_EVIDENCE = Evidence()
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """One control evaluated against one node's configz."""
+    """One control evaluated against one target: a node's configz, or a cluster's facts."""
 
     control_id: str
     status: Status
     actual: str
     expected: str
     reason: str
+    evidence: Evidence = NO_EVIDENCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +235,7 @@ class RunTotals:
     rows_sent: int = 0
     rows_dead_lettered: int = 0
     rows_replayed: int = 0
+    cluster_rows: int = 0
 
     def count(self, status: Status, rows: int = 1) -> None:
         """Count ``rows`` finding rows of one status."""

@@ -8,6 +8,11 @@ that name the field.
       mode: cis                # cis | zero-only
       minimum: 5
     levels: [1, 2]             # CIS profile levels to evaluate; others are SKIPPED
+    registries:                # judgements CIS leaves to people (5.1.2, 5.1.4); else MANUAL
+      writePrincipals: [<object id>, ...]    # who may hold write roles on a cluster's registries
+      approved: [contoso.azurecr.io, "*.contoso.io"]  # registry login servers (globs)
+    imageScanning:
+      thirdParty: "Trivy in the release pipeline"    # 5.1.1 is MANUAL, not FAIL, without Defender
     exemptions:
       - control: "3.2.7"
         scope: /subscriptions/<id>/resourceGroups/rg-batch/providers/Microsoft.ContainerService/managedClusters/aks-batch-*/agentPools/gpu
@@ -31,6 +36,7 @@ from typing import Any
 import yaml
 
 from shared.core.errors import SettingsError
+from shared.core.identifiers import is_guid
 from shared.core.model import Exemption, Policy, QpsMode
 
 EXPIRY_WARNING_DAYS = 14
@@ -68,11 +74,10 @@ def parse_policy(document: Mapping[str, Any], base: Policy, source: str = "the p
     def fail(field: str, detail: str) -> SettingsError:
         return SettingsError(f"SCAN_POLICY: {source}: {field}: {detail}")
 
-    unknown = sorted(
-        set(map(str, document)) - {"version", "eventRecordQPS", "levels", "exemptions"}
-    )
+    allowed = ("version", "eventRecordQPS", "levels", "registries", "imageScanning", "exemptions")
+    unknown = sorted(set(map(str, document)) - set(allowed))
     if unknown:
-        raise fail(unknown[0], "unknown key (allowed: version, eventRecordQPS, levels, exemptions)")
+        raise fail(unknown[0], f"unknown key (allowed: {', '.join(allowed)})")
     if document.get("version", 1) != 1:
         raise fail("version", "only version 1 is supported")
     policy = base
@@ -96,11 +101,64 @@ def parse_policy(document: Mapping[str, Any], base: Policy, source: str = "the p
         ):
             raise fail("levels", "must be a non-empty list of 1 and/or 2")
         policy = replace(policy, levels=frozenset(levels))
+    policy = _registries(document.get("registries"), policy, fail)
+    scanning = document.get("imageScanning")
+    if scanning is not None:
+        if not isinstance(scanning, dict) or set(scanning) != {"thirdParty"}:
+            raise fail("imageScanning", "must be a mapping with thirdParty")
+        third = scanning["thirdParty"]
+        if not isinstance(third, str) or len(third.strip()) < 3:
+            raise fail("imageScanning.thirdParty", "must name the scanner (and where it runs)")
+        policy = replace(policy, third_party_image_scanning=third.strip())
     exemptions = document.get("exemptions", [])
     if not isinstance(exemptions, list):
         raise fail("exemptions", "must be a list")
     parsed = tuple(_exemption(item, f"exemptions[{i}]", fail) for i, item in enumerate(exemptions))
     return replace(policy, exemptions=parsed)
+
+
+def _registries(section: object, policy: Policy, fail: Any) -> Policy:
+    """``registries.writePrincipals`` (object ids) and ``registries.approved`` (login servers)."""
+    if section is None:
+        return policy
+    if (
+        not isinstance(section, dict)
+        or not section
+        or not set(section)
+        <= {
+            "writePrincipals",
+            "approved",
+        }
+    ):
+        raise fail("registries", "must be a mapping with writePrincipals and/or approved")
+    principals = section.get("writePrincipals")
+    if principals is not None:
+        if not isinstance(principals, list):
+            raise fail("registries.writePrincipals", "must be a list of object ids")
+        for index, item in enumerate(principals):
+            if not isinstance(item, str) or not is_guid(item.strip()):
+                raise fail(
+                    f"registries.writePrincipals[{index}]", f"{item!r} is not an object id (a GUID)"
+                )
+        policy = replace(
+            policy, acr_write_principals=frozenset(p.strip().lower() for p in principals)
+        )
+    approved = section.get("approved")
+    if approved is not None:
+        if not isinstance(approved, list):
+            raise fail("registries.approved", "must be a list of registry login servers")
+        for index, item in enumerate(approved):
+            if (
+                not isinstance(item, str)
+                or not item.strip()
+                or any(c.isspace() for c in item.strip())
+            ):
+                raise fail(
+                    f"registries.approved[{index}]",
+                    f"{item!r} is not a login server such as contoso.azurecr.io",
+                )
+        policy = replace(policy, approved_registries=tuple(a.strip().lower() for a in approved))
+    return policy
 
 
 def _exemption(item: object, where: str, fail: Any) -> Exemption:

@@ -1,8 +1,9 @@
 """The two record shapes the scanner emits, and their one schema.
 
 ``FINDING_COLUMNS`` and ``RUN_COLUMNS`` are the single source of truth for the Log Analytics
-tables ``KubeletFindings_CL`` / ``KubeletScanRuns_CL``, the data collection rule's stream
-declarations (infra/) and the JSON outputs; tests check all of them against these tuples.
+tables (``FINDINGS_TABLE``, ``RUNS_TABLE``), the data collection rule's stream declarations
+(``FINDINGS_STREAM``, ``RUNS_STREAM``, the defaults of LOGS_FINDINGS_STREAM / LOGS_RUNS_STREAM)
+in infra/, and the JSON outputs; tests check all of them against these names and tuples.
 Types are Log Analytics column types.
 """
 
@@ -14,8 +15,15 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from shared.core.controls import Benchmark, Control
-from shared.core.model import Cluster, Node, Policy, RunTotals, Status, Verdict
+from shared.core.controls import Benchmark, Control, Scope
+from shared.core.model import Cluster, Evidence, Node, Policy, RunTotals, Status, Verdict
+
+#: The Log Analytics tables and the data collection rule streams that feed them; infra/ and every
+#: query use these names (tests/infra check them).
+FINDINGS_TABLE = "AksCisFindings_CL"
+RUNS_TABLE = "AksCisScanRuns_CL"
+FINDINGS_STREAM = "Custom-AksCisFindings"
+RUNS_STREAM = "Custom-AksCisScanRuns"
 
 FINDING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("TimeGenerated", "datetime"),
@@ -41,6 +49,10 @@ FINDING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("Exempt", "boolean"),
     ("ExemptionReason", "string"),
     ("ExemptionExpires", "string"),
+    ("Section", "string"),
+    ("Scope", "string"),
+    ("Evidence", "string"),
+    ("EvidenceCount", "int"),
 )
 
 RUN_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -66,12 +78,19 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("RowsSent", "int"),
     ("RowsDeadLettered", "int"),
     ("RowsReplayed", "int"),
+    ("ClusterRows", "int"),
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One row per (node, control); node fields empty when the whole cluster was not reached."""
+    """One row per (node, control) or (cluster, control).
+
+    ``Scope`` is the control's: ``node`` rows carry the node (its fields are empty when the
+    whole cluster was not reached), ``cluster`` rows never do. ``Evidence`` is a JSON object
+    of what a cluster-scoped check saw (``render_evidence``); ``EvidenceCount`` the length of
+    its first list (offending pools, registries, principals).
+    """
 
     TimeGenerated: str
     RunId: str
@@ -96,6 +115,10 @@ class Finding:
     Exempt: bool
     ExemptionReason: str
     ExemptionExpires: str
+    Section: str
+    Scope: str
+    Evidence: str
+    EvidenceCount: int
 
     def row(self) -> dict[str, Any]:
         """The Log Analytics / JSON row."""
@@ -130,6 +153,7 @@ class RunRecord:
     RowsSent: int
     RowsDeadLettered: int
     RowsReplayed: int
+    ClusterRows: int
 
     def row(self) -> dict[str, Any]:
         """The Log Analytics / JSON row."""
@@ -138,6 +162,50 @@ class RunRecord:
 
 _FINDING_FIELDS = tuple(f.name for f in fields(Finding))
 _RUN_FIELDS = tuple(f.name for f in fields(RunRecord))
+
+
+#: Evidence bounds: at most EVIDENCE_ITEMS items of each list, each at most EVIDENCE_ITEM_CHARS
+#: long; a whole Evidence value at most EVIDENCE_MAX_CHARS (fewer items are shown until it fits).
+EVIDENCE_ITEMS = 10
+EVIDENCE_ITEM_CHARS = 200
+EVIDENCE_MAX_CHARS = 4096
+
+
+def render_evidence(evidence: Evidence) -> str:
+    """``Evidence`` as one bounded JSON object; empty string when there is none.
+
+    Values keep their JSON form; each list becomes ``{"count": n, "first": [...]}`` with its
+    first items in sorted order. The count is always the full one, so a shortened list says how
+    much it left out.
+    """
+    if evidence.empty:
+        return ""
+    for shown in range(EVIDENCE_ITEMS, -1, -1):
+        document: dict[str, Any] = {}
+        for name, value in evidence.values:
+            if isinstance(value, tuple):
+                head = [_clip(str(v)) for v in value[:shown]]
+                # a value cut short says how long it was, like a list
+                document[name] = (
+                    head if len(value) <= shown else {"count": len(value), "first": head}
+                )
+            elif isinstance(value, str):
+                document[name] = _clip(value)
+            else:
+                document[name] = value
+        for name, listed in evidence.lists:
+            ordered = sorted(listed)
+            document[name] = {"count": len(listed), "first": [_clip(i) for i in ordered[:shown]]}
+        text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+        if len(text) <= EVIDENCE_MAX_CHARS:
+            return text
+    return json.dumps({"truncated": True, "count": evidence.count}, separators=(",", ":"))
+
+
+def _clip(text: str) -> str:
+    if len(text) <= EVIDENCE_ITEM_CHARS:
+        return text
+    return text[: EVIDENCE_ITEM_CHARS - 3] + "..."
 
 
 def utc_now() -> str:
@@ -200,6 +268,7 @@ NODE_COLUMNS: frozenset[str] = frozenset(
 
 def target_columns(context: RowContext, control: Control, verdict: Verdict) -> dict[str, Any]:
     """The columns of a row that do not depend on the node (every column not in NODE_COLUMNS)."""
+    cluster_scope = control.scope is Scope.CLUSTER
     return {
         "RunId": context.run_id,
         "Benchmark": context.benchmark.name,
@@ -217,6 +286,10 @@ def target_columns(context: RowContext, control: Control, verdict: Verdict) -> d
         "ResourceGroup": context.resource_group,
         "ClusterName": context.cluster_name,
         "ClusterId": context.cluster_id,
+        "Section": control.section,
+        "Scope": control.scope.value,
+        "Evidence": render_evidence(verdict.evidence) if cluster_scope else "",
+        "EvidenceCount": verdict.evidence.count if cluster_scope else 0,
     }
 
 
@@ -315,6 +388,7 @@ def run_record(
         RowsSent=totals.rows_sent,
         RowsDeadLettered=totals.rows_dead_lettered,
         RowsReplayed=totals.rows_replayed,
+        ClusterRows=totals.cluster_rows,
     )
 
 

@@ -56,16 +56,18 @@ class RowTemplate:
     ``b',"Benchmark":"cis-aks-1.8","ControlId":"3.2.1",...,"NodePool":'``, and so on.
     """
 
-    __slots__ = ("_context", "_rows", "statuses")
+    __slots__ = ("_context", "_rows", "cluster_rows", "statuses")
 
     def __init__(self, context: RowContext, verdicts: tuple[Verdict, ...]) -> None:
         controls = {c.id: c for c in context.benchmark.controls}
         self._context = context
         self._rows: list[tuple[Control, Verdict, tuple[bytes, ...], tuple[str, ...]]] = []
         counts: dict[Status, int] = {}
+        self.cluster_rows = 0
         for verdict in verdicts:
             control = controls[verdict.control_id]
             constant = target_columns(context, control, verdict)
+            self.cluster_rows += constant["Scope"] == "cluster"
             # constants[i] comes before names[i]; the last constant closes the object.
             constants: list[bytes] = []
             names: list[str] = []
@@ -114,6 +116,7 @@ class FindingBatch(Sequence[Finding]):
     def __init__(self) -> None:
         self._json: list[bytes] = []
         self.counts: dict[Status, int] = {}
+        self.cluster_rows = 0  # rows of cluster-scoped controls (the run record's ClusterRows)
         self._objects: list[Finding] | None = None
 
     @classmethod
@@ -126,6 +129,7 @@ class FindingBatch(Sequence[Finding]):
             batch._json.append(_dumps(finding.row()))
             status = Status(finding.Status)
             batch.counts[status] = batch.counts.get(status, 0) + 1
+            batch.cluster_rows += finding.Scope == "cluster"
         return batch
 
     def add(self, template: RowTemplate, rows: list[bytes]) -> None:
@@ -133,6 +137,7 @@ class FindingBatch(Sequence[Finding]):
         self._json.extend(rows)
         for status, count in template.statuses:
             self.counts[status] = self.counts.get(status, 0) + count
+        self.cluster_rows += template.cluster_rows
         self._objects = None
 
     def json_rows(self) -> list[bytes]:

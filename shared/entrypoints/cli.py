@@ -178,6 +178,12 @@ def _parser() -> argparse.ArgumentParser:
             metavar="NAME",
             help="benchmark to evaluate (sets CIS_BENCHMARK), e.g. cis-aks-1.0",
         )
+        sub.add_argument(
+            "--sections",
+            metavar="LIST",
+            help="CIS sections or control ids to evaluate (sets CIS_SECTIONS), e.g. 3.2 for the "
+            "kubelet only or 2,3.1,5 for the cluster controls; default: all",
+        )
         if name == "demo":
             sub.add_argument(
                 "--faults",
@@ -257,7 +263,9 @@ def _settings(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
     """Settings from the environment, with what the command line sets on top."""
     from shared.bootstrap import load_settings  # noqa: PLC0415
 
-    return load_settings(env, SCAN_POLICY=args.policy, CIS_BENCHMARK=args.benchmark)
+    return load_settings(
+        env, SCAN_POLICY=args.policy, CIS_BENCHMARK=args.benchmark, CIS_SECTIONS=args.sections
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:

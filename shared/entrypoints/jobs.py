@@ -3,9 +3,11 @@
 ``function_app.py`` only translates between the Functions objects and these calls:
 
 * ``dispatch``: replay dead letters, discover, write the run's rows for what needs no scan
-  (discovery failures, stopped clusters) and one run record, and return one queue message per
-  running cluster (timer, and HTTP without ``wait``);
-* ``scan_cluster``: scan the one cluster a queue message names (queue trigger);
+  (discovery failures, stopped clusters, and every cluster's ARM-evaluated cluster controls,
+  whose tenant-wide reads are made once here) and one run record, and return one queue message
+  per running cluster (timer, and HTTP without ``wait``);
+* ``scan_cluster``: scan the one cluster a queue message names (queue trigger): its nodes and
+  the cluster controls that need its API server, not the ARM ones its dispatcher wrote;
 * ``scan_inline``: scan at most ten clusters within a deadline and return the rows (HTTP with
   ``wait``).
 
@@ -130,7 +132,8 @@ def scan_cluster(
     another producer wrote cannot widen what this app scans.
     """
     # The message fixes the benchmark and the eventRecordQPS rule the dispatcher used; levels
-    # and exemptions come from this app's SCAN_POLICY, the same file the dispatcher read.
+    # and exemptions come from this app's SCAN_POLICY and the sections from its CIS_SECTIONS,
+    # the same settings the dispatcher read.
     base = load_settings(env)
     scope = within_scope(base, ScanScope(clusters=(message.cluster,)), "clusterId")
     policy = replace(
@@ -147,6 +150,7 @@ def scan_cluster(
             trigger="queue",
             run_id=message.run_id,
             delivery=app.delivering.stats if app.delivering else None,
+            arm_rows=False,  # the dispatcher wrote them: one row per (cluster, control) per run
         )
 
 
@@ -186,6 +190,8 @@ def scan_inline(
                 f"scans at most {MAX_WAIT_CLUSTERS} running clusters inline and "
                 f"the scope has {len(running)}; omit wait to dispatch the scan",
             )
-        pipeline.scan_clusters(run, pipeline.triage(run, discovered))
+        clusters = pipeline.triage(run, discovered)
+        pipeline.evaluate_arm(run, discovered)
+        pipeline.scan_clusters(run, clusters)
         outcome = pipeline.finish(run, app.delivering.stats if app.delivering else None)
     return InlineResult(outcome.run, tuple(collected.rows))

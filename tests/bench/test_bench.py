@@ -76,7 +76,11 @@ class TestTinyBenchmark:
         assert run["nodes"] == 10
         assert run["verified"] is True
         assert run["server_answers"]["configz_200"] == 10
-        assert run["rows_accepted"] == {"Custom-KubeletFindings": 90, "Custom-KubeletScanRuns": 1}
+        # 10 nodes x 9 kubelet controls, 2 clusters x 18 cluster controls
+        assert run["rows_accepted"] == {
+            "Custom-AksCisFindings": 90 + 36,
+            "Custom-AksCisScanRuns": 1,
+        }
         assert run["process"]["max_rss_mb"] > 0
         assert run["process"]["cpu_seconds"] > 0
         assert run["limits"] == {"concurrency": 64, "cluster_concurrency": 8}

@@ -606,15 +606,15 @@ class TestBenchmarkTable:
             get_benchmark("cis-aks-9")
 
     def test_ids_are_unique_and_in_benchmark_order(self):
-        """Nine controls, 3.2.1 to 3.2.9, in order, no duplicates."""
-        ids = [c.id for c in BENCH.controls]
+        """Nine node-scoped controls, 3.2.1 to 3.2.9, in order, no duplicates."""
+        ids = [c.id for c in BENCH.node_controls]
         assert ids == [f"3.2.{n}" for n in range(1, 10)]
         assert len(set(ids)) == len(ids)
 
     def test_evaluate_keeps_benchmark_order(self):
-        """evaluate returns one verdict per control, in the table's order."""
+        """evaluate returns one verdict per node-scoped control, in the table's order."""
         assert [v.control_id for v in evaluate({}, BENCH, DEFAULT_POLICY)] == [
-            c.id for c in BENCH.controls
+            c.id for c in BENCH.node_controls
         ]
 
     @pytest.mark.parametrize("control_id", [f"3.2.{n}" for n in range(1, 10)], ids=str)
@@ -768,13 +768,13 @@ class TestEvaluateNeverRaises:
     def test_hostile_objects(self, config):
         """Each control gives exactly one row from the closed set; none raises."""
         verdicts = evaluate(config, BENCH, DEFAULT_POLICY)
-        assert [v.control_id for v in verdicts] == [c.id for c in BENCH.controls]
+        assert [v.control_id for v in verdicts] == [c.id for c in BENCH.node_controls]
         assert {v.status for v in verdicts} <= {Status.PASS, Status.FAIL, Status.ERROR}
 
     def test_deeply_nested_parents(self):
         """A 2000-level nest of objects under the paths the checks walk does not raise."""
         verdicts = evaluate(self.deep(2000), BENCH, DEFAULT_POLICY)
-        assert len(verdicts) == len(BENCH.controls)
+        assert len(verdicts) == len(BENCH.node_controls)
 
     def test_error_rows_show_no_observed_value(self):
         """An ERROR row never carries an observed value."""
@@ -790,14 +790,14 @@ class TestUniformVerdicts:
     @pytest.mark.parametrize("status", [Status.ERROR, Status.SKIPPED], ids=["error", "skipped"])
     def test_error_and_skipped_rows(self, status):
         """One row per control, same status and reason, nothing observed, expected kept."""
-        rows = uniform_verdicts(BENCH, status, "node is NotReady")
-        assert [r.control_id for r in rows] == [c.id for c in BENCH.controls]
+        rows = uniform_verdicts(BENCH.node_controls, status, "node is NotReady")
+        assert [r.control_id for r in rows] == [c.id for c in BENCH.node_controls]
         assert all(r.status is status and r.reason == "node is NotReady" for r in rows)
         assert all(r.actual == "" for r in rows)
-        assert [r.expected for r in rows] == [c.expected for c in BENCH.controls]
+        assert [r.expected for r in rows] == [c.expected for c in BENCH.node_controls]
 
     @pytest.mark.parametrize("status", [Status.PASS, Status.FAIL], ids=["pass", "fail"])
     def test_pass_and_fail_are_refused(self, status):
         """PASS or FAIL without evaluating raises ValueError."""
         with pytest.raises(ValueError, match="only ERROR or SKIPPED"):
-            uniform_verdicts(BENCH, status, "no")
+            uniform_verdicts(BENCH.node_controls, status, "no")

@@ -14,7 +14,7 @@ from shared.core.errors import FieldTypeError
 from shared.core.model import Policy
 
 ALL_CONTROLS: list[tuple[str, Control]] = [
-    (name, control) for name in benchmark_names() for control in get_benchmark(name).controls
+    (name, control) for name in benchmark_names() for control in get_benchmark(name).node_controls
 ]
 CONTROLS = [pytest.param(control, id=f"{name}:{control.id}") for name, control in ALL_CONTROLS]
 DECLARED = {path for _, control in ALL_CONTROLS for path in control.paths}

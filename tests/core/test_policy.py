@@ -220,3 +220,77 @@ class TestExemptions:
         soon = expiring(policy, TODAY)
         assert [e.control for e in soon] == ["3.2.4"]
         assert "2026-12-01" in describe(soon)
+
+
+PRINCIPAL = "5e3f8a61-0c2b-4d8e-9f1a-2b3c4d5e6f70"
+
+
+class TestRegistryJudgements:
+    """registries.writePrincipals / approved and imageScanning.thirdParty (sections 5.1.x)."""
+
+    def test_absent_means_no_judgement(self):
+        """Without the sections the judgements stay unset, so those rows are MANUAL."""
+        policy = parse_policy({"version": 1}, Policy())
+        assert policy.acr_write_principals is None
+        assert policy.approved_registries is None
+        assert policy.third_party_image_scanning == ""
+
+    def test_sections_parse_lower_cased(self):
+        """Object ids and login servers are kept lower case (ARM and image references are)."""
+        policy = parse_policy(
+            {
+                "registries": {
+                    "writePrincipals": [PRINCIPAL.upper()],
+                    "approved": ["Contoso.AzureCR.io", "*.contoso.io"],
+                },
+                "imageScanning": {"thirdParty": "Trivy in the release pipeline"},
+            },
+            Policy(),
+        )
+        assert policy.acr_write_principals == frozenset({PRINCIPAL})
+        assert policy.approved_registries == ("contoso.azurecr.io", "*.contoso.io")
+        assert policy.third_party_image_scanning == "Trivy in the release pipeline"
+
+    def test_empty_lists_are_judgements_too(self):
+        """An empty writePrincipals list approves nobody (every writer FAILs), unlike no list."""
+        policy = parse_policy({"registries": {"writePrincipals": [], "approved": []}}, Policy())
+        assert policy.acr_write_principals == frozenset()
+        assert policy.approved_registries == ()
+
+    @pytest.mark.parametrize(
+        ("document", "field"),
+        [
+            ({"registries": []}, "registries"),
+            ({"registries": {}}, "registries"),
+            ({"registries": {"writers": []}}, "registries"),
+            ({"registries": {"writePrincipals": PRINCIPAL}}, "registries.writePrincipals"),
+            ({"registries": {"writePrincipals": ["alice"]}}, "registries.writePrincipals[0]"),
+            ({"registries": {"writePrincipals": [7]}}, "registries.writePrincipals[0]"),
+            ({"registries": {"approved": "contoso.azurecr.io"}}, "registries.approved"),
+            ({"registries": {"approved": ["contoso .io"]}}, "registries.approved[0]"),
+            ({"registries": {"approved": [""]}}, "registries.approved[0]"),
+            ({"imageScanning": "trivy"}, "imageScanning"),
+            ({"imageScanning": {"thirdParty": ""}}, "imageScanning.thirdParty"),
+            ({"imageScanning": {"thirdParty": "x", "extra": 1}}, "imageScanning"),
+        ],
+        ids=[
+            "registries-list",
+            "registries-empty",
+            "registries-unknown-key",
+            "principals-string",
+            "principal-not-guid",
+            "principal-number",
+            "approved-string",
+            "approved-space",
+            "approved-empty",
+            "scanning-string",
+            "scanning-empty",
+            "scanning-extra-key",
+        ],
+    )
+    def test_bad_sections_name_the_field(self, document, field):
+        """Each malformed judgement names SCAN_POLICY and the field."""
+        with pytest.raises(
+            SettingsError, match="^SCAN_POLICY: the policy: " + re.escape(field) + ":"
+        ):
+            parse_policy(document, Policy())

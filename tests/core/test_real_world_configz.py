@@ -36,7 +36,7 @@ class TestFixtureSet:
 
     def test_expected_verdicts_cover_every_control(self):
         """Each fixture's expectations name exactly the benchmark's controls, as PASS or FAIL."""
-        ids = [c.id for c in BENCH.controls]
+        ids = [c.id for c in BENCH.node_controls]
         for name, verdicts in EXPECTED.items():
             assert sorted(verdicts) == sorted(ids), name
             assert set(verdicts.values()) <= {"PASS", "FAIL"}, name

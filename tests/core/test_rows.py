@@ -85,7 +85,7 @@ class TestRowTemplate:
 
     def test_keys_follow_the_schema_order(self):
         """Each row's keys are FINDING_COLUMNS, in order (what tests and KQL read)."""
-        verdicts = uniform_verdicts(BENCH, Status.ERROR, "configz not read: x")
+        verdicts = uniform_verdicts(BENCH.node_controls, Status.ERROR, "configz not read: x")
         (row, *_) = RowTemplate(context(), verdicts).rows(NODES[0], "t")
         assert list(json.loads(row)) == [name for name, _ in FINDING_COLUMNS]
 

@@ -68,11 +68,11 @@ class Recording(Mapping[str, Any]):
 class TestDeclaredPaths:
     @pytest.mark.parametrize("name", benchmark_names())
     def test_every_check_reads_only_its_declared_paths(self, name):
-        """What a control reads is within its ``paths`` (and their prefixes): the memo keys on
+        """What a node control reads is within its ``paths`` (and their prefixes): the memo keys on
         exactly those, so a check that read more could be served another node's verdict."""
         benchmark = get_benchmark(name)
         for config in [BASE, {}, *real_configs()]:
-            for control in benchmark.controls:
+            for control in benchmark.node_controls:
                 seen: set[str] = set()
                 control.check(Recording(config, seen), Policy())
                 allowed = {

@@ -1,7 +1,9 @@
 """Expected verdicts for the demo estate, written by hand from the control table and the
 estate's configurations (sim/estate.py), not computed by the scanner's code.
 
-Per pool: control id -> status. Cluster-level rows (no node) are listed per cluster.
+Node-scoped controls (3.2): per pool, control id -> status; node-control rows of a cluster that
+was not reached (no node) per cluster. Cluster-scoped controls (2.1.1, 3.1.x, 5.x, from ARM):
+per cluster, control id -> status, one row each.
 """
 
 from __future__ import annotations
@@ -64,3 +66,121 @@ def expected_status(
     if (cluster, node) == UNREACHABLE_NODE:
         return "ERROR"
     return POOLS[(cluster, pool)][control]
+
+
+#: Cluster-scoped controls of cis-aks-1.8, one row per (cluster, control). 3.1.x, 5.2.1 and 5.4.5
+#: are MANUAL everywhere (no API shows them); 5.1.2 and 5.1.4 are MANUAL without a policy file.
+CLUSTER_CONTROLS = [
+    "2.1.1",
+    "3.1.1",
+    "3.1.2",
+    "3.1.3",
+    "3.1.4",
+    "5.1.1",
+    "5.1.2",
+    "5.1.3",
+    "5.1.4",
+    "5.2.1",
+    "5.3.1",
+    "5.4.1",
+    "5.4.2",
+    "5.4.3",
+    "5.4.4",
+    "5.4.5",
+    "5.5.1",
+    "5.5.2",
+]
+_ALWAYS_MANUAL = dict.fromkeys(["3.1.1", "3.1.2", "3.1.3", "3.1.4", "5.2.1", "5.4.5"], "MANUAL")
+CLUSTER_VERDICTS: dict[str, dict[str, str]] = {
+    # Defender Standard with VA; kube-audit-admin to a workspace; AcrPull on acrcontosoprod
+    # (writers: a pipeline with AcrPush, a group owning the subscription); two authorized
+    # ranges; Cilium; KMS; Entra + Azure RBAC; public API server.
+    "aks-prod-weu": {
+        **_ALWAYS_MANUAL,
+        "2.1.1": "PASS",
+        "5.1.1": "PASS",
+        "5.1.2": "MANUAL",
+        "5.1.3": "PASS",
+        "5.1.4": "MANUAL",
+        "5.3.1": "PASS",
+        "5.4.1": "PASS",
+        "5.4.2": "FAIL",
+        "5.4.3": "FAIL",
+        "5.4.4": "PASS",
+        "5.5.1": "PASS",
+        "5.5.2": "PASS",
+    },
+    # only kube-apiserver logs; AcrPush on acrlegacy, whose admin user is on; no ranges, no
+    # network policy, no KMS; a pool with node public IPs; Entra without Azure RBAC.
+    "aks-legacy-eus": {
+        **_ALWAYS_MANUAL,
+        "2.1.1": "FAIL",
+        "5.1.1": "PASS",
+        "5.1.2": "FAIL",
+        "5.1.3": "FAIL",
+        "5.1.4": "MANUAL",
+        "5.3.1": "FAIL",
+        "5.4.1": "FAIL",
+        "5.4.2": "FAIL",
+        "5.4.3": "FAIL",
+        "5.4.4": "FAIL",
+        "5.5.1": "PASS",
+        "5.5.2": "FAIL",
+    },
+    # diagnostic settings refused (403): ERROR naming the action; no registry role; Azure
+    # network policy; no ranges; no Entra ID.
+    "aks-local-only": {
+        **_ALWAYS_MANUAL,
+        "2.1.1": "ERROR",
+        "5.1.1": "PASS",
+        "5.1.2": "MANUAL",
+        "5.1.3": "MANUAL",
+        "5.1.4": "MANUAL",
+        "5.3.1": "FAIL",
+        "5.4.1": "FAIL",
+        "5.4.2": "FAIL",
+        "5.4.3": "FAIL",
+        "5.4.4": "PASS",
+        "5.5.1": "FAIL",
+        "5.5.2": "FAIL",
+    },
+    # stopped, but ARM still answers: Defender Free; no diagnostic setting; private with a public
+    # FQDN; Calico; AcrPull on the production registry; Entra without Azure RBAC.
+    "aks-dev-stopped": {
+        **_ALWAYS_MANUAL,
+        "2.1.1": "FAIL",
+        "5.1.1": "FAIL",
+        "5.1.2": "MANUAL",
+        "5.1.3": "PASS",
+        "5.1.4": "MANUAL",
+        "5.3.1": "FAIL",
+        "5.4.1": "PASS",
+        "5.4.2": "FAIL",
+        "5.4.3": "PASS",
+        "5.4.4": "PASS",
+        "5.5.1": "PASS",
+        "5.5.2": "FAIL",
+    },
+    # Defender Free; allLogs to a workspace; ranges with 0.0.0.0/0; network policy "none";
+    # AcrPull on acrbatch (nobody else writes there); Entra without Azure RBAC.
+    "aks-batch-neu": {
+        **_ALWAYS_MANUAL,
+        "2.1.1": "PASS",
+        "5.1.1": "FAIL",
+        "5.1.2": "MANUAL",
+        "5.1.3": "PASS",
+        "5.1.4": "MANUAL",
+        "5.3.1": "FAIL",
+        "5.4.1": "FAIL",
+        "5.4.2": "FAIL",
+        "5.4.3": "FAIL",
+        "5.4.4": "FAIL",
+        "5.5.1": "PASS",
+        "5.5.2": "FAIL",
+    },
+}
+
+
+def expected_cluster_status(cluster: str, control: str) -> str:
+    """What one cluster-scoped row's Status must be."""
+    return CLUSTER_VERDICTS[cluster][control]

@@ -4,13 +4,18 @@ Each entry names the faults to switch on, the targets they affect, what the oper
 in those targets' ERROR rows, and how many requests the fault may catch (the retry bound).
 tests/e2e/test_fault_matrix.py runs every entry against the demo estate and checks, for each:
 the run ends before its deadline; every affected target has exactly one ERROR row per control
-whose Reason holds every fragment; every other row has the verdict of a run without the fault;
+of the fault's scope whose Reason holds every fragment; every other row has the verdict of a run
+without the fault;
 the fault caught at most ``max_hits`` requests (at least ``min_hits``); and every row reaches
 Log Analytics exactly once (after one dead-letter replay when the fault was on ingestion).
 
 A target is ``(subscription, cluster, node)``; an empty field means "everything under it":
 ``("", "aks-batch-neu", "")`` is that cluster's rows (ERROR rows with an empty node name),
-``("", "", "")`` the whole run (one set of ERROR rows with neither cluster nor node).
+``("", "", "")`` the whole run (one set of ERROR rows with neither cluster nor node, or, for a
+``controls`` case, those controls' rows everywhere). ``scope`` says which controls' rows a fault
+can reach: ``node`` (the default) for faults on the API server path, whose rows the node-scoped
+(kubelet) controls are; ``cluster`` for faults on the ARM reads of the cluster-scoped controls;
+None for a fault before discovery, which leaves every control unevaluated.
 docs/reliability.md has a row per entry id (tests/docs/test_documentation.py checks it).
 """
 
@@ -51,6 +56,8 @@ class FaultCase:
     settings: dict[str, str] = field(default_factory=dict)
     #: Only these controls of the affected targets are ERROR; the others keep their verdicts.
     controls: tuple[str, ...] | None = None
+    #: Which controls' rows the fault reaches: "node", "cluster", or None for all of them.
+    scope: str | None = "node"
 
 
 def _wrong_types_body() -> bytes:
@@ -73,6 +80,7 @@ def configz(action: Action = Action.ERROR, status: int = 503, **kw: Any) -> Faul
 
 
 ON_NODE: Target = (PROD_SUB, PROD, NODE)
+EVERYWHERE: Target = ("", "", "")
 ON_BATCH: Target = (DEV_SUB, BATCH, "")
 SHORT_TIMEOUT = {"SCAN_REQUEST_TIMEOUT": "1"}
 
@@ -273,20 +281,77 @@ CASES: tuple[FaultCase, ...] = (
         ("discovery failed", "HTTP 500 InternalServerError", "listing managed clusters"),
         max_hits=5,
         settings={"DISCOVERY_MODE": "arm"},
+        scope=None,
     ),
     FaultCase(
         "resource-graph-500",
-        "Resource Graph: 500 every time; discovery falls back to ARM",
+        "Resource Graph (resources): 500 every time; discovery falls back to ARM, the registry "
+        "controls are ERROR",
         (Fault(Endpoint.RESOURCE_GRAPH, Action.ERROR, 500),),
+        (EVERYWHERE,),
+        ("HTTP 500 InternalServerError", "querying Resource Graph for container registries"),
+        max_hits=10,
+        controls=("5.1.2", "5.1.3", "5.1.4"),
+        scope="cluster",
+    ),
+    # -- the ARM reads of the cluster-scoped controls ----------------------------------------
+    FaultCase(
+        "diagnostic-settings-403",
+        "diagnostic settings: 403 AuthorizationFailed for one cluster",
+        (Fault(Endpoint.DIAGNOSTIC_SETTINGS, Action.ERROR, 403, cluster=BATCH),),
+        (ON_BATCH,),
+        (
+            "grant the scanner Microsoft.Insights/diagnosticSettings/read",
+            "HTTP 403 AuthorizationFailed",
+        ),
+        max_hits=1,
+        controls=("2.1.1",),
+        scope="cluster",
+    ),
+    FaultCase(
+        "diagnostic-settings-500",
+        "diagnostic settings: 500 every time for one cluster (retried, then ERROR)",
+        (Fault(Endpoint.DIAGNOSTIC_SETTINGS, Action.ERROR, 500, cluster=BATCH),),
+        (ON_BATCH,),
+        ("HTTP 500 InternalServerError", "diagnostic settings"),
         max_hits=5,
+        controls=("2.1.1",),
+        scope="cluster",
+    ),
+    FaultCase(
+        "security-resources-403",
+        "Resource Graph (securityresources): 403 for the Defender pricing query",
+        (Fault(Endpoint.SECURITY_RESOURCES, Action.ERROR, 403),),
+        (EVERYWHERE,),
+        ("grant the scanner Microsoft.Security/pricings/read", "HTTP 403 AuthorizationFailed"),
+        max_hits=1,
+        controls=("5.1.1",),
+        scope="cluster",
+    ),
+    FaultCase(
+        "authorization-resources-429-retry-after",
+        "Resource Graph (authorizationresources): 429 with Retry-After once, then the rows",
+        (Fault(Endpoint.AUTHORIZATION_RESOURCES, Action.ERROR, 429, 1, times=1),),
+        max_hits=1,
+    ),
+    FaultCase(
+        "role-definition-403",
+        "role definitions: 403 AuthorizationFailed on every GET",
+        (Fault(Endpoint.ROLE_DEFINITION, Action.ERROR, 403),),
+        (EVERYWHERE,),
+        ("grant the scanner Microsoft.Authorization/roleDefinitions/read", "HTTP 403"),
+        max_hits=5,
+        controls=("5.1.2", "5.1.3"),
+        scope="cluster",
     ),
     FaultCase(
         "token-500",
         "managed identity endpoint: 500 every time",
         (Fault(Endpoint.TOKEN, Action.ERROR, 500),),
-        (("", "", ""),),
+        (EVERYWHERE,),
         ("managed identity", "500"),
         max_hits=10,
+        scope=None,
     ),
     FaultCase(
         "token-400-error-body",
@@ -299,9 +364,10 @@ CASES: tuple[FaultCase, ...] = (
                 message="Unable to load the proper Managed Identity.",
             ),
         ),
-        (("", "", ""),),
+        (EVERYWHERE,),
         ("managed identity", "Unable to load the proper Managed Identity."),
         max_hits=10,
+        scope=None,
     ),
     # -- Logs Ingestion ----------------------------------------------------------------------
     FaultCase(

@@ -20,6 +20,7 @@ import pytest
 
 from shared.adapters.output import CollectingSink
 from shared.bootstrap import DeadLetters, build
+from shared.core.controls.registry import get_benchmark
 from shared.core.model import ScanScope
 from shared.core.records import Finding
 from shared.pipeline import ScanOutcome, run_scan
@@ -119,13 +120,26 @@ def figures_line() -> str:
     )
 
 
+BENCH = get_benchmark("cis-aks-1.8")
+
+
+def in_scope(case: FaultCase, control_id: str) -> bool:
+    """True when the fault can reach rows of this control (its scope, or any for None)."""
+    return case.scope is None or BENCH.control(control_id).scope.value == case.scope
+
+
 def expected_keys(case: FaultCase, baseline: dict[Key, str]) -> set[Key]:
-    """The rows a run under ``case`` must produce: baseline rows outside the affected targets,
-    plus one row per control for each affected target (its own rows for ``controls`` cases)."""
-    controls = sorted({k[3] for k in baseline})
+    """The rows a run under ``case`` must produce: baseline rows outside the affected targets
+    and the fault's scope, plus one row per in-scope control for each affected target (its own
+    rows for ``controls`` cases)."""
+    controls = sorted({k[3] for k in baseline if in_scope(case, k[3])})
     if case.controls is not None:
         return set(baseline)
-    kept = {k for k in baseline if not any(covers(t, k) for t in case.affected)}
+    kept = {
+        k
+        for k in baseline
+        if not (in_scope(case, k[3]) and any(covers(t, k) for t in case.affected))
+    }
     return kept | {(*t, c) for t in case.affected for c in controls}
 
 
@@ -171,8 +185,10 @@ def test_fault(
     # affected targets: ERROR with every fragment; every other row: its fault-free verdict
     for row in rows:
         k = key(row)
-        affected = any(covers(t, k) for t in case.affected) and (
-            case.controls is None or row.ControlId in case.controls
+        affected = (
+            any(covers(t, k) for t in case.affected)
+            and in_scope(case, row.ControlId)
+            and (case.controls is None or row.ControlId in case.controls)
         )
         if affected:
             assert row.Status == "ERROR", (k, row.Reason)
@@ -180,7 +196,11 @@ def test_fault(
                 assert fragment in row.Reason, (k, fragment, row.Reason)
         else:
             assert row.Status == baseline[k], (k, row.Status, row.Reason)
-    affected_rows = [r for r in rows if any(covers(t, key(r)) for t in case.affected)]
+    affected_rows = [
+        r
+        for r in rows
+        if any(covers(t, key(r)) for t in case.affected) and in_scope(case, r.ControlId)
+    ]
     assert bool(affected_rows) == bool(case.affected)
 
     # retries bounded (and the fault did fire)
@@ -264,11 +284,17 @@ class TestDemoFaults:
         )
         findings = json.loads(out.stdout)["findings"]
         node = {f["Reason"] for f in findings if f["NodeName"] == NODE}
-        batch = {(f["NodeName"], f["Status"]) for f in findings if f["ClusterName"] == BATCH}
+        batch = {
+            (f["NodeName"], f["Status"])
+            for f in findings
+            if f["ClusterName"] == BATCH and f["Scope"] == "node"
+        }
         (reason,) = node
         assert "nodes/proxy" in reason
         assert batch == {("", "ERROR")}
-        others = [f for f in findings if f["ClusterName"] == PROD and f["NodeName"] != NODE]
+        others = [
+            f for f in findings if f["ClusterName"] == PROD and f["NodeName"] not in (NODE, "")
+        ]
         assert others
         assert {f["Status"] for f in others if f["NodeName"] != UNREACHABLE_NODE[1]} == {"PASS"}
 

@@ -2,6 +2,8 @@
 
 Real SDKs over real HTTPS against tests/private_estate.py: the private clusters' API servers
 refuse connections, so every private cluster takes the fallback its PRIVATE_CLUSTER_MODE names.
+The fallbacks concern the API server path, so these scans select the kubelet section
+(CIS_SECTIONS=3.2); TestArmControls checks that a private cluster's ARM controls need none of it.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from tests.private_estate import (
     private_estate,
 )
 
-CONTROLS = len(get_benchmark("cis-aks-1.8").controls)
+CONTROLS = len(get_benchmark("cis-aks-1.8").node_controls)
 PRIVATE = (SMALL, BIG, LOCKED, NOROLE)
 
 
@@ -54,7 +56,7 @@ def sim() -> Iterator[SimulatedEstate]:
         yield running
 
 
-def _scan(sim: SimulatedEstate, mode: str) -> Scan:
+def _scan(sim: SimulatedEstate, mode: str, sections: str = "3.2") -> Scan:
     handler = _Capture()
     root = logging.getLogger()
     root.addHandler(handler)
@@ -65,7 +67,9 @@ def _scan(sim: SimulatedEstate, mode: str) -> Scan:
         with pytest.MonkeyPatch.context() as patch:
             for name, value in sim.env.items():
                 patch.setenv(name, value)
-            settings = Settings.from_env({**os.environ, "PRIVATE_CLUSTER_MODE": mode})
+            settings = Settings.from_env(
+                {**os.environ, "PRIVATE_CLUSTER_MODE": mode, "CIS_SECTIONS": sections}
+            )
             app = build(settings, dead_letters=DeadLetters.DIRECTORY, deadline_seconds=600)
             sink = CollectingSink()
             try:
@@ -109,6 +113,18 @@ def by_instance(rows: list[Any]) -> dict[tuple[str, str, str], tuple[str, str, s
         )
         for r in rows
     }
+
+
+class TestArmControls:
+    def test_a_private_clusters_arm_controls_are_judged_without_its_api_server(self, sim):
+        """All sections in report mode: the private cluster's node rows are ERROR, its ARM rows
+        are verdicts (it is private: 5.4.1 and 5.4.2 PASS), one per control."""
+        scan = _scan(sim, "report", sections="all")
+        rows = scan.of(SMALL)
+        arm = {r.ControlId: r.Status for r in rows if r.Scope == "cluster"}
+        assert len(arm) == len(get_benchmark("cis-aks-1.8").arm_controls)
+        assert (arm["5.4.1"], arm["5.4.2"], arm["5.4.3"]) == ("PASS", "PASS", "PASS")
+        assert {r.Status for r in rows if r.Scope == "node"} == {"ERROR"}
 
 
 class TestReportMode:

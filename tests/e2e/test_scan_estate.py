@@ -19,7 +19,13 @@ from shared.entrypoints.cli import main
 from shared.pipeline import run_scan
 from shared.settings import Settings
 from sim import FINDINGS_STREAM, RUNS_STREAM, Action, Endpoint, Fault, SimulatedEstate
-from tests.e2e.expected import NODES_PER_POOL, expected_status
+from tests.e2e.expected import (
+    CLUSTER_CONTROLS,
+    CLUSTER_VERDICTS,
+    NODES_PER_POOL,
+    expected_cluster_status,
+    expected_status,
+)
 
 PROD_SUB = "3c5a7e91-2b4d-4f6a-8c0e-1a2b3c4d5e6f"
 DEV_SUB = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
@@ -49,17 +55,20 @@ def by_run(rows, run_id):
 
 class TestWholeEstate:
     def test_every_row_matches_the_hand_written_verdicts(self, env):
-        """Each (node, control) row equals the verdict written by hand for its pool."""
+        """Each (node, control) and (cluster, control) row equals the verdict written by hand."""
         outcome, rows = scan(env)
         assert rows, "no rows"
         for row in rows:
-            want = expected_status(row.ClusterName, row.NodePool, row.NodeName, row.ControlId)
+            if row.Scope == "cluster":
+                want = expected_cluster_status(row.ClusterName, row.ControlId)
+            else:
+                want = expected_status(row.ClusterName, row.NodePool, row.NodeName, row.ControlId)
             assert row.Status == want, (row.ClusterName, row.NodeName, row.ControlId, row.Reason)
         assert outcome.run.Failed > 0
         assert outcome.run.Passed > 0
 
     def test_every_pair_exactly_once(self, env):
-        """Every node of every reachable cluster has one row per control; clusters not reached have one per control."""
+        """Every node of every reachable cluster has one row per node control; clusters not reached have one per node control; every cluster, stopped ones too, one per cluster control."""
         _, rows = scan(env)
         pairs = Counter((r.ClusterName, r.NodeName, r.ControlId) for r in rows)
         assert set(pairs.values()) == {1}
@@ -68,8 +77,32 @@ class TestWholeEstate:
         )
         expected_nodes = {k: v for k, v in NODES_PER_POOL.items() if k[0] != "aks-local-only"}
         assert dict(nodes) == expected_nodes
-        cluster_rows = {(r.ClusterName, r.Status) for r in rows if not r.NodeName}
-        assert cluster_rows == {("aks-dev-stopped", "SKIPPED"), ("aks-local-only", "ERROR")}
+        unreached = {
+            (r.ClusterName, r.Status) for r in rows if not r.NodeName and r.Scope == "node"
+        }
+        assert unreached == {("aks-dev-stopped", "SKIPPED"), ("aks-local-only", "ERROR")}
+        cluster_rows = Counter(r.ClusterName for r in rows if r.Scope == "cluster")
+        assert cluster_rows == dict.fromkeys(CLUSTER_VERDICTS, len(CLUSTER_CONTROLS))
+        assert {r.NodeName for r in rows if r.Scope == "cluster"} == {""}
+
+    def test_each_verdict_of_the_cluster_controls_appears(self, env):
+        """The demo shows every verdict of the cluster controls: PASS, FAIL, MANUAL, and ERROR for a denied read."""
+        _, rows = scan(env)
+        cluster = [r for r in rows if r.Scope == "cluster"]
+        assert {r.Status for r in cluster} == {"PASS", "FAIL", "MANUAL", "ERROR"}
+        (denied,) = [r for r in cluster if r.Status == "ERROR"]
+        assert (denied.ClusterName, denied.ControlId) == ("aks-local-only", "2.1.1")
+        assert "grant the scanner Microsoft.Insights/diagnosticSettings/read" in denied.Reason
+        assert "AuthorizationFailed" in denied.Reason
+
+    def test_cluster_rows_carry_their_evidence(self, env):
+        """A cluster row shows what ARM said: the legacy pool with node public IPs, counted."""
+        _, rows = scan(env)
+        (row,) = [r for r in rows if (r.ClusterName, r.ControlId) == ("aks-legacy-eus", "5.4.3")]
+        evidence = json.loads(row.Evidence)
+        assert evidence["poolsWithNodePublicIP"] == {"count": 1, "first": ["legacy"]}
+        assert row.EvidenceCount == 1
+        assert (row.Section, row.Scope, row.NodePool) == ("5.4", "cluster", "")
 
     def test_log_analytics_received_every_row_exactly_once(self, env, sim):
         """The Logs Ingestion endpoint accepted each RecordId once, and the run record's counts match."""
@@ -89,6 +122,9 @@ class TestWholeEstate:
         )
         assert (record["Clusters"], record["ClustersFailed"], record["Subscriptions"]) == (5, 1, 2)
         assert (record["Nodes"], record["NodesFailed"]) == (13, 1)
+        assert record["ClusterRows"] == len(CLUSTER_VERDICTS) * len(CLUSTER_CONTROLS)
+        assert record["ClusterRows"] == sum(r["Scope"] == "cluster" for r in accepted)
+        assert record["Manual"] == statuses["MANUAL"]
         assert record["RowsSent"] == len(rows)
         assert record["RowsDeadLettered"] == 0
 
@@ -103,7 +139,9 @@ class TestWholeEstate:
     def test_non_entra_cluster_is_error_with_the_setting_named(self, env):
         """A cluster without Entra ID gets ERROR rows naming ALLOW_LOCAL_ACCOUNTS."""
         _, rows = scan(env)
-        reasons = {r.Reason for r in rows if r.ClusterName == "aks-local-only"}
+        reasons = {
+            r.Reason for r in rows if r.ClusterName == "aks-local-only" and r.Scope == "node"
+        }
         assert len(reasons) == 1
         assert "ALLOW_LOCAL_ACCOUNTS" in reasons.pop()
 
@@ -112,7 +150,7 @@ class TestOptions:
     def test_local_accounts_allowed_scans_the_non_entra_cluster(self, env):
         """ALLOW_LOCAL_ACCOUNTS=true reads the non-Entra cluster with its client certificate."""
         _, rows = scan(env, ALLOW_LOCAL_ACCOUNTS="true")
-        local = [r for r in rows if r.ClusterName == "aks-local-only"]
+        local = [r for r in rows if r.ClusterName == "aks-local-only" and r.Scope == "node"]
         assert {r.NodeName for r in local} == {
             "aks-nodes-31036032-vmss000000",
             "aks-nodes-31036032-vmss000001",
@@ -130,11 +168,48 @@ class TestOptions:
         assert key(graph) == key(arm)
 
     def test_resource_graph_failure_falls_back_to_arm(self, env, sim):
-        """When Resource Graph refuses, auto mode lists clusters through ARM and loses nothing."""
+        """When Resource Graph refuses, auto mode lists clusters through ARM and loses nothing;
+        only the controls that need the registries read are ERROR, naming the action."""
         sim.faults.add(Fault(Endpoint.RESOURCE_GRAPH, Action.ERROR, 403))
         outcome, rows = scan(env)
         assert outcome.run.Clusters == 5
-        assert len(rows) == 13 * 9 + 2 * 9
+        assert len([r for r in rows if r.Scope == "node"]) == 13 * 9 + 2 * 9
+        registry_rows = [r for r in rows if r.ControlId in ("5.1.2", "5.1.3", "5.1.4")]
+        assert len(registry_rows) == 3 * 5
+        assert {r.Status for r in registry_rows} == {"ERROR"}
+        assert all("Microsoft.ContainerRegistry/registries/read" in r.Reason for r in registry_rows)
+        others = [r for r in rows if r.Scope == "cluster" and r not in registry_rows]
+        assert all(r.Status == expected_cluster_status(r.ClusterName, r.ControlId) for r in others)
+
+    def test_kubelet_only_sections_make_no_arm_read(self, env, sim):
+        """CIS_SECTIONS=3.2 is the kubelet scan: node rows only, and no cluster-control read."""
+
+        def calls(snapshot: dict[str, int], endpoint: str) -> int:
+            return sum(n for k, n in snapshot.items() if k.split("|")[0] == endpoint)
+
+        endpoints = (
+            "diagnostic-settings",
+            "role-definition",
+            "security-resources",
+            "authorization-resources",
+        )
+        start = sim.snapshot()
+        scan(env)
+        full = sim.snapshot()
+        assert all(calls(full, e) > calls(start, e) for e in endpoints)  # the full scan reads them
+        outcome, rows = scan(env, CIS_SECTIONS="3.2")
+        after = sim.snapshot()
+        assert {r.Scope for r in rows} == {"node"}
+        assert outcome.run.ClusterRows == 0
+        for endpoint in endpoints:
+            assert calls(after, endpoint) == calls(full, endpoint), endpoint
+
+    def test_sections_select_the_cluster_controls_only(self, env):
+        """CIS_SECTIONS=2,5 gives one row per cluster and control of those sections, no node row."""
+        outcome, rows = scan(env, CIS_SECTIONS="2,5")
+        assert {r.Section.split(".")[0] for r in rows} == {"2", "5"}
+        assert {r.Scope for r in rows} == {"cluster"}
+        assert outcome.run.ClusterRows == len(rows) == 5 * 14
 
     def test_subscription_scope(self, env):
         """--subscription limits the scan to that subscription's clusters."""
@@ -254,6 +329,20 @@ class TestCommandLine:
         assert "SCAN_CONCURRENCY" in capsys.readouterr().err
         assert sim.snapshot() == before
 
+    def test_sections_flag_selects_the_kubelet_section(self, env, tmp_path):
+        """--sections 3.2 (CIS_SECTIONS) writes node rows only; a section the benchmark lacks exits 2."""
+        out = tmp_path / "out.jsonl"
+        assert main(["scan", "--sections", "3.2", "--format", "jsonl", "--output", str(out)]) == 0
+        rows = [json.loads(line) for line in out.read_text().splitlines()[:-1]]
+        assert rows
+        assert {r["Scope"] for r in rows} == {"node"}
+        assert {r["Section"] for r in rows} == {"3.2"}
+
+    def test_unknown_section_exits_2(self, env, capsys):
+        """A section cis-aks-1.8 does not have is a usage error naming CIS_SECTIONS and its sections."""
+        assert main(["scan", "--sections", "4"]) == 2
+        assert "CIS_SECTIONS: cis-aks-1.8 has no section 4" in capsys.readouterr().err
+
     def test_fail_on_findings_exits_1(self, env, tmp_path):
         """--fail-on-findings exits 1 when a FAIL exists; the jsonl output ends with the run record."""
         out = tmp_path / "out.jsonl"
@@ -331,13 +420,18 @@ class TestAnyKubeconfig:
             main(["scan", "--kubeconfig", str(path), "--format", "json", "--output", str(out)]) == 0
         )
         findings = json.loads(out.read_text())["findings"]
-        assert {f["NodeName"] for f in findings} == {
+        nodes = [f for f in findings if f["Scope"] == "node"]
+        assert {f["NodeName"] for f in nodes} == {
             "aks-legacy-89116085-vmss000000",
             "aks-legacy-89116085-vmss000001",
         }
-        statuses = {f["ControlId"]: f["Status"] for f in findings}
+        statuses = {f["ControlId"]: f["Status"] for f in nodes}
         assert statuses["3.2.4"] == "FAIL"
         assert statuses["3.2.2"] == "PASS"
+        arm = [f for f in findings if f["Scope"] == "cluster"]
+        assert len(arm) == len(CLUSTER_CONTROLS)
+        assert {f["Status"] for f in arm} == {"SKIPPED"}
+        assert all("reads no Azure Resource Manager data" in f["Reason"] for f in arm)
 
     def test_kubeconfig_that_skips_tls_verification_is_refused(self, env, sim, tmp_path):
         """A kubeconfig asking to skip TLS verification gives ERROR rows, never an unverified read, and exit 4 (nothing reached)."""
@@ -346,7 +440,7 @@ class TestAnyKubeconfig:
         assert (
             main(["scan", "--kubeconfig", str(path), "--format", "json", "--output", str(out)]) == 4
         )
-        findings = json.loads(out.read_text())["findings"]
+        findings = [f for f in json.loads(out.read_text())["findings"] if f["Scope"] == "node"]
         assert {f["Status"] for f in findings} == {"ERROR"}
         assert "TLS" in findings[0]["Reason"]
 

@@ -52,7 +52,7 @@ def rows(n: int, prefix: str = "r") -> list[dict[str, Any]]:
 class TestBlobStore:
     def test_put_then_replay_deletes_after_acceptance(self, store):
         """A letter is re-sent and deleted once every row was accepted."""
-        store.put("Custom-KubeletFindings", rows(3))
+        store.put("Custom-AksCisFindings", rows(3))
         up = FlakyUploader()
         assert replay(store, up) == 3
         assert [r["RecordId"] for r in up.accepted] == ["r0", "r1", "r2"]
@@ -60,7 +60,7 @@ class TestBlobStore:
 
     def test_outage_keeps_the_letter(self, store):
         """When the upload fails again the letter stays, whole."""
-        store.put("Custom-KubeletFindings", rows(2))
+        store.put("Custom-AksCisFindings", rows(2))
         assert replay(store, FlakyUploader(outage=True)) == 0
         assert len(store.names()) == 1
         up = FlakyUploader()
@@ -69,7 +69,7 @@ class TestBlobStore:
 
     def test_partial_failure_keeps_only_the_failed_rows(self, store):
         """Rows accepted in a partial failure are not stored again; the rest wait."""
-        store.put("Custom-KubeletFindings", rows(4))
+        store.put("Custom-AksCisFindings", rows(4))
         assert replay(store, FlakyUploader(refuse={"r1"})) == 3
         (name,) = store.names()
         with store.claim(name) as letter:
@@ -78,7 +78,7 @@ class TestBlobStore:
 
     def test_a_leased_letter_is_skipped_by_a_concurrent_replay(self, store):
         """A letter claimed by one run is not replayed by another at the same time."""
-        store.put("Custom-KubeletFindings", rows(1))
+        store.put("Custom-AksCisFindings", rows(1))
         (name,) = store.names()
         with store.claim(name) as held:
             assert held is not None
@@ -97,11 +97,11 @@ class TestDeliveringSink:
             return Finding(**values)
 
         down = FlakyUploader(outage=True)
-        sink = DeliveringSink(down, store, "Custom-KubeletFindings", "Custom-KubeletScanRuns")
+        sink = DeliveringSink(down, store, "Custom-AksCisFindings", "Custom-AksCisScanRuns")
         sink.write_findings([finding(i) for i in range(5)])
         assert sink.stats.rows_dead_lettered == 5
         up = FlakyUploader()
-        recovered = DeliveringSink(up, store, "Custom-KubeletFindings", "Custom-KubeletScanRuns")
+        recovered = DeliveringSink(up, store, "Custom-AksCisFindings", "Custom-AksCisScanRuns")
         assert recovered.replay() == 5
         assert recovered.stats.rows_replayed == 5
         assert sorted(r["RecordId"] for r in up.accepted) == [f"id{i}" for i in range(5)]

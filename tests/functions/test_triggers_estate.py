@@ -18,6 +18,7 @@ import function_app
 from sim import FINDINGS_STREAM, RUNS_STREAM, SimulatedEstate, default_estate
 from sim.entra import AZURE_CLI_CLIENT_ID
 from tests.azurite import azurite
+from tests.e2e.expected import CLUSTER_CONTROLS, CLUSTER_VERDICTS
 
 pytestmark = pytest.mark.azurite
 DEV_SUB = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
@@ -72,6 +73,10 @@ queue_fn = function_app.scan_cluster.build().get_user_function()
 http_fn = function_app.manual_scan.build().get_user_function()
 
 
+#: One row per cluster and cluster-scoped control (tests/e2e/expected.py), all five clusters.
+CLUSTER_ROWS = len(CLUSTER_VERDICTS) * len(CLUSTER_CONTROLS)
+
+
 def post(body: bytes, token: str) -> tuple[func.HttpResponse, list[str] | None]:
     request = func.HttpRequest(
         method="POST",
@@ -115,13 +120,20 @@ class TestFanOut:
             "aks-dev-stopped",
         }
         assert set(Counter(r["RecordId"] for r in rows).values()) == {1}
-        assert len(rows) == (13 + 2) * 9
+        assert len(rows) == (13 + 2) * 9 + CLUSTER_ROWS
+        pairs = Counter((r["ClusterName"], r["NodeName"], r["ControlId"]) for r in rows)
+        assert set(pairs.values()) == {1}
         runs = rows_of(sim, run_id, RUNS_STREAM)
         assert Counter(r["Trigger"] for r in runs) == {"timer": 1, "queue": 4}
         assert {r["Trigger"]: json.loads(r["TriggeredBy"]) for r in runs} == {
             "timer": {"kind": "timer"},
             "queue": {"kind": "queue"},
         }
+        # the dispatcher writes every cluster's ARM rows (stopped one included), the jobs none
+        cluster_rows = {r["Trigger"]: r["ClusterRows"] for r in runs if r["Trigger"] == "timer"}
+        assert cluster_rows == {"timer": CLUSTER_ROWS}
+        assert {r["ClusterRows"] for r in runs if r["Trigger"] == "queue"} == {0}
+        assert sum(r["Scope"] == "cluster" for r in rows) == CLUSTER_ROWS
 
     def test_message_that_is_not_ours_goes_to_poison_with_reason(self, env, sim):
         """An unparseable message is moved to the poison queue at once, naming the problem, and scans nothing."""
@@ -195,8 +207,10 @@ class TestHttp:
         )
         assert response.status_code == 200
         body = json.loads(response.get_body())
-        assert len(body["findings"]) == 2 * 9
-        assert body["run"]["Failed"] == 12
+        assert len(body["findings"]) == 2 * 9 + len(CLUSTER_CONTROLS)
+        assert body["run"]["ClusterRows"] == len(CLUSTER_CONTROLS)
+        legacy = CLUSTER_VERDICTS["aks-legacy-eus"]
+        assert body["run"]["Failed"] == 12 + sum(s == "FAIL" for s in legacy.values())
         assert {r["RecordId"] for r in rows_of(sim, body["run"]["RunId"])} == {
             f["RecordId"] for f in body["findings"]
         }
@@ -236,7 +250,7 @@ class TestNoFindingsLost:
         timer_fn(TimerRequest(past_due=False), again)  # the next run replays first
         rows = rows_of(sim, run_id)
         counts = Counter(r["RecordId"] for r in rows)
-        assert len(rows) == (13 + 2) * 9
+        assert len(rows) == (13 + 2) * 9 + CLUSTER_ROWS
         assert set(counts.values()) == {1}
         assert list(container.list_blobs()) == []
         next_run = json.loads(again.value[0])["runId"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from shared.core import records  # the record schema's one import in tests/infra
 
-FINDINGS_TABLE = "KubeletFindings_CL"
-RUNS_TABLE = "KubeletScanRuns_CL"
+FINDINGS_TABLE = records.FINDINGS_TABLE
+RUNS_TABLE = records.RUNS_TABLE
 
 #: table -> its columns, (name, Log Analytics type), in order
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {

@@ -21,7 +21,7 @@ WORKBOOK_MODULE = MAIN.module("workbook")
 
 #: rule symbol -> (the column it measures, its dimensions, operator and threshold)
 RULES = {
-    "failedControls": ("FailedNodes", ["ClusterId", "ControlId"], "GreaterThan", 0),
+    "failedControls": ("FailedTargets", ["ClusterId", "ControlId"], "GreaterThan", 0),
     "coverageGaps": ("Rows", ["Target", "Problem"], "GreaterThan", 0),
     "silentScanner": ("Runs", [], "LessThan", 1),
     "waitingDeadLetters": ("WaitingRows", [], "GreaterThan", 0),
@@ -158,6 +158,18 @@ class TestRules:
         """An exempted FAIL (accepted risk in SCAN_POLICY) does not page."""
         assert 'Status == "FAIL" and not(coalesce(Exempt, false))' in _query("failedControls")
 
+    def test_failures_alert_counts_a_cluster_control_once(self):
+        """A cluster-scoped FAIL (one row, no node) counts as one target, with its evidence."""
+        query = _query("failedControls")
+        assert 'dcount(iff(Scope == "cluster", ClusterId, NodeName))' in query
+        assert 'take_anyif(Evidence, Scope == "cluster")' in query
+
+    def test_coverage_counts_clusters_by_their_node_rows(self):
+        """The dispatcher writes every cluster's ARM rows, so coverage looks at node-scoped rows."""
+        query = _query("coverageGaps")
+        assert 'countif(Scope == "node")' in query
+        assert "countif(NodeRows > 0)" in query
+
     def test_dead_letter_alert_balances_dead_lettered_against_replayed(self):
         """The waiting balance uses both counters of the run record, clamped at zero."""
         query = _query("waitingDeadLetters")
@@ -181,6 +193,19 @@ class TestWorkbook:
         query = _workbook_queries()["matrix"]
         assert "arg_max(TimeGenerated, RunId) by ClusterId" in query
         assert "evaluate pivot(ControlId" in query
+
+    def test_cluster_controls_view_shows_one_row_per_cluster_and_control(self):
+        """Cluster-scoped rows of each cluster's latest run, with their evidence and count."""
+        query = _workbook_queries()["cluster-controls"]
+        assert 'Scope == "cluster"' in query
+        assert "arg_max(TimeGenerated, RunId) by ClusterId" in query
+        assert "EvidenceCount, Reason, Evidence" in query
+
+    def test_evidence_grid_shows_both_scopes(self):
+        """The selected cluster's grid carries Scope, Section, Evidence and EvidenceCount."""
+        query = _workbook_queries()["evidence"]
+        for column in ("Scope", "Section", "Evidence", "EvidenceCount"):
+            assert column in query
 
     def test_evidence_follows_the_cluster_parameter(self):
         """The evidence grid shows the selected cluster only."""

@@ -47,7 +47,7 @@ class TestTheSet:
             "silentScanner",
             "waitingDeadLetters",
         ]
-        assert RULE_BY_SYMBOL["failedControls"].measure == "FailedNodes"
+        assert RULE_BY_SYMBOL["failedControls"].measure == "FailedTargets"
         assert RULE_BY_SYMBOL["failedControls"].dimensions == ("ClusterId", "ControlId")
         assert "let period = 6h;" in RULE_BY_SYMBOL["silentScanner"].query.text
 

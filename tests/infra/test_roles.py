@@ -19,6 +19,12 @@ SCANNER_ACTIONS = [
     "Microsoft.ResourceGraph/resources/read",  # ResourceGraphClient.resources (discovery)
     "Microsoft.ContainerService/managedClusters/read",  # managed_clusters.list (ARM fallback)
     "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action",  # server URL + CA
+    # shared/adapters/azure_facts.py, the reads of the cluster-scoped controls:
+    "Microsoft.Insights/diagnosticSettings/read",  # GET {cluster}/providers/.../diagnosticSettings
+    "Microsoft.Security/pricings/read",  # Resource Graph securityresources (Defender pricing)
+    "Microsoft.ContainerRegistry/registries/read",  # Resource Graph resources (registries)
+    "Microsoft.Authorization/roleAssignments/read",  # Resource Graph authorizationresources
+    "Microsoft.Authorization/roleDefinitions/read",  # GET .../roleDefinitions/{id}
 ]
 #: PRIVATE_CLUSTER_MODE=run-command only (shared/adapters/run_command.py): begin_run_command and
 #: get_command_result.
@@ -63,7 +69,8 @@ def _permissions(role: Template = ROLE) -> dict[str, Any]:
 
 class TestScannerRole:
     def test_actions_are_exactly_the_scanner_calls(self):
-        """Control-plane actions: subscriptions, Resource Graph, clusters, user kubeconfig."""
+        """Control-plane actions: subscriptions, Resource Graph, clusters, user kubeconfig, and
+        the read of each resource type the cluster-scoped controls judge."""
         assert _permissions()["actions"] == SCANNER_ACTIONS
 
     def test_run_command_actions_only_in_run_command_mode(self):
@@ -85,9 +92,11 @@ class TestScannerRole:
 
     @pytest.mark.parametrize("action", SCANNER_ACTIONS + SCANNER_DATA_ACTIONS)
     def test_no_wildcard_no_admin(self, action):
-        """No '*', no admin credentials, no run command, no write."""
+        """No '*', no admin credentials, no run command, no write; ARM reads end in /read."""
         assert "*" not in action
         assert not re.search(r"admin|runcommand|write|delete", action, re.IGNORECASE)
+        if not action.startswith("Microsoft.ContainerService/managedClusters/listClusterUser"):
+            assert action.endswith("/read"), action
 
     def test_every_role_definition_in_infra_is_wildcard_free(self):
         """Whatever role definitions infra/ holds, none has a wildcard action."""

@@ -96,6 +96,7 @@ class TestValues:
             "ARM_ENDPOINT",
             "DISCOVERY_MODE",
             "CIS_BENCHMARK",
+            "CIS_SECTIONS",
             "EVENT_RECORD_QPS_MODE",
             "EVENT_RECORD_QPS_MIN",
             "SCAN_POLICY",

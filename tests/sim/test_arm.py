@@ -14,13 +14,15 @@ from azure.core.exceptions import (
     HttpResponseError,
     ResourceNotFoundError,
 )
+from azure.core.rest import HttpRequest
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.containerservice.models import CredentialResults
+from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions, QueryResponse
 from azure.mgmt.subscription import SubscriptionClient
 
-from sim import Endpoint, SimulatedEstate, Subscription, default_estate
+from sim import Action, Endpoint, Fault, SimulatedEstate, Subscription, default_estate
 from sim.estate import DEMO_SUB_DEV, DEMO_SUB_PROD
 from tests.sim.conftest import arm_error
 
@@ -400,3 +402,155 @@ def test_stopped_cluster_kubeconfig_points_at_a_refusing_port(sim, credential):
     host, port = server.removeprefix("https://").split(":")
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((host, int(port)), timeout=5).close()
+
+
+def arm_get(sim: SimulatedEstate, credential: Any, path: str, api_version: str) -> Any:
+    """GET ``path`` through a management client's pipeline; the JSON body (raises on error)."""
+    with ContainerServiceClient(credential, DEMO_SUB_PROD, **arm_kwargs(sim)) as client:
+        response = client.send_request(
+            HttpRequest("GET", path, params={"api-version": api_version})
+        )
+        if response.status_code != 200:
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        return response.json()
+
+
+def cluster_path(subscription: str, group: str, name: str) -> str:
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{group}/providers/"
+        f"Microsoft.ContainerService/managedClusters/{name}"
+    )
+
+
+class TestClusterControlReads:
+    """The reads of the cluster-scoped controls, in their REST shapes and error bodies."""
+
+    def test_diagnostic_settings_are_a_value_list(self, sim, credential):
+        """listDiagnosticSettings shape: value[] with logs[{category|categoryGroup, enabled}]."""
+        body = arm_get(
+            sim,
+            credential,
+            cluster_path(DEMO_SUB_PROD, "rg-prod-weu", "aks-prod-weu")
+            + "/providers/Microsoft.Insights/diagnosticSettings",
+            "2021-05-01-preview",
+        )
+        (setting,) = body["value"]
+        assert setting["type"] == "Microsoft.Insights/diagnosticSettings"
+        assert setting["properties"]["workspaceId"].endswith("/workspaces/law-aks")
+        assert {"category": "kube-audit-admin", "enabled": True} in [
+            {k: v for k, v in log.items() if k != "retentionPolicy"}
+            for log in setting["properties"]["logs"]
+        ]
+        assert "nextLink" not in body  # the collection is not pageable (x-ms-pageable: null)
+
+    def test_refused_diagnostic_settings_name_the_action(self, sim, credential):
+        """A cluster whose settings the identity may not read: ARM's 403 naming the action."""
+        with pytest.raises(HttpResponseError) as caught:
+            arm_get(
+                sim,
+                credential,
+                cluster_path(DEMO_SUB_PROD, "rg-local", "aks-local-only")
+                + "/providers/Microsoft.Insights/diagnosticSettings",
+                "2021-05-01-preview",
+            )
+        status, code, message = arm_error(caught.value)
+        assert (status, code) == (403, "AuthorizationFailed")
+        assert "'Microsoft.Insights/diagnosticSettings/read'" in message
+
+    def test_role_definitions_by_id(self, sim, credential):
+        """A built-in role by its subscription-scoped id; an unknown one is 404."""
+        acr_pull = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+        body = arm_get(
+            sim,
+            credential,
+            f"/subscriptions/{DEMO_SUB_PROD}/providers/Microsoft.Authorization/roleDefinitions/{acr_pull}",
+            "2022-04-01",
+        )
+        assert body["properties"]["roleName"] == "AcrPull"
+        assert body["properties"]["permissions"][0]["actions"] == [
+            "Microsoft.ContainerRegistry/registries/pull/read"
+        ]
+        with pytest.raises(HttpResponseError) as caught:
+            arm_get(
+                sim,
+                credential,
+                "/providers/Microsoft.Authorization/roleDefinitions/00000000-0000-0000-0000-000000000000",
+                "2022-04-01",
+            )
+        assert arm_error(caught.value)[:2] == (404, "RoleDefinitionDoesNotExist")
+
+    @pytest.mark.parametrize(
+        ("query", "count", "kind"),
+        [
+            (
+                "securityresources | where type =~ 'microsoft.security/pricings' | project id, subscriptionId, properties",
+                2,
+                "pricing",
+            ),
+            (
+                "resources | where type =~ 'microsoft.containerregistry/registries' | project id, name, properties",
+                3,
+                "registry",
+            ),
+            (
+                "authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | project id, properties",
+                7,
+                "assignment",
+            ),
+            (
+                "resources | where type =~ 'microsoft.security/pricings' | project id",
+                0,
+                "wrong-table",
+            ),
+        ],
+        ids=["pricings", "registries", "role-assignments", "wrong-table"],
+    )
+    def test_resource_graph_tables(self, sim, credential, query, count, kind):
+        """Each table answers its own type, paged with skip tokens like the resources table."""
+        with ResourceGraphClient(credential, **arm_kwargs(sim)) as client:
+            rows, pages = all_pages(client, query, top=1000)
+        assert len(rows) == count
+        assert len(pages) == max(1, -(-count // 3))  # pages of three
+        if kind == "pricing":
+            standard = next(r for r in rows if r["subscriptionId"] == DEMO_SUB_PROD)
+            (extension,) = standard["properties"]["extensions"]
+            assert extension == {
+                "name": "ContainerRegistriesVulnerabilityAssessments",
+                "isEnabled": "True",  # a string, as in ListPricings_example.json
+            }
+
+    @pytest.mark.parametrize(
+        ("endpoint", "table"),
+        [
+            (Endpoint.SECURITY_RESOURCES, "securityresources"),
+            (Endpoint.AUTHORIZATION_RESOURCES, "authorizationresources"),
+        ],
+        ids=["security", "authorization"],
+    )
+    def test_a_table_fault_leaves_the_other_tables_alone(self, sim, credential, endpoint, table):
+        """A fault on one table's endpoint fails its queries only, with ARM's 403 body."""
+        sim.faults.add(Fault(endpoint, Action.ERROR, 403))
+        with ResourceGraphClient(credential, **arm_kwargs(sim)) as client:
+            with pytest.raises(HttpResponseError) as caught:
+                all_pages(client, f"{table} | where type =~ 'x/y'")
+            rows, _ = all_pages(client, SCANNER_QUERY)
+        assert arm_error(caught.value)[:2] == (403, "AuthorizationFailed")
+        assert len(rows) == 5
+
+    def test_managed_cluster_carries_what_the_controls_read(self, sim, credential):
+        """identityProfile.kubeletidentity, networkPolicy, authorized ranges and KMS, by ARM's names."""
+        with ContainerServiceClient(credential, DEMO_SUB_PROD, **arm_kwargs(sim)) as client:
+            mc = client.managed_clusters.get("rg-prod-weu", "aks-prod-weu").as_dict()
+        props = mc["properties"]
+        assert props["identityProfile"]["kubeletidentity"]["objectId"]
+        assert props["networkProfile"]["networkPolicy"] == "cilium"
+        assert props["apiServerAccessProfile"]["authorizedIPRanges"] == [
+            "203.0.113.0/24",
+            "198.51.100.10/32",
+        ]
+        assert props["securityProfile"]["azureKeyVaultKms"]["enabled"] is True
+        legacy = ContainerServiceClient(credential, DEMO_SUB_PROD, **arm_kwargs(sim))
+        with legacy:
+            old = legacy.managed_clusters.get("rg-legacy-eus", "aks-legacy-eus").as_dict()
+        assert "networkPolicy" not in old["properties"]["networkProfile"]
+        assert old["properties"]["agentPoolProfiles"][0]["enableNodePublicIP"] is True

@@ -1,9 +1,21 @@
-"""CIS Azure Kubernetes Service (AKS) Benchmark v1.8.0, section 3.2 "Kubelet".
+"""CIS Azure Kubernetes Service (AKS) Benchmark v1.8.0: sections 2, 3 and 5.
 
-Ids and titles follow the v1.8.0 numbering (nine items; eventRecordQPS is 3.2.7 at Level 2).
-Every check reads the kubelet's effective configuration from configz, where Go's ``omitempty``
-drops zero values; each field's "absent means" is stated next to its check and is exactly the
-table of the scanner-core specification (see README "Controls").
+Section 3.2 "Kubelet" is evaluated per node: ids and titles follow the v1.8.0 numbering (nine
+items; eventRecordQPS is 3.2.7 at Level 2). Every check reads the kubelet's effective
+configuration from configz, where Go's ``omitempty`` drops zero values; each field's "absent
+means" is stated next to its check and is exactly the table of the scanner-core specification
+(see README "Controls").
+
+Sections 2 (control plane logging), 3.1 (worker node files) and 5 (managed services) are
+evaluated per cluster from what ARM says about it; their checks are in ``managed_cluster``
+(``CLUSTER_ROWS`` here gives them their v1.8.0 ids, titles and levels). Sources: ids and titles
+from aquasecurity/kube-bench ``cfg/aks-1.8/{controlplane,node,managedservices}.yaml`` @
+1e6579f92d0e7ea4052b7f914cba875386e51226 (its "(Manual)"/"(Automated)" suffix removed); levels
+from the per-recommendation transcription of the v1.8.0 text in CyberStrikeus/CyberStrike
+``.cyberstrike/skill/CIS_benchmarks/Server_Software/Kubernetes/
+CIS_Azure_Kubernetes_Service_AKS_Benchmark_v1.8.0/cis-aks-v180-<id>/SKILL.md`` @
+2ffd3d89f089b4c92c63e6c94af59a03abc37061 ("Profile Applicability"; third-party material).
+Section 4 (policies, from the Kubernetes API) is issue #14.
 
 Remediation is written for AKS, where nodes are managed: the kubelet flags are set by AKS
 (AgentBaker) and cannot be edited on a node; what a user can change is named, the rest says to
@@ -15,8 +27,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.core.controls import Benchmark, Control, Outcome
+from shared.core.controls import Benchmark, Control, Outcome, Row
 from shared.core.controls import kubelet_fields as kf
+from shared.core.controls import managed_cluster as mc
 from shared.core.model import Policy, QpsMode, Status
 
 _AKS_MANAGED = (
@@ -131,107 +144,167 @@ def check_server_cert_rotation(config: Mapping[str, Any], _: Policy) -> Outcome:
     return _verdict(ok, actual, "gate not false and serverTLSBootstrap true", reason)
 
 
+KUBELET: tuple[Control, ...] = (
+    Control(
+        id="3.2.1",
+        title="Ensure that the --anonymous-auth argument is set to false",
+        level=1,
+        paths=kf.paths(kf.ANONYMOUS_AUTH),
+        expected="false",
+        remediation=_AKS_MANAGED,
+        check=check_anonymous_auth,
+    ),
+    Control(
+        id="3.2.2",
+        title="Ensure that the --authorization-mode argument is not set to AlwaysAllow",
+        level=1,
+        paths=kf.paths(kf.AUTHORIZATION_MODE),
+        expected="not AlwaysAllow",
+        remediation=_AKS_MANAGED,
+        check=check_authorization_mode,
+    ),
+    Control(
+        id="3.2.3",
+        title="Ensure that the --client-ca-file argument is set as appropriate",
+        level=1,
+        paths=kf.paths(kf.CLIENT_CA_FILE),
+        expected="a non-empty path",
+        remediation=_AKS_MANAGED,
+        check=check_client_ca_file,
+    ),
+    Control(
+        id="3.2.4",
+        title="Ensure that the --read-only-port is secured",
+        level=1,
+        paths=kf.paths(kf.READ_ONLY_PORT),
+        expected="0",
+        remediation=_AKS_MANAGED,
+        check=check_read_only_port,
+    ),
+    Control(
+        id="3.2.5",
+        title=("Ensure that the --streaming-connection-idle-timeout argument is not set to 0"),
+        level=1,
+        paths=kf.paths(kf.STREAMING_IDLE_TIMEOUT),
+        expected="not 0",
+        remediation=_AKS_MANAGED,
+        check=check_streaming_idle_timeout,
+    ),
+    Control(
+        id="3.2.6",
+        title="Ensure that the --make-iptables-util-chains argument is set to true",
+        level=1,
+        paths=kf.paths(kf.IPTABLES_UTIL_CHAINS),
+        expected="true",
+        remediation=_AKS_MANAGED,
+        check=check_iptables_util_chains,
+    ),
+    Control(
+        id="3.2.7",
+        title=(
+            "Ensure that the --eventRecordQPS argument is set to 0 or a level which "
+            "ensures appropriate event capture"
+        ),
+        level=2,
+        paths=kf.paths(kf.EVENT_RECORD_QPS),
+        expected="0 or >= EVENT_RECORD_QPS_MIN",
+        remediation=(
+            "AKS sets --event-qps=0 on its node images; a different value means a custom or "
+            "outdated node image. Upgrade the node image; if it persists, raise it with "
+            "Microsoft support with this row as evidence. If your policy accepts the value, "
+            "set EVENT_RECORD_QPS_MIN accordingly and record why."
+        ),
+        check=check_event_record_qps,
+    ),
+    Control(
+        id="3.2.8",
+        title="Ensure that the --rotate-certificates argument is not set to false",
+        level=1,
+        paths=kf.paths(kf.ROTATE_CERTIFICATES),
+        expected="true",
+        remediation=_AKS_MANAGED,
+        check=check_rotate_certificates,
+    ),
+    Control(
+        id="3.2.9",
+        title="Ensure that the RotateKubeletServerCertificate argument is set to true",
+        level=1,
+        paths=kf.paths(kf.SERVER_CERT_ROTATION_GATE, kf.SERVER_TLS_BOOTSTRAP),
+        expected="gate not false and serverTLSBootstrap true",
+        remediation=(
+            "Kubelet serving-certificate rotation is on by default for AKS node pools on "
+            "Kubernetes 1.27 and later (it needs Kubernetes RBAC) and cannot be switched on "
+            "by hand. A pool tagged aks-disable-kubelet-serving-certificate-rotation=true "
+            "had it turned off on purpose; AKS stops honouring that tag on 1 April 2027 and "
+            "turns rotation on at the pool's next reimage. To comply sooner, create a node "
+            "pool without the tag and move workloads to it; on older Kubernetes versions, "
+            "upgrade the cluster and node pools first. (Microsoft Learn: AKS certificate "
+            "rotation, kubelet serving certificate rotation.)"
+        ),
+        check=check_server_cert_rotation,
+    ),
+)
+
+AUDIT_LOGS_TITLE = "Enable audit Logs"
+KUBECONFIG_PERMISSIONS_TITLE = (
+    "Ensure that the kubeconfig file permissions are set to 644 or more restrictive"
+)
+KUBECONFIG_OWNERSHIP_TITLE = "Ensure that the kubelet kubeconfig file ownership is set to root:root"
+AZURE_JSON_PERMISSIONS_TITLE = (
+    "Ensure that the azure.json file has permissions set to 644 or more restrictive"
+)
+AZURE_JSON_OWNERSHIP_TITLE = "Ensure that the azure.json file ownership is set to root:root"
+IMAGE_SCANNING_TITLE = (
+    "Ensure Image Vulnerability Scanning using Microsoft Defender for Cloud (MDC) image scanning "
+    "or a third party provider"
+)
+ACR_USER_ACCESS_TITLE = "Minimize user access to Azure Container Registry (ACR)"
+ACR_READ_ONLY_TITLE = "Minimize cluster access to read-only for Azure Container Registry (ACR)"
+APPROVED_REGISTRIES_TITLE = "Minimize Container Registries to only those approved"
+SERVICE_ACCOUNTS_TITLE = "Prefer using dedicated AKS Service Accounts"
+SECRETS_KMS_TITLE = "Ensure Kubernetes Secrets are encrypted"
+ENDPOINT_RESTRICTED_TITLE = "Restrict Access to the Control Plane Endpoint"
+PRIVATE_ENDPOINT_TITLE = (
+    "Ensure clusters are created with Private Endpoint Enabled and Public Access Disabled"
+)
+PRIVATE_NODES_TITLE = "Ensure clusters are created with Private Nodes"
+NETWORK_POLICY_TITLE = "Ensure Network Policy is Enabled and set as appropriate"
+LB_TLS_TITLE = "Encrypt traffic to HTTPS load balancers with TLS certificates"
+ENTRA_RBAC_TITLE = "Manage Kubernetes RBAC users with Azure AD"
+AZURE_RBAC_TITLE = "Use Azure RBAC for Kubernetes Authorization"
+
+#: Section 2 and 3.1 of v1.8.0 (v1.7.0 is identical), before the kubelet section.
+LEADING_ROWS: tuple[Row, ...] = (
+    ("2.1.1", AUDIT_LOGS_TITLE, 1, mc.AUDIT_LOGS),
+    ("3.1.1", KUBECONFIG_PERMISSIONS_TITLE, 1, mc.KUBECONFIG_PERMISSIONS),
+    ("3.1.2", KUBECONFIG_OWNERSHIP_TITLE, 1, mc.KUBECONFIG_OWNERSHIP),
+    ("3.1.3", AZURE_JSON_PERMISSIONS_TITLE, 1, mc.AZURE_JSON_PERMISSIONS),
+    ("3.1.4", AZURE_JSON_OWNERSHIP_TITLE, 1, mc.AZURE_JSON_OWNERSHIP),
+)
+#: Section 5 of v1.8.0 (v1.7.0 is identical).
+MANAGED_SERVICES_ROWS: tuple[Row, ...] = (
+    ("5.1.1", IMAGE_SCANNING_TITLE, 1, mc.IMAGE_SCANNING),
+    ("5.1.2", ACR_USER_ACCESS_TITLE, 1, mc.ACR_USER_ACCESS),
+    ("5.1.3", ACR_READ_ONLY_TITLE, 1, mc.ACR_READ_ONLY),
+    ("5.1.4", APPROVED_REGISTRIES_TITLE, 2, mc.APPROVED_REGISTRIES),
+    ("5.2.1", SERVICE_ACCOUNTS_TITLE, 1, mc.SERVICE_ACCOUNTS),
+    ("5.3.1", SECRETS_KMS_TITLE, 1, mc.SECRETS_KMS),
+    ("5.4.1", ENDPOINT_RESTRICTED_TITLE, 1, mc.ENDPOINT_RESTRICTED),
+    ("5.4.2", PRIVATE_ENDPOINT_TITLE, 2, mc.PRIVATE_ENDPOINT),
+    ("5.4.3", PRIVATE_NODES_TITLE, 1, mc.PRIVATE_NODES),
+    ("5.4.4", NETWORK_POLICY_TITLE, 1, mc.NETWORK_POLICY),
+    ("5.4.5", LB_TLS_TITLE, 2, mc.LB_TLS),
+    ("5.5.1", ENTRA_RBAC_TITLE, 2, mc.ENTRA_RBAC),
+    ("5.5.2", AZURE_RBAC_TITLE, 2, mc.AZURE_RBAC),
+)
+
+
+def _rows(rows: tuple[Row, ...]) -> tuple[Control, ...]:
+    return tuple(rec.control(cid, title, level) for cid, title, level, rec in rows)
+
+
 BENCHMARK = Benchmark(
     name="cis-aks-1.8",
     title="CIS Azure Kubernetes Service (AKS) Benchmark v1.8.0",
-    controls=(
-        Control(
-            id="3.2.1",
-            title="Ensure that the --anonymous-auth argument is set to false",
-            level=1,
-            paths=kf.paths(kf.ANONYMOUS_AUTH),
-            expected="false",
-            remediation=_AKS_MANAGED,
-            check=check_anonymous_auth,
-        ),
-        Control(
-            id="3.2.2",
-            title="Ensure that the --authorization-mode argument is not set to AlwaysAllow",
-            level=1,
-            paths=kf.paths(kf.AUTHORIZATION_MODE),
-            expected="not AlwaysAllow",
-            remediation=_AKS_MANAGED,
-            check=check_authorization_mode,
-        ),
-        Control(
-            id="3.2.3",
-            title="Ensure that the --client-ca-file argument is set as appropriate",
-            level=1,
-            paths=kf.paths(kf.CLIENT_CA_FILE),
-            expected="a non-empty path",
-            remediation=_AKS_MANAGED,
-            check=check_client_ca_file,
-        ),
-        Control(
-            id="3.2.4",
-            title="Ensure that the --read-only-port is secured",
-            level=1,
-            paths=kf.paths(kf.READ_ONLY_PORT),
-            expected="0",
-            remediation=_AKS_MANAGED,
-            check=check_read_only_port,
-        ),
-        Control(
-            id="3.2.5",
-            title=("Ensure that the --streaming-connection-idle-timeout argument is not set to 0"),
-            level=1,
-            paths=kf.paths(kf.STREAMING_IDLE_TIMEOUT),
-            expected="not 0",
-            remediation=_AKS_MANAGED,
-            check=check_streaming_idle_timeout,
-        ),
-        Control(
-            id="3.2.6",
-            title="Ensure that the --make-iptables-util-chains argument is set to true",
-            level=1,
-            paths=kf.paths(kf.IPTABLES_UTIL_CHAINS),
-            expected="true",
-            remediation=_AKS_MANAGED,
-            check=check_iptables_util_chains,
-        ),
-        Control(
-            id="3.2.7",
-            title=(
-                "Ensure that the --eventRecordQPS argument is set to 0 or a level which "
-                "ensures appropriate event capture"
-            ),
-            level=2,
-            paths=kf.paths(kf.EVENT_RECORD_QPS),
-            expected="0 or >= EVENT_RECORD_QPS_MIN",
-            remediation=(
-                "AKS sets --event-qps=0 on its node images; a different value means a custom or "
-                "outdated node image. Upgrade the node image; if it persists, raise it with "
-                "Microsoft support with this row as evidence. If your policy accepts the value, "
-                "set EVENT_RECORD_QPS_MIN accordingly and record why."
-            ),
-            check=check_event_record_qps,
-        ),
-        Control(
-            id="3.2.8",
-            title="Ensure that the --rotate-certificates argument is not set to false",
-            level=1,
-            paths=kf.paths(kf.ROTATE_CERTIFICATES),
-            expected="true",
-            remediation=_AKS_MANAGED,
-            check=check_rotate_certificates,
-        ),
-        Control(
-            id="3.2.9",
-            title="Ensure that the RotateKubeletServerCertificate argument is set to true",
-            level=1,
-            paths=kf.paths(kf.SERVER_CERT_ROTATION_GATE, kf.SERVER_TLS_BOOTSTRAP),
-            expected="gate not false and serverTLSBootstrap true",
-            remediation=(
-                "Kubelet serving-certificate rotation is on by default for AKS node pools on "
-                "Kubernetes 1.27 and later (it needs Kubernetes RBAC) and cannot be switched on "
-                "by hand. A pool tagged aks-disable-kubelet-serving-certificate-rotation=true "
-                "had it turned off on purpose; AKS stops honouring that tag on 1 April 2027 and "
-                "turns rotation on at the pool's next reimage. To comply sooner, create a node "
-                "pool without the tag and move workloads to it; on older Kubernetes versions, "
-                "upgrade the cluster and node pools first. (Microsoft Learn: AKS certificate "
-                "rotation, kubelet serving certificate rotation.)"
-            ),
-            check=check_server_cert_rotation,
-        ),
-    ),
+    controls=(*_rows(LEADING_ROWS), *KUBELET, *_rows(MANAGED_SERVICES_ROWS)),
 )

@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.core.controls import Outcome
+from shared.core.controls import Outcome, Recommendation, benchmark
 from shared.core.controls import kubelet_fields as kf
 from shared.core.controls.cis_aks_versions import (
     ANONYMOUS_AUTH,
@@ -61,8 +61,6 @@ from shared.core.controls.cis_aks_versions import (
     SERVER_CERT_ROTATION,
     STREAMING_IDLE_TIMEOUT,
     STREAMING_IDLE_TIMEOUT_TITLE,
-    Recommendation,
-    benchmark,
 )
 from shared.core.model import Policy, Status
 
