@@ -14,15 +14,17 @@ latency (``L_arm`` per ARM call, ``L_list`` per node-list page, ``L`` per config
   (``ceil(n / 500)``), ``K`` clusters of ``n_k`` nodes, ``C`` = SCAN_CONCURRENCY,
   ``c`` = SCAN_CLUSTER_CONCURRENCY. This is "the floor" the targets are measured against.
 * ``pipeline_model``: the same latencies run through the schedule ``shared.pipeline`` actually
-  uses (an event-driven model of it, computed here, not measured):
-  ``min(K, ceil(C / c) + PREFETCH_WORKERS)`` cluster workers take clusters in discovery order;
-  each calls listClusterUserCredential, lists the nodes, then keeps at most ``c`` configz reads
-  wanting one of the ``C`` permits of the run (granted first come, first served), starting the
-  next as one completes; a worker takes the next cluster when all reads of its cluster are
-  done. The workers beyond ``ceil(C / c)`` connect and list while the others read, so a
-  cluster's credential call and node list overlap the reads before it. What the model adds
-  over ``ideal`` is the cost of that schedule (the first clusters' credential calls and lists;
-  the last clusters run with fewer than ``C`` reads in flight).
+  uses (an event-driven model of it, computed here, not measured): with
+  ``W = min(K, ceil(C / c) + PREFETCH_WORKERS)``, W preparers take clusters in discovery order
+  and call listClusterUserCredential and list the nodes, then hand the cluster to a queue of at
+  most W prepared clusters (a preparer waits while it is full), and after that first cluster
+  only ``STEADY_PREPARERS`` of them go on; W readers each take the next
+  prepared cluster and keep at most ``c`` of its configz reads wanting one of the ``C`` permits
+  of the run (granted first come, first served), starting the next as one completes, and take
+  the next prepared cluster when all reads of theirs are done. So credential calls and lists
+  overlap the reads, and a reader never waits for a connect unless the preparers fall behind.
+  What the model adds over ``ideal`` is the cost of that schedule (the first clusters'
+  credential calls and lists; the last clusters run with fewer than ``C`` reads in flight).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ NODE_PAGE_SIZE = 500  # shared.adapters.kube_policy.NODE_PAGE_SIZE
 RESOURCE_GRAPH_PAGE = 1000  # shared.adapters.azure_arm.ARG_PAGE_SIZE
 SUBSCRIPTION_CHUNK = 100  # shared.adapters.azure_arm.ARG_SUBSCRIPTION_CHUNK; also the sim's page
 PREFETCH_WORKERS = 2  # shared.pipeline.PREFETCH_WORKERS
+STEADY_PREPARERS = 3  # shared.pipeline.STEADY_PREPARERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,7 @@ class _Cluster:
     done: int = 0
 
 
-def pipeline_model(
+def pipeline_model(  # noqa: PLR0915 - one event-driven model, its handlers read together
     nodes_per_cluster: Sequence[int],
     concurrency: int,
     cluster_concurrency: int,
@@ -118,24 +121,27 @@ def pipeline_model(
 ) -> float:
     """Seconds from the end of discovery to the last configz answer, under the pipeline's schedule."""
     clusters = [_Cluster(n, n) for n in nodes_per_cluster]
-    workers = min(len(clusters), math.ceil(concurrency / cluster_concurrency) + PREFETCH_WORKERS)
+    width = min(len(clusters), math.ceil(concurrency / cluster_concurrency) + PREFETCH_WORKERS)
     waiting = deque(range(len(clusters)))
+    ready: deque[int] = deque()  # prepared clusters waiting for a reader (at most ``width``)
+    blocked: deque[tuple[int, int]] = deque()  # (cluster, preparer) waiting for room in ``ready``
     queue: deque[int] = deque()  # configz reads waiting for a permit
+    idle_readers = width
     running = 0
-    events: list[tuple[float, int, str, int]] = []
+    events: list[tuple[float, int, str, int, int]] = []
     sequence = 0
     end = 0.0
 
-    def push(when: float, kind: str, cluster: int) -> None:
+    def push(when: float, kind: str, cluster: int, preparer: int = -1) -> None:
         nonlocal sequence
         sequence += 1
-        heapq.heappush(events, (when, sequence, kind, cluster))
+        heapq.heappush(events, (when, sequence, kind, cluster, preparer))
 
-    def start_cluster(now: float) -> None:
-        if waiting:
+    def prepare_next(now: float, preparer: int, first: bool = False) -> None:
+        if waiting and (first or preparer < STEADY_PREPARERS):
             index = waiting.popleft()
-            ready = now + latency.arm + list_pages(clusters[index].nodes) * latency.node_list
-            push(ready, "listed", index)
+            done = now + latency.arm + list_pages(clusters[index].nodes) * latency.node_list
+            push(done, "prepared", index, preparer)
 
     def submit(now: float, index: int) -> None:
         nonlocal running
@@ -146,18 +152,33 @@ def pipeline_model(
         else:
             queue.append(index)
 
-    for _ in range(workers):
-        start_cluster(0.0)
+    def start_reading(now: float) -> None:
+        nonlocal idle_readers
+        while idle_readers and ready:
+            index = ready.popleft()
+            if blocked:  # room in the queue: a waiting preparer hands over and goes on
+                cluster, preparer = blocked.popleft()
+                ready.append(cluster)
+                prepare_next(now, preparer)
+            idle_readers -= 1
+            for _ in range(min(cluster_concurrency, clusters[index].to_submit)):
+                submit(now, index)
+
+    for preparer in range(width):
+        prepare_next(0.0, preparer, first=True)
     while events:
-        now, _, kind, index = heapq.heappop(events)
+        now, _, kind, index, preparer = heapq.heappop(events)
         end = max(end, now)
         cluster = clusters[index]
-        if kind == "listed":
-            if cluster.nodes == 0:
-                start_cluster(now)
-                continue
-            for _ in range(min(cluster_concurrency, cluster.to_submit)):
-                submit(now, index)
+        if kind == "prepared":
+            if cluster.nodes == 0:  # SKIPPED at once: the preparer goes on
+                prepare_next(now, preparer)
+            elif len(ready) < width:
+                ready.append(index)
+                prepare_next(now, preparer)
+            else:
+                blocked.append((index, preparer))
+            start_reading(now)
             continue
         running -= 1  # a read finished: its permit goes to the oldest waiting read first
         if queue:
@@ -167,5 +188,6 @@ def pipeline_model(
         if cluster.to_submit:
             submit(now, index)
         elif cluster.done == cluster.nodes:
-            start_cluster(now)
+            idle_readers += 1
+            start_reading(now)
     return end

@@ -12,12 +12,14 @@ from typing import Any
 
 RESULTS_EXCLUDED = ":(exclude)bench/results.json"
 PACKAGES = (
-    "kubernetes",
-    "urllib3",
+    "httptools",
+    "uvloop",
+    "orjson",
     "azure-identity",
     "azure-core",
+    "azure-mgmt-core",
     "azure-monitor-ingestion",
-    "azure-mgmt-containerservice",
+    "kubernetes",
 )
 
 

@@ -6,9 +6,10 @@ a dead-letter folder (``DEADLETTER_DIR``, replayed first), ``run_scan``. That is
 Functions invocation does. Prints one JSON line: phase times, the run record, delivery counts
 and what waits in the dead-letter folder.
 
-``import_seconds`` covers the modules ``build`` would otherwise import lazily during the scan
-(Azure SDKs, kubernetes), so ``scan_seconds`` is the scan alone: discovery, credentials, node
-lists, configz reads, evaluation and upload.
+``import_seconds`` covers the modules ``build`` and the scan would otherwise import lazily
+(Azure SDKs, the lean Kubernetes client, the event loop), so ``scan_seconds`` is the scan alone:
+discovery, credentials, node lists, configz reads, evaluation and upload. ``loaded`` says
+whether the kubernetes client package was loaded at all (it should not be, on this path).
 """
 
 from __future__ import annotations
@@ -18,23 +19,25 @@ import time
 STARTED = time.perf_counter()
 
 import json  # noqa: E402 - the clock starts before any import
+import resource  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 
 def main() -> int:
     """Scan everything the environment's identity can see; print the measurements."""
-    from kubernetes import client as k8s  # noqa: PLC0415
+    import azure.identity  # noqa: F401, PLC0415 - what build() imports lazily
 
-    import shared.adapters.azure_arm  # noqa: PLC0415 - what build() imports lazily
-    import shared.adapters.kube_api  # noqa: PLC0415
+    import shared.adapters.azure_arm  # noqa: PLC0415
+    import shared.adapters.deadletter  # noqa: PLC0415
     import shared.adapters.log_analytics  # noqa: F401, PLC0415
     from shared.bootstrap import DeadLetters, build, load_settings  # noqa: PLC0415
     from shared.core.model import ScanScope  # noqa: PLC0415
-    from shared.pipeline import run_scan  # noqa: PLC0415
+    from shared.pipeline import _new_loop, run_scan  # noqa: PLC0415
 
-    _ = k8s.CoreV1Api  # the client package loads its API modules on first attribute access
+    _new_loop().close()  # the event loop implementation (uvloop when installed)
     imported = time.perf_counter()
+    rss_after_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     settings = load_settings()
     dead_letters = Path(settings.deadletter_dir)
     began = time.perf_counter()
@@ -54,6 +57,7 @@ def main() -> int:
         json.dumps(
             {
                 "import_seconds": round(imported - STARTED, 4),
+                "rss_after_import_mb": round(rss_after_import, 1),
                 "scan_seconds": round(ended - began, 4),
                 "run": outcome.run.row(),
                 "rows_sent": app.delivering.stats.rows_sent,
@@ -61,6 +65,7 @@ def main() -> int:
                 "undelivered_rows": outcome.undelivered_rows,
                 "sink_errors": list(outcome.sink_errors),
                 "dead_letter_files": len(waiting),
+                "kubernetes_loaded": "kubernetes" in sys.modules,
                 "limits": {
                     "concurrency": settings.concurrency,
                     "cluster_concurrency": settings.cluster_concurrency,

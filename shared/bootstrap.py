@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from azure.storage.blob import ContainerClient
 
-    from shared.adapters.configz_reader import LoopThread
     from shared.adapters.deadletter import DeliveringSink
     from shared.adapters.kube_policy import RequestPolicy
     from shared.core.model import ScanScope
@@ -159,7 +158,6 @@ def build(
         allow_local_accounts=settings.allow_local_accounts,
         private_cluster_mode=settings.private_cluster_mode,
         deadline=deadline,
-        loop=_configz_loop(resources),
     )
     scanner = Scanner(
         discovery=AzureDiscovery(clients, settings.discovery_mode),
@@ -185,9 +183,7 @@ def build_for_kubeconfig(settings: Settings, path: str, context: str | None) -> 
     resources = ExitStack()
     scanner = Scanner(
         discovery=KubeconfigDiscovery(cluster),
-        connector=KubeconfigConnector(
-            path, context, _request_policy(settings), _configz_loop(resources)
-        ),
+        connector=KubeconfigConnector(path, context, _request_policy(settings)),
         benchmark=get_benchmark(settings.benchmark).select(settings.sections),
         policy=settings.policy,
         limits=Limits(settings.concurrency, settings.cluster_concurrency),
@@ -287,15 +283,6 @@ def blob_container(
     if resources is not None:
         resources.callback(client.close)
     return client
-
-
-def _configz_loop(resources: ExitStack) -> LoopThread:
-    """The one event loop every session of the scan reads configz on (closed with ``resources``)."""
-    from shared.adapters.configz_reader import LoopThread  # noqa: PLC0415
-
-    loop = LoopThread()
-    resources.callback(loop.close)
-    return loop
 
 
 def _request_policy(settings: Settings) -> RequestPolicy:

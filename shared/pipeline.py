@@ -7,14 +7,17 @@ once a session is open. In a fan-out the dispatcher evaluates the ARM ones and e
 others (``arm_rows``), so every (cluster, control) row is written exactly once per run.
 
 One code path for the CLI and the Functions triggers. It depends only on the ports
-(shared.ports); shared.bootstrap wires real adapters. Concurrency is bounded twice: at most
-``cluster_concurrency`` configz requests in flight per API server (a cluster worker's window),
-and at most ``concurrency`` across the run (one semaphore; a permit is held from the start of a
-read until its future is done). Reads are started with ``ClusterSession.start_configz`` and
-never block a thread each; the cluster workers parse and evaluate what completes. There are two
-more cluster workers than the limits keep busy, so the next clusters' credential calls and node
-lists run while the reads of the clusters before them are in flight. Rows leave per cluster in
-batches, so memory follows concurrency rather than the size of the estate.
+(shared.ports); shared.bootstrap wires real adapters. The per-node work runs on one asyncio
+event loop per scan: cluster workers (coroutines) connect (in the loop's executor: ARM and
+token calls block), list the nodes, and read each node's configz, and as each read completes
+its body is parsed, evaluated (memoized per distinct input, ``VerdictMemo``) and turned into
+rows (``RowTemplate``: serialized once). Concurrency is bounded twice by ``asyncio``
+semaphores: at most ``cluster_concurrency`` reads in flight per API server (a cluster's
+readers) and at most ``concurrency`` across the run. There are two more cluster workers than
+the limits keep busy, so the next clusters' credential calls and node lists run while the reads
+of the clusters before them are in flight. Rows leave per cluster in batches to one writer
+thread that hands them to the sinks (upload, compression), so memory follows concurrency rather
+than the size of the estate, and the loop never waits for an upload.
 
 Nothing is dropped: every (node, control) gets exactly one row; a node whose configz cannot be
 read gets ERROR rows naming the cause, a cluster that cannot be reached gets ERROR rows with an
@@ -24,27 +27,34 @@ counted and reported, never swallowed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
+import inspect
 import logging
 import math
+import queue
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from shared.core.auth import Caller
 from shared.core.controls import Benchmark, Control
 from shared.core.controls.configz import parse_configz
 from shared.core.errors import ClusterError, NodeError, SinkError
-from shared.core.evaluate import evaluate, evaluate_cluster, uniform_verdicts
+from shared.core.evaluate import VerdictMemo, evaluate_cluster, uniform_verdicts
 from shared.core.facts import ARM_READS, Facts, failed
 from shared.core.identifiers import parse_cluster_id
-from shared.core.model import Cluster, Node, Policy, RunTotals, ScanScope, Status
+from shared.core.model import Cluster, Node, Policy, RunTotals, ScanScope, Status, Verdict
 from shared.core.policy import EXPIRY_WARNING_DAYS, describe, expiring
 from shared.core.records import Finding, RowContext, RunRecord, findings, run_record, utc_now
+from shared.core.rows import FindingBatch, RowTemplate
 from shared.ports import (
     ClusterConnector,
     ClusterDiscovery,
@@ -140,22 +150,34 @@ class Run:
     def expired(self) -> bool:
         return self.deadline is not None and self.clock() >= self.deadline
 
-    def emit(self, rows: list[Finding]) -> None:
-        """Count rows and hand them to every sink; a sink failure is recorded, not raised."""
-        if not rows:
+    writer: _Writer | None = None
+
+    def emit(self, rows: Sequence[Finding]) -> None:
+        """Count rows and hand them to every sink (through the scan's writer thread while one
+        runs); a sink failure is recorded, not raised."""
+        batch = FindingBatch.of(rows)
+        if not batch:
             return
         with self.lock:
-            for row in rows:
-                self.totals.count(Status(row.Status))
-                if row.Scope == "cluster":
-                    self.totals.cluster_rows += 1
+            for status, count in batch.counts.items():
+                self.totals.count(status, count)
+            self.totals.cluster_rows += batch.cluster_rows
+        if self.writer is not None:
+            self.writer.put(batch)
+        else:
+            self.deliver(batch)
+
+    def deliver(self, batch: FindingBatch) -> None:
+        """Give one batch to every sink; a SinkError is counted and kept for the outcome."""
         for sink in self.sinks:
             try:
-                sink.write_findings(rows)
+                sink.write_findings(batch)
             except SinkError as exc:
-                log.error("sink %s did not accept %d rows: %s", type(sink).__name__, len(rows), exc)
+                log.error(
+                    "sink %s did not accept %d rows: %s", type(sink).__name__, len(batch), exc
+                )
                 with self.lock:
-                    self.undelivered += len(rows)
+                    self.undelivered += len(batch)
                     self.sink_errors.append(str(exc))
 
     def rows(
@@ -295,9 +317,13 @@ def evaluate_arm(run: Run, items: Sequence[Discovered]) -> None:
 
 
 def scan_clusters(run: Run, clusters: list[Cluster]) -> None:
-    """Step 3: scan each running cluster: its nodes' configz, evaluated, written as rows."""
+    """Step 3: scan each running cluster: its nodes' configz, evaluated, written as rows.
+
+    Runs one event loop until every cluster has its rows (or the deadline's), and returns once
+    the writer thread has handed every batch to the sinks.
+    """
     if clusters:
-        _scan_clusters(run, clusters)
+        _run_on_loop(run, lambda: _scan_clusters(run, clusters))
 
 
 def finish(run: Run, delivery: DeliveryCounts | None = None) -> ScanOutcome:
@@ -398,106 +424,277 @@ def dispatch_scan(
 
 
 DEADLINE_REASON = "not read: the run's deadline was reached first"
+NOT_SCANNED_REASON = "not scanned: the run's deadline was reached first"
 #: After the deadline, workers get this long to write the rows they hold before the sweep
 #: writes ERROR rows for whatever is still missing (a worker blocked in a connect, say).
 DEADLINE_GRACE_SECONDS = 2.0
+#: Cluster workers beyond the ``ceil(concurrency / cluster_concurrency)`` that keep every permit
+#: busy: each extra one connects and lists its cluster while the others read (prefetch).
+PREFETCH_WORKERS = 2
+#: Preparers that go on after the first round (each prepares one cluster first).
+STEADY_PREPARERS = 3
+#: How long closing the loop waits for its last tasks (sessions closing).
+CLOSE_SECONDS = 2.0
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """The scan's event loop: uvloop's when it is installed (less CPU per read), else asyncio's."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional speed-up, loaded only when a scan runs
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def _run_on_loop(run: Run, main: Callable[[], Coroutine[Any, Any, bool]]) -> None:
+    """Run ``main`` on a new event loop, with the scan's executor and writer thread.
+
+    ``main`` answers whether to wait for work still in the executor (not after a deadline).
+    """
+    limits = run.scanner.limits
+    workers = math.ceil(limits.concurrency / limits.cluster_concurrency) + PREFETCH_WORKERS
+    executor = ThreadPoolExecutor(workers + 2, thread_name_prefix="scan-io")
+    writer = _Writer(run)
+    run.writer = writer
+    loop = _new_loop()
+    loop.set_default_executor(executor)
+    keep_waiting = False
+    # What the process holds before the scan (modules, SDK clients) is not examined again by
+    # every full collection during it: those cost ~60 ms each at 10,000 nodes.
+    gc.freeze()
+    try:
+        keep_waiting = loop.run_until_complete(main())
+    finally:
+        try:
+            _close_loop(loop)
+        finally:
+            gc.unfreeze()
+            executor.shutdown(wait=keep_waiting, cancel_futures=True)
+            run.writer = None
+            writer.close()
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Let the loop's last tasks finish (briefly), cancel what still runs, close it."""
+    pending = asyncio.all_tasks(loop)
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending, timeout=CLOSE_SECONDS))
+    stuck = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in stuck:
+        task.cancel()
+    if stuck:
+        loop.run_until_complete(asyncio.wait(stuck, timeout=CLOSE_SECONDS))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+
+
+class _Writer:
+    """The one thread that hands the scan's batches to the sinks (upload, compression).
+
+    The loop only builds rows and queues them here, so an upload never holds up a read. A sink
+    that raises anything but SinkError is a bug: the first such error is raised by ``close``
+    after every batch was offered.
+    """
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+        self._queue: queue.SimpleQueue[FindingBatch | None] = queue.SimpleQueue()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="scan-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, batch: FindingBatch) -> None:
+        """Queue one batch for the sinks."""
+        self._queue.put(batch)
+
+    def close(self) -> None:
+        """Wait until every queued batch went to the sinks; raise a sink's unexpected error."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+
+    def _work(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            try:
+                self._run.deliver(batch)
+            except Exception as exc:  # noqa: BLE001 - a sink's bug, raised again by close()
+                self._failure = self._failure or exc
 
 
 @dataclass
 class _ClusterState:
     """Who writes a cluster's rows: its worker, or the deadline sweep, never both.
 
-    Rows are emitted per node under ``lock``; once ``closed`` no more rows are accepted, so a
-    worker that finishes after the deadline sweep cannot add a second row for any pair.
+    Rows are emitted per batch of nodes; once ``closed`` no more rows are accepted, so a
+    worker that finishes after the deadline sweep cannot add a second row for any pair. Every
+    change happens on the scan's one event loop.
     """
 
     cluster: Cluster
     nodes: list[Node] | None = None
     emitted: set[str] = field(default_factory=set)
     closed: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
     #: The session-scoped cluster controls have their rows (``_session_controls``).
     session_done: bool = False
 
 
-#: Cluster workers beyond the ``ceil(concurrency / cluster_concurrency)`` that keep every permit
-#: busy: each extra one connects and lists its cluster while the others read (prefetch).
-PREFETCH_WORKERS = 2
+class _Bound:
+    """``asyncio.timeout_at(when)`` (nothing for None) that says whether it was what fired.
+
+    The loop's clock can reach the deadline a millisecond before the run's clock does (libuv's
+    cached millisecond time), so "did the deadline end this?" is asked of the timeout itself.
+    """
+
+    def __init__(self, when: float | None) -> None:
+        self._timeout = None if when is None else asyncio.timeout_at(when)
+
+    async def __aenter__(self) -> _Bound:
+        if self._timeout is not None:
+            await self._timeout.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self._timeout is not None:
+            await self._timeout.__aexit__(*exc_info)  # raises TimeoutError when it fired
+
+    def fired(self) -> bool:
+        """True when the deadline cancelled what ran inside."""
+        return self._timeout is not None and self._timeout.expired()
 
 
-def _scan_clusters(run: Run, clusters: list[Cluster]) -> None:
+class _Scan:
+    """One scan_clusters call on the loop: the run's permits, memo, and the clusters to do."""
+
+    def __init__(self, run: Run, clusters: list[Cluster]) -> None:
+        self.run = run
+        self.states = [_ClusterState(c) for c in clusters]
+        self.waiting = deque(self.states)
+        limits = run.scanner.limits
+        width = math.ceil(limits.concurrency / limits.cluster_concurrency) + PREFETCH_WORKERS
+        # Prepared clusters waiting for a reader: at most one per reader.
+        self.ready: asyncio.Queue[tuple[_ClusterState, ClusterSession, list[Node]] | None] = (
+            asyncio.Queue(width)
+        )
+        self.permits = asyncio.Semaphore(run.scanner.limits.concurrency)
+        self.memo = VerdictMemo(run.scanner.benchmark, run.scanner.policy)
+        loop = asyncio.get_running_loop()
+        # The run's deadline on the loop's clock (the run's clock may be a test's).
+        self.deadline = (
+            None if run.deadline is None else loop.time() + max(0.0, run.deadline - run.clock())
+        )
+
+    def until_deadline(self) -> _Bound:
+        """``asyncio.timeout_at`` the run's deadline (nothing without one)."""
+        return _Bound(self.deadline)
+
+    async def prepare(self, index: int) -> None:
+        """Connect to and list clusters one after another, handing each to the readers.
+
+        Every preparer takes one cluster, so the first readers start at once; after that
+        STEADY_PREPARERS keep the queue full (preparing a cluster takes a tenth of reading it),
+        and fewer node lists and connections wait in memory at once.
+        """
+        while self.waiting:
+            prepared = await _prepare(self, self.waiting.popleft())
+            if prepared is not None:
+                await self.ready.put(prepared)
+            if index >= STEADY_PREPARERS:
+                return
+
+    async def read(self) -> None:
+        """Read prepared clusters one after another until the preparers are done."""
+        while (prepared := await self.ready.get()) is not None:
+            await _read_cluster(self, *prepared)
+
+
+async def _scan_clusters(run: Run, clusters: list[Cluster]) -> bool:
+    """Every cluster's rows; True when nothing was abandoned at the deadline.
+
+    ``width`` clusters are read at a time (enough windows to keep every permit busy, and
+    PREFETCH_WORKERS more), while preparers connect to and list the clusters after them into a
+    queue of ``width``, so a cluster's reads start the moment a reader is free (never a pause
+    while every reader connects at once).
+    """
     limits = run.scanner.limits
+    scan = _Scan(run, clusters)
     busy = math.ceil(limits.concurrency / limits.cluster_concurrency)
-    workers = min(len(clusters), busy + PREFETCH_WORKERS)
-    permits = threading.BoundedSemaphore(limits.concurrency)
-    cluster_pool = ThreadPoolExecutor(workers, thread_name_prefix="cluster")
-    states = [_ClusterState(c) for c in clusters]
-    futures = {cluster_pool.submit(_scan_cluster, run, state, permits): state for state in states}
+    width = min(len(clusters), busy + PREFETCH_WORKERS)
+    preparers = [asyncio.create_task(scan.prepare(i), name=f"prepare-{i}") for i in range(width)]
+    readers = [asyncio.create_task(scan.read(), name=f"read-{i}") for i in range(width)]
+
+    async def feed() -> None:
+        await asyncio.gather(*preparers)
+        for _ in readers:
+            await scan.ready.put(None)
+
+    async def everything() -> None:
+        # A preparer or reader that raises is a bug: stop the others rather than wait forever
+        # for a queue nobody empties.
+        pending: set[asyncio.Task[None]] = {asyncio.create_task(feed()), *readers}
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+            failed = [task for task in done if task.exception() is not None]
+            if failed:
+                for task in (*pending, *preparers):
+                    task.cancel()
+                raise failed[0].exception()  # type: ignore[misc]  # not None: filtered above
+
+    whole = asyncio.create_task(everything(), name="scan")
     timeout = None
     if run.deadline is not None:
         timeout = max(0.0, run.deadline - run.clock()) + DEADLINE_GRACE_SECONDS
-    _, late = wait(futures, timeout=timeout)
-    for future in late:
-        _abandon(run, futures[future])
-    # After a deadline, do not wait for work still in flight: its rows are already ERROR.
-    keep_waiting = not late and not run.expired()
-    cluster_pool.shutdown(wait=keep_waiting, cancel_futures=not keep_waiting)
-    for future in futures:
-        if future.done() and not future.cancelled() and future.exception() is not None:
-            raise future.exception()  # type: ignore[misc]  # a bug, not a per-target failure
+    done, late = await asyncio.wait([whole], timeout=timeout)
+    if late:
+        for state in scan.states:
+            _abandon(run, state)
+        tasks = [whole, *preparers, *readers]
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks, timeout=CLOSE_SECONDS)
+    await _close_unread(scan)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]  # a bug, not a per-target failure
+    return not late and not run.expired()
 
 
-def _emit_nodes(
-    run: Run, state: _ClusterState, results: list[tuple[Node, list[Finding], bool]]
-) -> None:
-    with state.lock:
-        if state.closed:
-            return
-        rows = [row for _, node_rows, _ in results for row in node_rows]
-        run.emit(rows)
-        state.emitted.update(node.name for node, _, _ in results)
-        failed = sum(1 for _, _, was_read in results if not was_read)
-    if failed:
-        with run.lock:
-            run.totals.nodes_failed += failed
+async def _close_unread(scan: _Scan) -> None:
+    """Close the sessions of clusters prepared but never read (the deadline came first)."""
+    while not scan.ready.empty():
+        prepared = scan.ready.get_nowait()
+        if prepared is not None:
+            await _close_session(prepared[1])
 
 
 def _close_cluster(
     run: Run, state: _ClusterState, status: Status | None = None, reason: str = ""
 ) -> None:
     """Close the cluster; with a status, write its cluster-level rows first (if still open)."""
-    with state.lock:
-        if state.closed:
-            return
-        state.closed = True
-        if status is not None:
-            if status is Status.ERROR:
-                log.warning("cluster %s not scanned: %s", state.cluster.resource_id, reason)
-                with run.lock:
-                    run.totals.clusters_failed += 1
-            context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, state.cluster)
-            controls = run.scanner.benchmark.node_controls
-            if not state.session_done:
-                controls = (*controls, *run.scanner.benchmark.session_controls)
-            run.emit(run.rows(context, status, reason, controls))
+    if state.closed:
+        return
+    state.closed = True
+    if status is not None:
+        if status is Status.ERROR:
+            log.warning("cluster %s not scanned: %s", state.cluster.resource_id, reason)
+            with run.lock:
+                run.totals.clusters_failed += 1
+        context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, state.cluster)
+        controls = run.scanner.benchmark.node_controls
+        if not state.session_done:
+            controls = (*controls, *run.scanner.benchmark.session_controls)
+        run.emit(run.rows(context, status, reason, controls))
 
 
 def _abandon(run: Run, state: _ClusterState) -> None:
     """The deadline passed: ERROR rows for whatever of this cluster has no rows yet."""
-    with state.lock:
-        if state.closed:
-            return
-        if state.nodes is None:
-            nodes_known = False
-        else:
-            nodes_known = True
-            missing = [n for n in state.nodes if n.name not in state.emitted]
-            state.closed = True
-    if not nodes_known:
-        _close_cluster(
-            run, state, Status.ERROR, "not scanned: the run's deadline was reached first"
-        )
+    if state.closed:
         return
+    if state.nodes is None:
+        _close_cluster(run, state, Status.ERROR, NOT_SCANNED_REASON)
+        return
+    missing = [n for n in state.nodes if n.name not in state.emitted]
+    state.closed = True
     rows = [
         row
         for node in missing
@@ -508,43 +705,55 @@ def _abandon(run: Run, state: _ClusterState) -> None:
         run.totals.nodes_failed += len(missing)
 
 
-def _scan_cluster(run: Run, state: _ClusterState, permits: threading.Semaphore) -> None:
-    cluster = state.cluster
+async def _prepare(
+    scan: _Scan, state: _ClusterState
+) -> tuple[_ClusterState, ClusterSession, list[Node]] | None:
+    """Connect (in the executor) and list the nodes; None when the cluster got its rows here."""
+    run, cluster = scan.run, state.cluster
     if run.expired():
-        _close_cluster(
-            run, state, Status.ERROR, "not scanned: the run's deadline was reached first"
-        )
-        return
+        _close_cluster(run, state, Status.ERROR, NOT_SCANNED_REASON)
+        return None
+    loop = asyncio.get_running_loop()
+    bound = scan.until_deadline()
     try:
-        session = run.scanner.connector.connect(cluster)
+        async with bound:
+            session = await loop.run_in_executor(None, run.scanner.connector.connect, cluster)
     except ClusterError as exc:
         _close_cluster(run, state, Status.ERROR, str(exc))
-        return
+        return None
+    except TimeoutError:
+        if not bound.fired():
+            raise
+        _close_cluster(run, state, Status.ERROR, NOT_SCANNED_REASON)
+        return None
+    bound = scan.until_deadline()
     try:
-        _session_controls(run, state, session)
-        try:
-            nodes = session.list_nodes()
-        except ClusterError as exc:
-            _close_cluster(run, state, Status.ERROR, str(exc))
-            return
+        async with bound:
+            await _session_controls(run, state, session)
+            nodes = await session.list_nodes()
+    except ClusterError as exc:
+        _close_cluster(run, state, Status.ERROR, str(exc))
+    except TimeoutError:
+        if not bound.fired():
+            await _close_session(session)
+            raise
+        _close_cluster(run, state, Status.ERROR, NOT_SCANNED_REASON)
+    else:
         if not nodes:
             _close_cluster(run, state, Status.SKIPPED, "the cluster has no nodes")
-            return
-        with state.lock:
-            if state.closed:
-                return
+        elif not state.closed:
             state.nodes = nodes
-        with run.lock:
-            run.totals.nodes += len(nodes)
-        run.progress.nodes_found(len(nodes))
-        _scan_nodes(run, state, session, nodes, permits)
-        _close_cluster(run, state)
-    finally:
-        session.close()
+            with run.lock:
+                run.totals.nodes += len(nodes)
+            run.progress.nodes_found(len(nodes))
+            return state, session, nodes
+    await _close_session(session)
+    return None
 
 
-def _session_controls(run: Run, state: _ClusterState, session: ClusterSession) -> None:
-    """The cluster-scoped controls that read the cluster's Kubernetes API, once per cluster."""
+async def _session_controls(run: Run, state: _ClusterState, session: ClusterSession) -> None:
+    """The cluster-scoped controls that read the cluster's Kubernetes API, once per cluster:
+    right after connecting, where the cluster's session is open (before its node list)."""
     controls = run.scanner.benchmark.session_controls
     if not controls:
         return
@@ -555,82 +764,133 @@ def _session_controls(run: Run, state: _ClusterState, session: ClusterSession) -
             tuple(sorted(reads)), "not read: this scanner has no Kubernetes object reader"
         )
     else:
-        facts = reader(session, reads)
+        answer = reader(session, reads)
+        facts = await answer if inspect.isawaitable(answer) else answer
     context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, state.cluster)
     policy = run.scanner.policy
     rows = findings(
         context, evaluate_cluster(facts, controls, policy), utc_now(), policy, run.today
     )
-    with state.lock:
-        if state.closed or state.session_done:
-            return
-        state.session_done = True
-        run.emit(rows)
+    if state.closed or state.session_done:
+        return
+    state.session_done = True
+    run.emit(rows)
 
 
-def _scan_nodes(
-    run: Run,
-    state: _ClusterState,
-    session: ClusterSession,
-    nodes: list[Node],
-    permits: threading.Semaphore,
+async def _read_cluster(
+    scan: _Scan, state: _ClusterState, session: ClusterSession, nodes: list[Node]
 ) -> None:
-    """Keep at most cluster_concurrency configz reads in flight; emit rows in batches."""
-    window = run.scanner.limits.cluster_concurrency
-    cluster = state.cluster
-    pending = deque(nodes)
-    in_flight: dict[Future[bytes], Node] = {}
-    batch: list[tuple[Node, list[Finding], bool]] = []
-    batch_rows = 0
-    while True:
-        while pending and len(in_flight) < window and not run.expired():
-            # With reads in flight, take a permit only if one is free (and otherwise handle
-            # what completes); with none, wait for one until the deadline.
-            if in_flight:
-                acquired = permits.acquire(blocking=False)
-            else:
-                acquired = permits.acquire(timeout=_remaining(run))
-            if not acquired:
-                break
-            node = pending.popleft()
-            try:
-                future = session.start_configz(node.name)
-            except BaseException:
-                permits.release()
+    """Every node's configz, evaluated, as rows; then the session is closed."""
+    try:
+        await _ClusterReads(scan, state, session, nodes).read_all()
+        _close_cluster(scan.run, state)
+    finally:
+        await _close_session(session)
+
+
+async def _close_session(session: ClusterSession) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(CLOSE_SECONDS):
+            await session.close()
+
+
+class _ClusterReads:
+    """One cluster's configz reads: ``cluster_concurrency`` readers, rows as each completes."""
+
+    def __init__(
+        self, scan: _Scan, state: _ClusterState, session: ClusterSession, nodes: list[Node]
+    ) -> None:
+        self.scan, self.run, self.state, self.session = scan, scan.run, state, session
+        self.pending = deque(nodes)
+        self.context = RowContext.for_cluster(
+            scan.run.run_id, scan.run.scanner.benchmark, state.cluster
+        )
+        self.templates: dict[int, tuple[tuple[Verdict, ...], RowTemplate]] = {}
+        self.errors: dict[str, RowTemplate] = {}
+        self.batch = FindingBatch()
+        self.names: list[str] = []
+        self.failed = 0
+
+    async def read_all(self) -> None:
+        """Every node's rows (the deadline's, for those it stopped), emitted."""
+        window = min(self.run.scanner.limits.cluster_concurrency, len(self.pending))
+        await asyncio.gather(*(self.reader() for _ in range(window)))
+        for node in self.pending:  # the deadline came before their reads started
+            self.error(node, DEADLINE_REASON)
+        self.pending.clear()
+        self.flush()
+
+    async def reader(self) -> None:
+        """Read nodes one after another, each within the run's permits, until none is left."""
+        run, permits, read = self.run, self.scan.permits, self.session.read_configz
+        node: Node | None = None
+        bound = self.scan.until_deadline()
+        try:
+            async with bound:
+                while self.pending and not self.state.closed and not run.expired():
+                    node = self.pending.popleft()
+                    try:
+                        async with permits:
+                            body = await read(node.name)
+                    except NodeError as exc:
+                        self.unreadable(node, exc)
+                    else:
+                        self.evaluated(node, body)
+                    node = None
+        except TimeoutError:
+            if node is None or not bound.fired():
                 raise
-            future.add_done_callback(lambda _: permits.release())
-            in_flight[future] = node
-        if not in_flight and not pending:
-            break
-        done: set[Future[bytes]] = set()
-        if in_flight and not run.expired():
-            done, _ = wait(in_flight, timeout=_remaining(run), return_when=FIRST_COMPLETED)
-        if not done:  # the deadline passed with reads in flight or not yet started
-            for future, node in in_flight.items():
-                future.cancel()
-                batch.append(
-                    (node, _node_rows(run, cluster, node, Status.ERROR, DEADLINE_REASON), False)
-                )
-            for node in pending:
-                batch.append(
-                    (node, _node_rows(run, cluster, node, Status.ERROR, DEADLINE_REASON), False)
-                )
-            break
-        for future in done:
-            node = in_flight.pop(future)
-            rows, was_read = _node_result(run, cluster, node, future)
-            batch.append((node, rows, was_read))
-            batch_rows += len(rows)
-            run.progress.node_done()
-        if batch_rows >= FLUSH_ROWS:
-            _emit_nodes(run, state, batch)
-            batch, batch_rows = [], 0
-    _emit_nodes(run, state, batch)
+            self.error(node, DEADLINE_REASON)
 
+    def evaluated(self, node: Node, body: bytes) -> None:
+        """Parse and evaluate one node's body; its rows (ERROR when it does not parse)."""
+        try:
+            config = parse_configz(body)
+        except NodeError as exc:
+            self.unreadable(node, exc)
+            return
+        verdicts = self.scan.memo(config)
+        known = self.templates.get(id(verdicts))
+        if known is None:
+            known = self.templates[id(verdicts)] = (verdicts, RowTemplate(self.context, verdicts))
+        template = known[1]
+        run = self.run
+        self.add(node, template, template.rows(node, utc_now(), run.scanner.policy, run.today))
 
-def _remaining(run: Run) -> float | None:
-    """Seconds to the deadline (None: no deadline)."""
-    return None if run.deadline is None else max(0.0, run.deadline - run.clock())
+    def unreadable(self, node: Node, exc: NodeError) -> None:
+        reason = f"configz not read: {exc}"
+        if not node.ready:
+            reason += " (the node reports NotReady)"
+        self.error(node, reason)
+
+    def error(self, node: Node, reason: str) -> None:
+        """ERROR rows for every control of ``node``."""
+        template = self.errors.get(reason)
+        if template is None:
+            controls = self.run.scanner.benchmark.node_controls
+            verdicts = uniform_verdicts(controls, Status.ERROR, reason)
+            template = self.errors[reason] = RowTemplate(self.context, verdicts)
+        self.failed += 1
+        self.add(node, template, template.rows(node, utc_now()))
+
+    def add(self, node: Node, template: RowTemplate, rows: list[bytes]) -> None:
+        self.batch.add(template, rows)
+        self.names.append(node.name)
+        self.run.progress.node_done()
+        if len(self.batch) >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Emit the batch, unless the deadline sweep already wrote this cluster's rows."""
+        batch, names, failed = self.batch, self.names, self.failed
+        self.batch, self.names, self.failed = FindingBatch(), [], 0
+        if self.state.closed or not names:
+            return
+        self.run.emit(batch)
+        self.state.emitted.update(names)
+        if failed:
+            with self.run.lock:
+                self.run.totals.nodes_failed += failed
 
 
 def _node_rows(
@@ -638,23 +898,3 @@ def _node_rows(
 ) -> list[Finding]:
     context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, cluster, node)
     return run.rows(context, status, reason)
-
-
-def _node_result(
-    run: Run, cluster: Cluster, node: Node, read: Future[bytes]
-) -> tuple[list[Finding], bool]:
-    """Parse and evaluate one node's completed read: its rows, and whether its configz was read.
-
-    A NodeError (the read's, or the parser's) becomes that node's ERROR rows.
-    """
-    try:
-        config = parse_configz(read.result())
-    except NodeError as exc:
-        reason = f"configz not read: {exc}"
-        if not node.ready:
-            reason += " (the node reports NotReady)"
-        return _node_rows(run, cluster, node, Status.ERROR, reason), False
-    context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, cluster, node)
-    policy = run.scanner.policy
-    verdicts = evaluate(config, run.scanner.benchmark, policy)
-    return findings(context, verdicts, utc_now(), policy, run.today), True

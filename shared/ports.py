@@ -6,11 +6,10 @@ real adapters, tests and the simulated estate wire theirs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from shared.core.facts import Facts
 from shared.core.model import Cluster, Node, ScanScope
@@ -45,21 +44,25 @@ class ClusterDiscovery(Protocol):
 
 
 class ClusterSession(Protocol):
-    """An authenticated connection to one cluster's API server."""
+    """An authenticated connection to one cluster's API server, used on the scan's event loop.
 
-    def list_nodes(self) -> list[Node]:
+    Its methods are coroutines: the pipeline awaits them on its one loop, so a session must
+    never block the loop (a blocking call runs in the loop's executor, ``asyncio.to_thread``).
+    """
+
+    async def list_nodes(self) -> list[Node]:
         """All nodes (paged with limit/continue). Raises ApiServerError."""
         ...
 
-    def start_configz(self, node_name: str) -> Future[bytes]:
-        """Begin reading one node's configz without blocking the caller.
+    async def read_configz(self, node_name: str) -> bytes:
+        """One node's raw configz body; raises ConfigzFetchError.
 
-        The future gives the raw body or raises ConfigzFetchError; cancelling it abandons the
-        read. The session bounds each read's total time itself (SCAN_REQUEST_TIMEOUT).
+        The session bounds each read's total time itself (SCAN_REQUEST_TIMEOUT); cancelling
+        the coroutine abandons the read.
         """
         ...
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Release connections."""
         ...
 
@@ -68,7 +71,10 @@ class ClusterConnector(Protocol):
     """Turns a discovered cluster into a session. Raises ClusterError subclasses."""
 
     def connect(self, cluster: Cluster) -> ClusterSession:
-        """Fetch server URL and CA, authenticate, and return a session."""
+        """Fetch server URL and CA, authenticate, and return a session.
+
+        May block (ARM and token calls): the pipeline calls it in its loop's executor.
+        """
         ...
 
 
@@ -89,14 +95,21 @@ class ClusterFactSource(Protocol):
 
 
 #: Reads ``k8s:<resource>`` facts from a cluster's API server session (issue #14 plugs in here).
-SessionFactReader = Callable[[ClusterSession, frozenset[str]], Facts]
+#: Reads ``k8s:`` facts through a cluster's open session: a coroutine function, awaited on the
+#: scan's event loop (the session's reads are coroutines); a plain function's result is taken as
+#: it is, so it must not block.
+SessionFactReader = Callable[[ClusterSession, frozenset[str]], "Facts | Awaitable[Facts]"]
 
 
 class FindingSink(Protocol):
     """Where rows go: Log Analytics, a file, the terminal, a test list."""
 
     def write_findings(self, rows: Sequence[Finding]) -> None:
-        """Accept one cluster's rows. Raises SinkError when rows could not be kept."""
+        """Accept one cluster's rows. Raises SinkError when rows could not be kept.
+
+        The pipeline passes a ``shared.core.rows.FindingBatch`` (a Sequence[Finding] that also
+        holds each row's JSON) from its one writer thread.
+        """
         ...
 
     def write_run(self, run: RunRecord) -> None:
@@ -146,6 +159,15 @@ class Uploader(Protocol):
 
     def upload(self, stream: str, rows: list[dict[str, Any]]) -> None:
         """Upload rows; SinkError carries the rows that failed."""
+        ...
+
+
+@runtime_checkable
+class JsonUploader(Uploader, Protocol):
+    """An Uploader that also takes rows already serialized (each a JSON object, UTF-8)."""
+
+    def upload_json(self, stream: str, rows: list[bytes]) -> None:
+        """Upload serialized rows; SinkError carries the rows that failed (as dicts)."""
         ...
 
 

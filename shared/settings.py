@@ -84,7 +84,7 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "SCAN_CLUSTER_CONCURRENCY": ("8", "configz requests in flight per API server."),
     "SCAN_REQUEST_TIMEOUT": (
         "10",
-        "Seconds per API server request: a configz read's whole attempt (connect, answer, body); a node-list page's connect and each read.",
+        "Seconds per API server request: each attempt's whole time (connect, answer and body), for configz reads and node-list pages alike.",
     ),
     "SCAN_MAX_RETRIES": (
         "3",

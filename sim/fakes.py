@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +18,6 @@ from shared.core.facts import MANAGED_CLUSTER, Facts, ReadFailure
 from shared.core.model import Cluster, Node, ScanScope
 from shared.core.records import Finding, RunRecord
 from shared.ports import Discovered, DiscoveryFailure, SubscriptionSearched
-
-#: Threads a FakeSession reads on; above any cluster_concurrency the unit tests use.
-READ_THREADS = 16
 
 
 @dataclass
@@ -62,27 +58,27 @@ class FakeCluster:
 class FakeSession:
     """ClusterSession over a FakeCluster; counts reads.
 
-    ``start_configz`` runs ``read_configz`` on a thread of the session's own, so a read that
-    blocks (a test's hanging node) blocks only its future, as a real read in flight would.
+    Its reads are coroutines, as a real session's: a test that wants a slow or hanging node
+    replaces ``read_configz`` with one that awaits (``asyncio.sleep``), and the run's deadline
+    or cancellation ends it as it would a real read in flight.
     """
 
     def __init__(self, cluster: FakeCluster) -> None:
         self._cluster = cluster
         self.reads: list[str] = []
         self.closed = False
-        self._lock = threading.Lock()
-        self._readers: ThreadPoolExecutor | None = None
 
-    def list_nodes(self) -> list[Node]:
+    async def list_nodes(self) -> list[Node]:
         """The nodes, or the configured ApiServerError."""
         if self._cluster.list_error is not None:
             raise self._cluster.list_error
         return list(self._cluster.nodes)
 
-    def read_configz(self, node_name: str) -> bytes:
+    async def read_configz(self, node_name: str) -> bytes:
         """The node's body; ConfigzFetchError for unknown nodes or configured errors."""
-        with self._lock:
-            self.reads.append(node_name)
+        if self.closed:
+            raise RuntimeError("FakeSession used after close")
+        self.reads.append(node_name)
         body = self._cluster.bodies.get(node_name)
         if body is None:
             raise ConfigzFetchError(
@@ -92,23 +88,9 @@ class FakeSession:
             raise body
         return body
 
-    def start_configz(self, node_name: str) -> Future[bytes]:
-        """``read_configz`` without blocking the caller; its error comes out of the future."""
-        with self._lock:
-            if self.closed:
-                raise RuntimeError("FakeSession used after close")
-            if self._readers is None:
-                self._readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="fake-configz")
-            readers = self._readers
-        return readers.submit(lambda: self.read_configz(node_name))
-
-    def close(self) -> None:
-        """Mark closed; reads still running finish on their own threads."""
-        with self._lock:
-            self.closed = True
-            readers, self._readers = self._readers, None
-        if readers is not None:
-            readers.shutdown(wait=False, cancel_futures=True)
+    async def close(self) -> None:
+        """Mark closed."""
+        self.closed = True
 
 
 @dataclass

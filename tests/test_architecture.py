@@ -15,7 +15,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 APP_FILES = [*sorted((ROOT / "shared").rglob("*.py")), ROOT / "function_app.py"]
 #: Third-party packages of the edges; the core imports none of them.
-EDGE_PACKAGES = ("azure", "kubernetes", "aiohttp", "yarl", "rich", "urllib3", "requests")
+EDGE_PACKAGES = (
+    "azure",
+    "kubernetes",
+    "aiohttp",
+    "yarl",
+    "httptools",
+    "uvloop",
+    "rich",
+    "urllib3",
+    "requests",
+)
 #: The one place the application imports the simulator: the CLI's `demo` command, which starts
 #: the simulated estate (development code, left out of the deployed package by .funcignore).
 SIMULATOR_IMPORTS = {("shared.entrypoints.cli", "sim.demo")}

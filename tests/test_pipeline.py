@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -167,11 +168,11 @@ class TestConcurrency:
 
         body = GOOD
 
-        def slow_body():
+        async def slow_body():
             with lock:
                 state["now"] += 1
                 state["peak"] = max(state["peak"], state["now"])
-            time.sleep(0.01)
+            await asyncio.sleep(0.01)
             with lock:
                 state["now"] -= 1
             return body
@@ -181,9 +182,9 @@ class TestConcurrency:
                 session = super().connect(cl)
                 original = session.read_configz
 
-                def read(name):
-                    original(name)
-                    return slow_body()
+                async def read(name):
+                    await original(name)
+                    return await slow_body()
 
                 session.read_configz = read  # type: ignore[method-assign]
                 return session
@@ -213,17 +214,17 @@ class TestConcurrency:
                 original = session.read_configz
                 counts = per_cluster[cl.name]
 
-                def read(name):
+                async def read(name):
                     with lock:
                         state["now"] += 1
                         state["peak"] = max(state["peak"], state["now"])
                         counts[0] += 1
                         counts[1] = max(counts[1], counts[0])
-                    time.sleep(0.02)
+                    await asyncio.sleep(0.02)
                     with lock:
                         state["now"] -= 1
                         counts[0] -= 1
-                    return original(name)
+                    return await original(name)
 
                 session.read_configz = read  # type: ignore[method-assign]
                 return session
@@ -328,7 +329,6 @@ class TestDeadlineReturnsWithoutWaiting:
         """At the deadline the run returns: reads still hanging get ERROR rows, each pair once."""
         c = cluster("a")
         ns = nodes("n", 4)
-        release = threading.Event()
         finished: list[str] = []
 
         class Hanging(FakeConnector):
@@ -336,11 +336,11 @@ class TestDeadlineReturnsWithoutWaiting:
                 session = super().connect(cl)
                 original = session.read_configz
 
-                def read(name):
+                async def read(name):
                     if name in ("n-2", "n-3"):
-                        release.wait(10)  # hangs until the test releases it
+                        await asyncio.sleep(10)  # hangs far past the deadline
                         finished.append(name)
-                    return original(name)
+                    return await original(name)
 
                 session.read_configz = read  # type: ignore[method-assign]
                 return session
@@ -350,12 +350,13 @@ class TestDeadlineReturnsWithoutWaiting:
             Hanging({c.resource_id: FakeCluster(ns, {n.name: GOOD for n in ns})}),
             BENCH,
             Policy(),
-            Limits(concurrency=8, cluster_concurrency=4, deadline_seconds=0.5),
+            Limits(concurrency=8, cluster_concurrency=4, deadline_seconds=2.0),
         )
         sink = ListSink()
+        began = time.monotonic()
         outcome = run_scan(scanner, ScanScope(), [sink], trigger="test")
-        assert finished == []  # the run did not wait for the hanging reads
-        release.set()
+        assert time.monotonic() - began < 6  # the run did not wait for the hanging reads (10 s)
+        assert finished == []
         pairs = sorted((r.NodeName, r.ControlId) for r in sink.rows)
         assert pairs == sorted((n.name, cid) for n in ns for cid in CONTROLS)
         late = {r.NodeName for r in sink.rows if r.Status == "ERROR"}
@@ -365,23 +366,52 @@ class TestDeadlineReturnsWithoutWaiting:
 
 
 class TestFakeSession:
-    def test_start_configz_gives_the_body_or_the_error_through_the_future(self):
-        """The fake's non-blocking read follows the port: body, or ConfigzFetchError from result()."""
+    def test_read_gives_the_body_or_the_error(self):
+        """The fake's read follows the port: the body, or ConfigzFetchError."""
         c = cluster("a")
         ns = nodes("n", 2)
         session = FakeConnector({c.resource_id: FakeCluster(ns, {"n-0": GOOD})}).connect(c)
-        try:
-            assert session.start_configz("n-0").result(timeout=5) == GOOD
-            with pytest.raises(ConfigzFetchError, match="not found"):
-                session.start_configz("n-1").result(timeout=5)
-            assert session.reads == ["n-0", "n-1"]
-        finally:
-            session.close()
 
-    def test_start_after_close_is_refused(self):
+        async def both() -> None:
+            assert await session.read_configz("n-0") == GOOD
+            with pytest.raises(ConfigzFetchError, match="not found"):
+                await session.read_configz("n-1")
+            await session.close()
+
+        asyncio.run(both())
+        assert session.reads == ["n-0", "n-1"]
+
+    def test_read_after_close_is_refused(self):
         """A closed fake session refuses new reads, as a closed connection pool would."""
         c = cluster("a")
         session = FakeConnector({c.resource_id: FakeCluster(nodes("n", 1), {})}).connect(c)
-        session.close()
+        asyncio.run(session.close())
         with pytest.raises(RuntimeError, match="after close"):
-            session.start_configz("n-0")
+            asyncio.run(session.read_configz("n-0"))
+
+
+class TestBugs:
+    def test_an_unexpected_error_in_a_read_is_raised_not_waited_on(self):
+        """A session raising something that is not a NodeError (a bug) ends the run with that
+        error, promptly, even with clusters still queued behind the failed reader."""
+        clusters = [cluster(f"c{i}") for i in range(12)]
+
+        class Buggy(FakeConnector):
+            def connect(self, cl):
+                session = super().connect(cl)
+
+                async def read(name):
+                    raise RuntimeError(f"bug reading {name}")
+
+                session.read_configz = read  # type: ignore[method-assign]
+                return session
+
+        fakes = {}
+        for c in clusters:
+            ns = nodes(c.name, 2)
+            fakes[c.resource_id] = FakeCluster(ns, {n.name: GOOD for n in ns})
+        scanner = Scanner(FakeDiscovery(clusters), Buggy(fakes), BENCH, Policy(), Limits(2, 1))
+        began = time.monotonic()
+        with pytest.raises(RuntimeError, match="bug reading"):
+            run_scan(scanner, ScanScope(), [ListSink()], trigger="test")
+        assert time.monotonic() - began < 10

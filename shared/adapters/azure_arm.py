@@ -2,7 +2,10 @@
 
 Discovery asks Azure Resource Graph first (one query per chunk of subscriptions, paged with its
 skip token) and falls back to per-subscription ARM listing where Resource Graph fails
-(``DISCOVERY_MODE=auto``). SDK objects become ``shared.core.model.Cluster`` here and go no further.
+(``DISCOVERY_MODE=auto``). The calls go through ``shared.adapters.arm_rest`` (azure-core's ARM
+pipeline, as the generated clients build it, without their import cost); the ARM JSON becomes
+``shared.core.model.Cluster`` here and goes no further. The generated container service client
+is loaded only for a private cluster's run command fallback.
 """
 
 from __future__ import annotations
@@ -10,21 +13,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, HttpResponseError
-from azure.mgmt.containerservice import ContainerServiceClient
-from azure.mgmt.resourcegraph import ResourceGraphClient
-from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
-from azure.mgmt.subscription import SubscriptionClient
 
+from shared.adapters.arm_rest import ArmRest
 from shared.adapters.azure_errors import azure_reason
-from shared.adapters.configz_reader import LoopThread
 from shared.adapters.kube_api import KubeSession
 from shared.adapters.kube_policy import RequestPolicy
 from shared.adapters.kubeconfig import parse_kubeconfig
-from shared.adapters.run_command import ArmCommandRunner, PrivateClusterSession, RunCommandSession
+from shared.adapters.run_command import PrivateClusterSession
+
+if TYPE_CHECKING:
+    from azure.mgmt.containerservice import ContainerServiceClient
 from shared.core.errors import CredentialsError, UnsupportedAuthError
 from shared.core.identifiers import ClusterId, parse_cluster_id
 from shared.core.model import Cluster, ScanScope
@@ -85,41 +87,36 @@ def credentials_denied_hint() -> str:
 
 
 class AzureClients:
-    """Thread-safe cache of ARM clients per subscription, all on one credential and endpoint."""
+    """The scan's ARM access on one credential and endpoint: the REST calls (``rest``), and the
+    generated container service client per subscription for the run command fallback only."""
 
     def __init__(self, credential: TokenCredential, arm_endpoint: str) -> None:
         self.credential = credential
         self.arm_endpoint = arm_endpoint
-        self._scopes = [f"{arm_endpoint}/.default"]
+        self.rest = ArmRest(credential, arm_endpoint, retries=ARM_RETRIES)
         self._aks: dict[str, ContainerServiceClient] = {}
         self._lock = threading.Lock()
 
-    def _kwargs(self) -> dict[str, Any]:
-        return {
-            "base_url": self.arm_endpoint,
-            "credential_scopes": self._scopes,
-            "retry_total": ARM_RETRIES,
-        }
-
-    def resource_graph(self) -> ResourceGraphClient:
-        """A Resource Graph client (tenant-level, no subscription)."""
-        return ResourceGraphClient(self.credential, **self._kwargs())
-
-    def subscriptions(self) -> SubscriptionClient:
-        """A subscription-listing client."""
-        return SubscriptionClient(self.credential, **self._kwargs())
-
     def aks(self, subscription_id: str) -> ContainerServiceClient:
-        """The managed-clusters client of one subscription, created once."""
+        """The managed-clusters client of one subscription (run command), created once."""
+        from azure.mgmt.containerservice import ContainerServiceClient  # noqa: PLC0415
+
         with self._lock:
             client = self._aks.get(subscription_id)
             if client is None:
-                client = ContainerServiceClient(self.credential, subscription_id, **self._kwargs())
+                client = ContainerServiceClient(
+                    self.credential,
+                    subscription_id,
+                    base_url=self.arm_endpoint,
+                    credential_scopes=[f"{self.arm_endpoint}/.default"],
+                    retry_total=ARM_RETRIES,
+                )
                 self._aks[subscription_id] = client
             return client
 
     def close(self) -> None:
-        """Close cached clients."""
+        """Close the pipeline and cached clients."""
+        self.rest.close()
         with self._lock:
             for client in self._aks.values():
                 client.close()
@@ -155,15 +152,11 @@ class AzureDiscovery:
                 yield item
 
     def _visible_subscriptions(self) -> list[str]:
-        client = self._clients.subscriptions()
-        try:
-            return [
-                str(s.subscription_id).lower()
-                for s in client.subscriptions.list()
-                if str(getattr(s, "state", "Enabled") or "Enabled") not in ("Disabled", "Deleted")
-            ]
-        finally:
-            client.close()
+        return [
+            str(s.get("subscriptionId")).lower()
+            for s in self._clients.rest.subscriptions()
+            if str(s.get("state") or "Enabled") not in ("Disabled", "Deleted")
+        ]
 
     def _chunk(self, subscriptions: list[str]) -> Iterable[Discovered]:
         if self._mode in ("auto", "resource-graph"):
@@ -180,43 +173,36 @@ class AzureDiscovery:
         return self._arm_listing(subscriptions)
 
     def _resource_graph(self, subscriptions: list[str]) -> Iterator[Discovered]:
-        client = self._clients.resource_graph()
-        try:
-            token: str | None = None
-            seen = set()
-            while True:
-                options = QueryRequestOptions(
-                    top=ARG_PAGE_SIZE, skip_token=token, result_format="objectArray"
+        token: str | None = None
+        seen = set()
+        while True:
+            response = self._clients.rest.resource_graph(
+                CLUSTER_QUERY, subscriptions, ARG_PAGE_SIZE, token
+            )
+            data: object = response.get("data") or []
+            if not isinstance(data, list):
+                raise HttpResponseError(
+                    message="Resource Graph answered a table, not objectArray rows"
                 )
-                response = client.resources(
-                    QueryRequest(query=CLUSTER_QUERY, subscriptions=subscriptions, options=options)
-                )
-                data: object = response.data or []
-                if not isinstance(data, list):
-                    raise HttpResponseError(
-                        message="Resource Graph answered a table, not objectArray rows"
-                    )
-                rows: list[dict[str, Any]] = data
-                for row in rows:
-                    cluster = cluster_from_rest(row)
-                    if cluster.resource_id.lower() in seen:
-                        continue  # a page boundary can repeat a row when the estate changes
-                    seen.add(cluster.resource_id.lower())
-                    yield cluster
-                token = response.skip_token
-                if not token:
-                    break
-            for subscription in subscriptions:
-                yield SubscriptionSearched(subscription)
-        finally:
-            client.close()
+            rows: list[dict[str, Any]] = data
+            for row in rows:
+                cluster = cluster_from_rest(row)
+                if cluster.resource_id.lower() in seen:
+                    continue  # a page boundary can repeat a row when the estate changes
+                seen.add(cluster.resource_id.lower())
+                yield cluster
+            token = response.get("$skipToken") or None
+            if not token:
+                break
+        for subscription in subscriptions:
+            yield SubscriptionSearched(subscription)
 
     def _arm_listing(self, subscriptions: list[str]) -> Iterator[Discovered]:
         for subscription in subscriptions:
             try:
                 clusters = [
-                    cluster_from_rest(mc.as_dict())
-                    for mc in self._clients.aks(subscription).managed_clusters.list()
+                    cluster_from_rest(mc)
+                    for mc in self._clients.rest.managed_clusters(subscription)
                 ]
             except AzureError as exc:
                 yield DiscoveryFailure(subscription, azure_reason(exc, "listing managed clusters"))
@@ -228,8 +214,8 @@ class AzureDiscovery:
         for cluster_id in cluster_ids:
             subscription = cluster_id.subscription
             try:
-                mc = self._clients.aks(subscription).managed_clusters.get(
-                    cluster_id.resource_group, cluster_id.name
+                mc = self._clients.rest.managed_cluster(
+                    subscription, cluster_id.resource_group, cluster_id.name
                 )
             except AzureError as exc:
                 yield DiscoveryFailure(
@@ -238,7 +224,7 @@ class AzureDiscovery:
                     cluster_id=str(cluster_id),
                 )
                 continue
-            yield cluster_from_rest(mc.as_dict())
+            yield cluster_from_rest(mc)
 
 
 class AksConnector:
@@ -258,14 +244,12 @@ class AksConnector:
         allow_local_accounts: bool,
         private_cluster_mode: str = "report",
         deadline: float | None = None,
-        loop: LoopThread | None = None,
     ) -> None:
         self._clients = clients
         self._policy = policy
         self._allow_local = allow_local_accounts
         self._private_mode = private_cluster_mode
         self._deadline = deadline
-        self._loop = loop  # the scan's configz loop, shared by its sessions
 
     def connect(self, cluster: Cluster) -> ClusterSession:
         """A session to the cluster's API server (with its private-cluster fallback).
@@ -277,6 +261,8 @@ class AksConnector:
             return session
 
         def run_command() -> ClusterSession:
+            from shared.adapters.run_command import ArmCommandRunner, RunCommandSession  # noqa: PLC0415
+
             runner = ArmCommandRunner(
                 self._clients.aks(cluster.subscription_id), cluster, token, deadline=self._deadline
             )
@@ -293,34 +279,37 @@ class AksConnector:
                 "or set ALLOW_LOCAL_ACCOUNTS=true to scan it with its kubeconfig's local account"
             )
         try:
-            result = self._clients.aks(
-                cluster.subscription_id
-            ).managed_clusters.list_cluster_user_credentials(cluster.resource_group, cluster.name)
+            kubeconfigs = self._clients.rest.cluster_user_kubeconfigs(
+                cluster.subscription_id, cluster.resource_group, cluster.name
+            )
         except AzureError as exc:
             reason = azure_reason(exc, "calling listClusterUserCredential")
             if isinstance(exc, HttpResponseError) and exc.status_code == 403:
                 reason = f"{credentials_denied_hint()}: {reason}"
             raise CredentialsError(reason) from None
-        kubeconfigs = result.kubeconfigs or []
-        if not kubeconfigs or not kubeconfigs[0].value:
+        if not kubeconfigs or not kubeconfigs[0]:
             raise CredentialsError("listClusterUserCredential returned no kubeconfig")
-        endpoint = parse_kubeconfig(bytes(kubeconfigs[0].value))
+        endpoint = parse_kubeconfig(kubeconfigs[0])
         if cluster.aad_managed:
             credential = self._clients.credential
 
             def token() -> str:
                 return credential.get_token(AKS_SERVER_SCOPE).token
 
-            try:
-                token()
-            except AzureError as exc:
-                raise CredentialsError(
-                    azure_reason(exc, "getting an Entra ID token for the AKS server app")
-                ) from None
-            return KubeSession(endpoint, self._policy, token, loop=self._loop), token
+            def renewed() -> str:
+                # The credential caches tokens and renews them before expiry.
+                try:
+                    return token()
+                except AzureError as exc:
+                    raise CredentialsError(
+                        azure_reason(exc, "getting an Entra ID token for the AKS server app")
+                    ) from None
+
+            first = renewed()
+            return KubeSession.for_endpoint(endpoint, self._policy, first, renewed), token
         if not endpoint.has_local_credentials:
             raise UnsupportedAuthError(
                 "ALLOW_LOCAL_ACCOUNTS=true, but the cluster's user kubeconfig carries no local "
                 "credential (no client certificate or token)"
             )
-        return KubeSession(endpoint, self._policy, loop=self._loop), None
+        return KubeSession.for_endpoint(endpoint, self._policy), None

@@ -22,9 +22,9 @@ Resource Graph answers only what the identity may read, so a missing permission 
 row, not an error: a subscription with no ``Containers`` pricing row, or a registry a role names but
 the query did not return, is a ReadFailure naming the action to grant. Every failure is a
 ReadFailure in the clusters' Facts (the controls that needed it are ERROR); nothing raises. The
-calls go through the SDK clients of shared.adapters.azure_arm (the same credential, endpoint and
-retry policy as discovery: 429 and 5xx are retried, ``Retry-After`` honoured), so no further SDK
-package is imported.
+calls go through the ARM pipeline of shared.adapters.arm_rest that discovery uses (the same
+credential, endpoint and retry policy: 429 and 5xx are retried, ``Retry-After`` honoured), so no
+generated SDK package is imported.
 """
 
 from __future__ import annotations
@@ -35,9 +35,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from azure.core.exceptions import AzureError, HttpResponseError
-from azure.core.rest import HttpRequest
-from azure.mgmt.core.exceptions import ARMErrorFormat
-from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
 from shared.adapters.azure_arm import ARG_PAGE_SIZE, ARG_SUBSCRIPTION_CHUNK, AzureClients
 from shared.adapters.azure_errors import azure_reason
@@ -134,28 +131,19 @@ class AzureClusterFacts:
 
     def _graph(self, query: str, subscriptions: list[str] | None) -> list[dict[str, Any]]:
         """Every row of ``query`` (objectArray), following the skip token. Raises AzureError."""
-        client = self._clients.resource_graph()
         rows: list[dict[str, Any]] = []
-        try:
-            token: str | None = None
-            while True:
-                options = QueryRequestOptions(
-                    top=ARG_PAGE_SIZE, skip_token=token, result_format="objectArray"
+        token: str | None = None
+        while True:
+            response = self._clients.rest.resource_graph(query, subscriptions, ARG_PAGE_SIZE, token)
+            data: object = response.get("data") or []
+            if not isinstance(data, list):
+                raise HttpResponseError(
+                    message="Resource Graph answered a table, not objectArray rows"
                 )
-                response = client.resources(
-                    QueryRequest(query=query, subscriptions=subscriptions, options=options)
-                )
-                data: object = response.data or []
-                if not isinstance(data, list):
-                    raise HttpResponseError(
-                        message="Resource Graph answered a table, not objectArray rows"
-                    )
-                rows.extend(row for row in data if isinstance(row, dict))
-                token = response.skip_token
-                if not token:
-                    return rows
-        finally:
-            client.close()
+            rows.extend(row for row in data if isinstance(row, dict))
+            token = response.get("$skipToken") or None
+            if not token:
+                return rows
 
     def _pricings(self, subscriptions: list[str]) -> dict[str, Any] | ReadFailure:
         found: dict[str, Any] = {}
@@ -205,13 +193,8 @@ class AzureClusterFacts:
     # -- ARM GETs --------------------------------------------------------------------------
 
     def _get(self, subscription_id: str, path: str, api_version: str) -> Any:
-        """GET ``path`` on ARM through the subscription's client pipeline. Raises AzureError."""
-        client = self._clients.aks(subscription_id)
-        request = HttpRequest("GET", path, params={"api-version": api_version})
-        response = client.send_request(request)
-        if response.status_code != 200:
-            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-        return response.json()
+        """GET ``path`` on ARM through the scan's ARM pipeline. Raises AzureError."""
+        return self._clients.rest.get(path, api_version)
 
     def _role_definitions(
         self, assignments: list[dict[str, Any]], default_subscription: str

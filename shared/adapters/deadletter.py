@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +26,8 @@ from typing import Any
 
 from shared.core.errors import SinkError
 from shared.core.records import Finding, RunRecord
-from shared.ports import DeadLetterStore, Letter, Uploader
+from shared.core.rows import decode_rows, json_rows
+from shared.ports import DeadLetterStore, JsonUploader, Letter, Uploader
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,20 @@ class DeliveringSink:
         self.stats = DeliveryStats()
 
     def write_findings(self, rows: Sequence[Finding]) -> None:
-        """Upload; dead-letter the failures. SinkError only if the store fails too."""
-        self._deliver(self._streams["findings"], [r.row() for r in rows])
+        """Upload; dead-letter the failures. SinkError only if the store fails too.
+
+        Rows go out as the pipeline serialized them when the uploader takes JSON."""
+        stream, serialized = self._streams["findings"], json_rows(rows)
+        if not isinstance(self._inner, JsonUploader):
+            self._deliver(stream, decode_rows(serialized))
+            return
+        try:
+            self._inner.upload_json(stream, serialized)
+        except SinkError as exc:
+            self._dead_letter(stream, exc, len(serialized), lambda: decode_rows(serialized))
+            return
+        with self._lock:
+            self.stats.rows_sent += len(serialized)
 
     def write_run(self, run: RunRecord) -> None:
         """Upload the run record the same way."""
@@ -94,15 +107,24 @@ class DeliveringSink:
         try:
             self._inner.upload(stream, rows)
         except SinkError as exc:
-            failed = exc.failed_rows or rows
-            name = self._store.put(stream, failed)
-            log.warning("dead-lettered %d rows for %s as %s (%s)", len(failed), stream, name, exc)
-            with self._lock:
-                self.stats.rows_dead_lettered += len(failed)
-                self.stats.rows_sent += len(rows) - len(failed)
+            self._dead_letter(stream, exc, len(rows), lambda: rows)
             return
         with self._lock:
             self.stats.rows_sent += len(rows)
+
+    def _dead_letter(
+        self,
+        stream: str,
+        exc: SinkError,
+        total: int,
+        every_row: Callable[[], list[dict[str, Any]]],
+    ) -> None:
+        failed = exc.failed_rows or every_row()
+        name = self._store.put(stream, failed)
+        log.warning("dead-lettered %d rows for %s as %s (%s)", len(failed), stream, name, exc)
+        with self._lock:
+            self.stats.rows_dead_lettered += len(failed)
+            self.stats.rows_sent += total - len(failed)
 
     @property
     def uploader(self) -> Uploader:

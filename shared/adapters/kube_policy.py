@@ -1,8 +1,8 @@
 """What every request to a Kubernetes API server shares: its limits, its retry policy, and the
 words its failures are reported in.
 
-Both readers use it: the node-list pages of shared.adapters.kube_api and the configz reads of
-shared.adapters.configz_reader, so a 429 is retried the same way and a 403 names the same grant
+The lean client (shared.adapters.kube_client) uses it for node-list pages and configz reads
+alike, so a 429 is retried the same way and a 403 names the same grant
 whichever path met it. Every message is written for an operator to act on, and none contains a
 token, a key or a body beyond the Status message.
 """
@@ -169,6 +169,28 @@ def endless_list_reason(where: str) -> str:
         f"node list did not end: the API server's continue token loops {where}; no node of "
         "this cluster is scanned rather than some twice (an API server or proxy defect)"
     )
+
+
+def expired_list_reason(doing: str, restarts: int, detail: str) -> str:
+    """A list's continue token expired (HTTP 410 Gone) again after the list was started over.
+
+    A continue token is valid "for a limited amount of time (by default 5 minutes)"; after that
+    the API server answers 410 Gone and the client must start the list again (kubernetes/website
+    ``content/en/docs/reference/using-api/api-concepts.md``, "Retrieving large results sets in
+    chunks").
+    """
+    tail = f": {detail}" if detail else ""
+    again = "once" if restarts == 1 else f"{restarts} times"
+    return (
+        f"HTTP 410 while {doing}: the list's continue token expired before its last page, "
+        f"again after the list was started over {again} (the cluster changes faster than it "
+        f"can be listed){tail}"
+    )
+
+
+def not_a_list_reason(doing: str, exc: BaseException) -> str:
+    """A list page that is not a Kubernetes list document."""
+    return f"the API server's answer while {doing} is not a Kubernetes list ({first_line(exc)})"
 
 
 def slow_body_reason(timeout: float, what: str = "configz body") -> str:

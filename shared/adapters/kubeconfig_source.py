@@ -10,17 +10,17 @@ and the field, not a traceback or a plugin run without credentials.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any, cast
 
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
-from shared.adapters.configz_reader import LoopThread
 from shared.adapters.kube_api import KubeSession
+from shared.adapters.kube_client import HeaderSource, KubeClient, Tls
 from shared.adapters.kube_policy import RequestPolicy
-from shared.adapters.kubeconfig import KubeEndpoint
 from shared.adapters.kubeconfig_schema import Kubeconfig
 from shared.core.documents import DocumentError, load_yaml
 from shared.core.errors import ApiServerError, CredentialsError, SettingsError
@@ -107,17 +107,10 @@ class KubeconfigDiscovery:
 class KubeconfigConnector:
     """ClusterConnector that lets the kubernetes config loader authenticate (exec plugins too)."""
 
-    def __init__(
-        self,
-        path: str,
-        context: str | None,
-        policy: RequestPolicy,
-        loop: LoopThread | None = None,
-    ) -> None:
+    def __init__(self, path: str, context: str | None, policy: RequestPolicy) -> None:
         self._path = path
         self._context = context
         self._policy = policy
-        self._loop = loop
 
     def connect(self, cluster: Cluster) -> KubeSession:
         """A session with the kubeconfig's credentials."""
@@ -141,5 +134,64 @@ class KubeconfigConnector:
             raise ApiServerError(
                 "the kubeconfig asks to skip TLS verification; the scanner always verifies the API server"
             )
-        endpoint = KubeEndpoint(server=str(configuration.host), ca_pem="")
-        return KubeSession(endpoint, self._policy, configuration=configuration, loop=self._loop)
+        return session_from_configuration(configuration, self._policy)
+
+
+def session_from_configuration(
+    configuration: k8s.Configuration, policy: RequestPolicy
+) -> KubeSession:
+    """A lean-client session with what the config loader put in ``configuration``: the server,
+    its CA and client certificate, the proxy, and the credential headers, asked again (in the
+    loop's executor) so an exec plugin's or a token file's renewal is honoured."""
+    server = str(configuration.host)
+    tls = Tls(
+        ca_pem=_text(configuration.ca_cert_data),
+        ca_file=configuration.ssl_ca_cert or "",
+        cert_file=configuration.cert_file or "",
+        key_file=configuration.key_file or "",
+    )
+
+    def headers() -> Mapping[str, str]:
+        try:
+            auth = cast(Mapping[str, Mapping[str, Any]], configuration.auth_settings())
+        except (ConfigException, OSError) as exc:  # an exec plugin or token file failing
+            raise CredentialsError(
+                f"the kubeconfig's credential could not be renewed: {str(exc)[:300]}"
+            ) from None
+        return {
+            str(setting["key"]): str(setting["value"])
+            for setting in auth.values()
+            if setting.get("in") == "header" and setting.get("value")
+        }
+
+    try:
+        proxy = proxy_of(configuration)
+    except ValueError as exc:
+        raise ApiServerError(f"cannot reach the API server {server}: {exc}") from None
+    proxy_headers = dict(configuration.proxy_headers or {}) if proxy else None
+    client = KubeClient(
+        server,
+        tls,
+        policy,
+        HeaderSource(headers(), headers),
+        proxy=proxy,
+        proxy_headers=proxy_headers,
+        server_hostname=configuration.tls_server_name or None,
+    )
+    return KubeSession(client)
+
+
+def _text(value: str | bytes | None) -> str:
+    return value.decode() if isinstance(value, bytes) else value or ""
+
+
+def proxy_of(configuration: k8s.Configuration) -> str | None:
+    """The kubeconfig's HTTP(S) proxy for this server, or None; a SOCKS proxy is refused."""
+    from kubernetes.client.rest import is_socks_proxy_url, should_bypass_proxies  # noqa: PLC0415
+
+    proxy = configuration.proxy
+    if not proxy or should_bypass_proxies(str(configuration.host), configuration.no_proxy or ""):
+        return None
+    if is_socks_proxy_url(proxy):  # type: ignore[no-untyped-call]  # untyped in kubernetes 37
+        raise ValueError("a SOCKS proxy (proxy-url) is not supported")
+    return str(proxy)

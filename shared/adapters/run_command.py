@@ -36,6 +36,7 @@ never logged, never part of an error message.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -43,15 +44,11 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from azure.core.exceptions import AzureError
 from azure.core.polling import PollingMethod
-from azure.mgmt.containerservice import ContainerServiceClient
-from azure.mgmt.containerservice.models import RunCommandRequest, RunCommandResult
 
 from shared.adapters.azure_errors import azure_reason
 from shared.core.errors import (
@@ -62,6 +59,10 @@ from shared.core.errors import (
 )
 from shared.core.model import Cluster, Node
 from shared.ports import ClusterSession, CommandOutput, CommandRunner
+
+if TYPE_CHECKING:
+    from azure.mgmt.containerservice import ContainerServiceClient
+    from azure.mgmt.containerservice.models import RunCommandResult
 
 log = logging.getLogger(__name__)
 
@@ -294,6 +295,8 @@ class ArmCommandRunner:
             deadline = min(deadline, self._deadline)
         if started >= deadline:
             raise RunCommandError("run command not started: the run's deadline was reached first")
+        from azure.mgmt.containerservice.models import RunCommandRequest  # noqa: PLC0415
+
         request = RunCommandRequest(command=script)
         submitted = _Submitted()
         cluster = self._cluster
@@ -359,7 +362,7 @@ class ArmCommandRunner:
                 raise RunCommandError(
                     azure_reason(exc, "reading the run command's result (commandResults/read)")
                 ) from None
-            response, result = cast(tuple[Any, RunCommandResult | None], answer)
+            response, result = cast("tuple[Any, RunCommandResult | None]", answer)
             if result is not None and str(result.provisioning_state or "").lower() in (
                 "succeeded",
                 "failed",
@@ -430,9 +433,10 @@ class _Reads:
 class RunCommandSession:
     """ClusterSession that reads the node list and every configz through run commands.
 
-    ``list_nodes`` runs the whole-cluster script once; ``read_configz`` answers from its output
-    and, the first time a node is missing, runs the follow-up commands for every missing node
-    (under a lock, so concurrent readers wait for the same commands instead of issuing their own).
+    ``list_nodes`` runs the whole-cluster script once (in the loop's executor: the run command
+    API blocks for tens of seconds); a configz is answered from its output and, the first time
+    a node is missing, the follow-up commands for every missing node run (in the executor,
+    under a lock, so concurrent readers wait for the same commands instead of issuing their own).
     """
 
     def __init__(
@@ -451,15 +455,18 @@ class RunCommandSession:
         self._reads = _Reads()
         self._followed_up = False
         self._lock = threading.Lock()
-        self._follow_up_thread: ThreadPoolExecutor | None = None
 
     @property
     def commands(self) -> int:
         """Run commands issued so far."""
         return self._reads.commands
 
-    def list_nodes(self) -> list[Node]:
+    async def list_nodes(self) -> list[Node]:
         """The nodes, from the first command's output. Raises ClusterError subclasses."""
+        return await asyncio.to_thread(self.list_nodes_now)
+
+    def list_nodes_now(self) -> list[Node]:
+        """``list_nodes``, blocking the caller."""
         if self._cluster.run_command_disabled:
             raise RunCommandError(
                 "the cluster is private and run command is disabled on it "
@@ -494,8 +501,9 @@ class RunCommandSession:
         self._reads.absorb(parsed, {n.name for n in parsed.nodes})
         return list(parsed.nodes)
 
-    def read_configz(self, node_name: str) -> bytes:
-        """The node's configz from the commands' output. Raises ConfigzFetchError."""
+    def read_configz_now(self, node_name: str) -> bytes:
+        """The node's configz from the commands' output, blocking while follow-up commands run.
+        Raises ConfigzFetchError."""
         if not self._reads.known(node_name):
             with self._lock:
                 if not self._reads.known(node_name) and not self._followed_up:
@@ -508,24 +516,16 @@ class RunCommandSession:
             or f"node {node_name} was not in the cluster's node list when run command read it"
         )
 
-    def start_configz(self, node_name: str) -> Future[bytes]:
-        """``read_configz`` as a future: answered at once from the output already read; a node
-        the output lacks waits on the session's one follow-up thread (the follow-up commands can
-        take tens of seconds and must not block the caller)."""
+    async def read_configz(self, node_name: str) -> bytes:
+        """``read_configz_now`` without blocking the loop: answered at once from the output
+        already read; a node the output lacks waits in the executor for the follow-up commands
+        (they can take tens of seconds)."""
         if self._reads.known(node_name) or node_name not in {n.name for n in self._nodes}:
-            return _settled(partial(self.read_configz, node_name))
-        with self._lock:
-            if self._follow_up_thread is None:
-                self._follow_up_thread = ThreadPoolExecutor(1, thread_name_prefix="run-command")
-            thread = self._follow_up_thread
-        return thread.submit(self.read_configz, node_name)
+            return self.read_configz_now(node_name)
+        return await asyncio.to_thread(self.read_configz_now, node_name)
 
-    def close(self) -> None:
-        """Stop the follow-up thread (a command in flight finishes on its own)."""
-        with self._lock:
-            thread, self._follow_up_thread = self._follow_up_thread, None
-        if thread is not None:
-            thread.shutdown(wait=False, cancel_futures=True)
+    async def close(self) -> None:
+        """Nothing to release (a command in flight finishes on its own)."""
 
     def _run(self, script: str) -> CommandOutput:
         self._reads.commands += 1
@@ -573,16 +573,6 @@ class RunCommandSession:
             )
 
 
-def _settled(read: Callable[[], bytes]) -> Future[bytes]:
-    """A future already holding what ``read`` returned or raised."""
-    future: Future[bytes] = Future()
-    try:
-        future.set_result(read())
-    except ConfigzFetchError as exc:
-        future.set_exception(exc)
-    return future
-
-
 # -- private clusters ------------------------------------------------------------------------
 
 
@@ -614,10 +604,10 @@ class PrivateClusterSession:
         self._fallback = fallback
         self._active: ClusterSession = direct
 
-    def list_nodes(self) -> list[Node]:
+    async def list_nodes(self) -> list[Node]:
         """Nodes from the API server; on no answer at all, report or switch to run command."""
         try:
-            return self._direct.list_nodes()
+            return await self._direct.list_nodes()
         except ApiServerUnreachableError as exc:
             if self._mode != "run-command":
                 raise ApiServerError(private_cluster_reason(self._cluster, exc)) from None
@@ -628,14 +618,14 @@ class PrivateClusterSession:
                 exc,
             )
         self._active = self._fallback()
-        return self._active.list_nodes()
+        return await self._active.list_nodes()
 
-    def start_configz(self, node_name: str) -> Future[bytes]:
+    async def read_configz(self, node_name: str) -> bytes:
         """Read configz through whichever way listed the nodes."""
-        return self._active.start_configz(node_name)
+        return await self._active.read_configz(node_name)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Close both ways."""
-        self._direct.close()
+        await self._direct.close()
         if self._active is not self._direct:
-            self._active.close()
+            await self._active.close()

@@ -237,15 +237,15 @@ class RunTotals:
     rows_replayed: int = 0
     cluster_rows: int = 0
 
-    def count(self, status: Status) -> None:
-        """Count one finding row by its status."""
+    def count(self, status: Status, rows: int = 1) -> None:
+        """Count ``rows`` finding rows of one status."""
         if status is Status.PASS:
-            self.passed += 1
+            self.passed += rows
         elif status is Status.FAIL:
-            self.failed += 1
+            self.failed += rows
         elif status is Status.ERROR:
-            self.errors += 1
+            self.errors += rows
         elif status is Status.MANUAL:
-            self.manual += 1
+            self.manual += rows
         else:
-            self.skipped += 1
+            self.skipped += rows

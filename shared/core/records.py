@@ -247,6 +247,86 @@ class RowContext:
         )
 
 
+#: Columns whose value depends on the node or on the row itself; every other column depends only
+#: on the target (run, cluster or subscription), the control and its verdict. ``target_columns``
+#: and ``node_columns`` give exactly these two sets (tests check it against FINDING_COLUMNS), so
+#: a row template (``RowTemplate``) can serialize the second kind once per cluster and verdict.
+NODE_COLUMNS: frozenset[str] = frozenset(
+    {
+        "TimeGenerated",
+        "RecordId",
+        "NodePool",
+        "NodeName",
+        "KubeletVersion",
+        "OsImage",
+        "Exempt",
+        "ExemptionReason",
+        "ExemptionExpires",
+    }
+)
+
+
+def target_columns(context: RowContext, control: Control, verdict: Verdict) -> dict[str, Any]:
+    """The columns of a row that do not depend on the node (every column not in NODE_COLUMNS)."""
+    cluster_scope = control.scope is Scope.CLUSTER
+    return {
+        "RunId": context.run_id,
+        "Benchmark": context.benchmark.name,
+        "ControlId": control.id,
+        "ControlTitle": control.title,
+        "Level": control.level,
+        "Status": verdict.status.value,
+        "Actual": verdict.actual,
+        "Expected": verdict.expected,
+        "Reason": verdict.reason,
+        "Remediation": control.remediation
+        if verdict.status in (Status.FAIL, Status.MANUAL)
+        else "",
+        "SubscriptionId": context.subscription_id,
+        "ResourceGroup": context.resource_group,
+        "ClusterName": context.cluster_name,
+        "ClusterId": context.cluster_id,
+        "Section": control.section,
+        "Scope": control.scope.value,
+        "Evidence": render_evidence(verdict.evidence) if cluster_scope else "",
+        "EvidenceCount": verdict.evidence.count if cluster_scope else 0,
+    }
+
+
+def node_columns(  # noqa: PLR0917 - the row's parts, as findings() passes them
+    context: RowContext,
+    node: Node,
+    control: Control,
+    verdict: Verdict,
+    when: str,
+    policy: Policy | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """The NODE_COLUMNS of a row; a FAIL covered by an active exemption is marked Exempt."""
+    exemption = None
+    if policy is not None and policy.exemptions and verdict.status is Status.FAIL:
+        exemption = policy.exemption_for(
+            control.id,
+            context.subscription_id,
+            context.cluster_id,
+            node.node_pool,
+            today or datetime.now(UTC).date(),
+        )
+    return {
+        "TimeGenerated": when,
+        "RecordId": record_id(
+            context.run_id, context.cluster_id or context.subscription_id, node.name, control.id
+        ),
+        "NodePool": node.node_pool,
+        "NodeName": node.name,
+        "KubeletVersion": node.kubelet_version,
+        "OsImage": node.os_image,
+        "Exempt": exemption is not None,
+        "ExemptionReason": exemption.reason if exemption else "",
+        "ExemptionExpires": exemption.expires.isoformat() if exemption else "",
+    }
+
+
 def findings(
     context: RowContext,
     verdicts: tuple[Verdict, ...],
@@ -260,52 +340,10 @@ def findings(
     rows = []
     for verdict in verdicts:
         control = controls[verdict.control_id]
-        cluster_scope = control.scope is Scope.CLUSTER
-        exemption = None
-        if policy is not None and policy.exemptions and verdict.status is Status.FAIL:
-            exemption = policy.exemption_for(
-                control.id,
-                context.subscription_id,
-                context.cluster_id,
-                node.node_pool,
-                today or datetime.now(UTC).date(),
-            )
         rows.append(
             Finding(
-                TimeGenerated=when,
-                RunId=context.run_id,
-                RecordId=record_id(
-                    context.run_id,
-                    context.cluster_id or context.subscription_id,
-                    node.name,
-                    control.id,
-                ),
-                Benchmark=context.benchmark.name,
-                ControlId=control.id,
-                ControlTitle=control.title,
-                Level=control.level,
-                Status=verdict.status.value,
-                Actual=verdict.actual,
-                Expected=verdict.expected,
-                Reason=verdict.reason,
-                Remediation=control.remediation
-                if verdict.status in (Status.FAIL, Status.MANUAL)
-                else "",
-                SubscriptionId=context.subscription_id,
-                ResourceGroup=context.resource_group,
-                ClusterName=context.cluster_name,
-                ClusterId=context.cluster_id,
-                NodePool=node.node_pool,
-                NodeName=node.name,
-                KubeletVersion=node.kubelet_version,
-                OsImage=node.os_image,
-                Exempt=exemption is not None,
-                ExemptionReason=exemption.reason if exemption else "",
-                ExemptionExpires=exemption.expires.isoformat() if exemption else "",
-                Section=control.section,
-                Scope=control.scope.value,
-                Evidence=render_evidence(verdict.evidence) if cluster_scope else "",
-                EvidenceCount=verdict.evidence.count if cluster_scope else 0,
+                **target_columns(context, control, verdict),
+                **node_columns(context, node, control, verdict, when, policy, today),
             )
         )
     return rows

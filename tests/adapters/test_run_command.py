@@ -7,10 +7,11 @@ cluster session decides between the API server, a report and the run command.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import threading
 from collections.abc import Sequence
-from concurrent.futures import Future
 from typing import Any, cast
 
 import pytest
@@ -191,9 +192,9 @@ class TestSession:
         """Every node in the first output: one command, bodies served from it."""
         runner = ScriptedRunner(ok(whole(["n1", "n2"], [block("n1"), block("n2")])))
         session = RunCommandSession(runner, CLUSTER)
-        assert [n.name for n in session.list_nodes()] == ["n1", "n2"]
-        assert session.read_configz("n1") == CONFIGZ.encode()
-        assert session.read_configz("n2") == CONFIGZ.encode()
+        assert [n.name for n in session.list_nodes_now()] == ["n1", "n2"]
+        assert session.read_configz_now("n1") == CONFIGZ.encode()
+        assert session.read_configz_now("n2") == CONFIGZ.encode()
         assert len(runner.scripts) == 1
 
     def test_truncated_output_is_followed_up_for_the_missing_nodes_only(self):
@@ -201,8 +202,8 @@ class TestSession:
         first = whole(["n1", "n2", "n3"], [block("n1")], done=False) + "@@configz-begin n2\n{"
         runner = ScriptedRunner(ok(first), ok("\n".join([block("n2"), block("n3"), "@@done"])))
         session = RunCommandSession(runner, CLUSTER)
-        session.list_nodes()
-        assert {n: session.read_configz(n) for n in ("n1", "n2", "n3")} == dict.fromkeys(
+        session.list_nodes_now()
+        assert {n: session.read_configz_now(n) for n in ("n1", "n2", "n3")} == dict.fromkeys(
             ("n1", "n2", "n3"), CONFIGZ.encode()
         )
         assert len(runner.scripts) == 2
@@ -219,8 +220,8 @@ class TestSession:
         ]
         runner = ScriptedRunner(ok(first), *follow, ok(block("n5", body) + "\n@@done"))
         session = RunCommandSession(runner, CLUSTER, budget_bytes=2500)
-        session.list_nodes()
-        assert all(session.read_configz(n) == body.encode() for n in names)
+        session.list_nodes_now()
+        assert all(session.read_configz_now(n) == body.encode() for n in names)
         assert [s.count("@@configz-begin") for s in runner.scripts] == [1, 1, 1, 1]
         assert ['NODES="n1 n2"' in runner.scripts[1], 'NODES="n5"' in runner.scripts[3]] == [
             True,
@@ -233,37 +234,48 @@ class TestSession:
         cut = ok("@@configz-begin n2\n{", 0)
         runner = ScriptedRunner(ok(first), cut, cut)
         session = RunCommandSession(runner, CLUSTER, max_rounds=2)
-        session.list_nodes()
+        session.list_nodes_now()
         with pytest.raises(ConfigzFetchError, match="output limit"):
-            session.read_configz("n2")
-        assert session.read_configz("n1") == CONFIGZ.encode()
+            session.read_configz_now("n2")
+        assert session.read_configz_now("n1") == CONFIGZ.encode()
         assert len(runner.scripts) == 3
 
-    def test_start_configz_answers_from_the_output_and_follows_up_off_the_caller(self):
-        """The pipeline starts reads as futures: a node in the output is settled at once, a
-        missing one is read by the follow-up command on the session's own thread."""
+    def test_reads_answer_from_the_output_and_follow_up_off_the_loop(self):
+        """On the scan's loop: a node in the output is answered at once, a missing one is read
+        by the follow-up command in the loop's executor (it blocks for tens of seconds)."""
         first = whole(["n1", "n2"], [block("n1")], done=False)
         runner = ScriptedRunner(ok(first), ok(block("n2") + "\n@@done"))
         session = RunCommandSession(runner, CLUSTER)
-        session.list_nodes()
-        settled = session.start_configz("n1")
-        assert settled.done()
-        assert settled.result() == CONFIGZ.encode()
-        assert len(runner.scripts) == 1
-        assert session.start_configz("n2").result(timeout=10) == CONFIGZ.encode()
-        assert len(runner.scripts) == 2
-        with pytest.raises(ConfigzFetchError, match="not in the cluster's node list"):
-            session.start_configz("elsewhere").result(timeout=10)
-        session.close()
+        threads: list[str] = []
+        original = runner.run
+
+        def run(script: str) -> CommandOutput:
+            threads.append(threading.current_thread().name)
+            return original(script)
+
+        runner.run = run  # type: ignore[method-assign]
+
+        async def scan() -> None:
+            assert [n.name for n in await session.list_nodes()] == ["n1", "n2"]
+            assert await session.read_configz("n1") == CONFIGZ.encode()
+            assert len(runner.scripts) == 1
+            assert await session.read_configz("n2") == CONFIGZ.encode()
+            assert len(runner.scripts) == 2
+            with pytest.raises(ConfigzFetchError, match="not in the cluster's node list"):
+                await session.read_configz("elsewhere")
+            await session.close()
+
+        asyncio.run(scan())
+        assert threading.main_thread().name not in threads
 
     def test_kubectl_error_becomes_the_nodes_reason(self):
         """A node whose kubectl failed gets its error text, not a retry."""
         error = 'Error from server (Forbidden): nodes "n1" is forbidden: User "x" cannot get resource "nodes/proxy"'
         runner = ScriptedRunner(ok(whole(["n1"], [block("n1", error, 1)])))
         session = RunCommandSession(runner, CLUSTER)
-        session.list_nodes()
+        session.list_nodes_now()
         with pytest.raises(ConfigzFetchError, match=r"exited 1: Error from server \(Forbidden\)"):
-            session.read_configz("n1")
+            session.read_configz_now("n1")
         assert len(runner.scripts) == 1
 
     def test_failed_follow_up_names_its_cause_for_the_missing_nodes(self):
@@ -273,16 +285,16 @@ class TestSession:
             ok(first), RunCommandError("HTTP 403 AuthorizationFailed while ...")
         )
         session = RunCommandSession(runner, CLUSTER)
-        session.list_nodes()
+        session.list_nodes_now()
         with pytest.raises(ConfigzFetchError, match="follow-up run command failed: HTTP 403"):
-            session.read_configz("n2")
+            session.read_configz_now("n2")
 
     def test_disabled_run_command_is_not_even_tried(self):
         """disableRunCommand from ARM: an error naming the property and the fix, no call."""
         runner = ScriptedRunner()
         cluster = dataclasses.replace(CLUSTER, run_command_disabled=True)
         with pytest.raises(RunCommandError, match=r"disableRunCommand=true.*--enable-run-command"):
-            RunCommandSession(runner, cluster).list_nodes()
+            RunCommandSession(runner, cluster).list_nodes_now()
         assert runner.scripts == []
 
     def test_node_list_error_is_an_api_server_error(self):
@@ -290,7 +302,7 @@ class TestSession:
         logs = "@@nodes-error\nerror: You must be logged in to the server (Unauthorized)\n"
         session = RunCommandSession(ScriptedRunner(ok(logs, 3)), CLUSTER)
         with pytest.raises(ApiServerError, match=r"kubectl get nodes failed.*Unauthorized"):
-            session.list_nodes()
+            session.list_nodes_now()
 
     def test_non_zero_exit_without_the_script_output(self):
         """A command that exits non-zero for another reason names the exit code and output."""
@@ -298,15 +310,15 @@ class TestSession:
             ScriptedRunner(ok("bash: jq: command not found\n", 127)), CLUSTER
         )
         with pytest.raises(RunCommandError, match="exited 127: bash: jq: command not found"):
-            session.list_nodes()
+            session.list_nodes_now()
 
     def test_non_zero_exit_after_a_whole_node_list_still_reads_the_rest(self):
         """A pod that dies after listing the nodes: what it missed is read by a follow-up."""
         first = ok(whole(["n1", "n2"], [block("n1")], done=False), 137)
         runner = ScriptedRunner(first, ok(block("n2") + "\n@@done\n"))
         session = RunCommandSession(runner, CLUSTER)
-        assert [n.name for n in session.list_nodes()] == ["n1", "n2"]
-        assert session.read_configz("n2") == CONFIGZ.encode()
+        assert [n.name for n in session.list_nodes_now()] == ["n1", "n2"]
+        assert session.read_configz_now("n2") == CONFIGZ.encode()
         assert len(runner.scripts) == 2
 
     def test_no_node_list_in_the_output(self):
@@ -315,15 +327,15 @@ class TestSession:
             ScriptedRunner(ok("@@nodes-begin\n" + node_line("n1"))), CLUSTER
         )
         with pytest.raises(RunCommandError, match="no complete node list"):
-            session.list_nodes()
+            session.list_nodes_now()
 
     def test_error_text_is_cut(self):
         """A node's reason never carries more than a short excerpt of kubectl's output."""
         runner = ScriptedRunner(ok(whole(["n1"], [block("n1", "E" * ERROR_TEXT_BYTES, 1)])))
         session = RunCommandSession(runner, CLUSTER)
-        session.list_nodes()
+        session.list_nodes_now()
         with pytest.raises(ConfigzFetchError) as caught:
-            session.read_configz("n1")
+            session.read_configz_now("n1")
         assert len(str(caught.value)) < 500
 
 
@@ -334,20 +346,15 @@ class FakeDirect:
         self.error = error
         self.closed = False
 
-    def list_nodes(self) -> list[Node]:
+    async def list_nodes(self) -> list[Node]:
         if self.error is not None:
             raise self.error
         return [Node("direct-1")]
 
-    def read_configz(self, node_name: str) -> bytes:
+    async def read_configz(self, node_name: str) -> bytes:
         return b"direct"
 
-    def start_configz(self, node_name: str) -> Future[bytes]:
-        future: Future[bytes] = Future()
-        future.set_result(self.read_configz(node_name))
-        return future
-
-    def close(self) -> None:
+    async def close(self) -> None:
         self.closed = True
 
 
@@ -357,14 +364,14 @@ class TestPrivateClusterSession:
     def test_reachable_api_server_is_used(self):
         """A VNet-integrated scanner reaches the private API server: no run command."""
         session = PrivateClusterSession(CLUSTER, FakeDirect(), "run-command", _never)
-        assert session.list_nodes() == [Node("direct-1")]
-        assert session.start_configz("direct-1").result() == b"direct"
+        assert asyncio.run(session.list_nodes()) == [Node("direct-1")]
+        assert asyncio.run(session.read_configz("direct-1")) == b"direct"
 
     def test_report_mode_names_the_private_fqdn_and_the_setting(self):
         """No answer in report mode: ERROR naming the cluster as private, its FQDN and the fix."""
         session = PrivateClusterSession(CLUSTER, FakeDirect(self.UNREACHABLE), "report", _never)
         with pytest.raises(ApiServerError) as caught:
-            session.list_nodes()
+            asyncio.run(session.list_nodes())
         message = str(caught.value)
         assert "the cluster is private" in message
         assert CLUSTER.private_fqdn in message
@@ -378,9 +385,9 @@ class TestPrivateClusterSession:
         session = PrivateClusterSession(
             CLUSTER, direct, "run-command", lambda: RunCommandSession(runner, CLUSTER)
         )
-        assert [n.name for n in session.list_nodes()] == ["n1"]
-        assert session.start_configz("n1").result() == CONFIGZ.encode()
-        session.close()
+        assert [n.name for n in asyncio.run(session.list_nodes())] == ["n1"]
+        assert asyncio.run(session.read_configz("n1")) == CONFIGZ.encode()
+        asyncio.run(session.close())
         assert direct.closed
 
     @pytest.mark.parametrize("mode", ["report", "run-command"])
@@ -389,7 +396,7 @@ class TestPrivateClusterSession:
         refused = ApiServerError("HTTP 403 while listing nodes: not authorized")
         session = PrivateClusterSession(CLUSTER, FakeDirect(refused), mode, _never)
         with pytest.raises(ApiServerError, match="HTTP 403") as caught:
-            session.list_nodes()
+            asyncio.run(session.list_nodes())
         assert "private" not in str(caught.value)
 
 

@@ -20,6 +20,7 @@ import pytest
 from bench import run as bench_run
 from bench.floor import (
     PREFETCH_WORKERS,
+    STEADY_PREPARERS,
     Latencies,
     discovery_calls,
     floor,
@@ -168,8 +169,9 @@ class TestFloor:
         assert seconds == pytest.approx(0.02 + 0.05 + 3 * 0.05)
 
     def test_model_uses_the_pipelines_worker_count(self):
-        """The model's extra workers are the pipeline's."""
+        """The model's extra readers and steady preparers are the pipeline's."""
         assert PREFETCH_WORKERS == pipeline.PREFETCH_WORKERS
+        assert STEADY_PREPARERS == pipeline.STEADY_PREPARERS
 
     def test_empty_clusters_and_pages(self):
         assert list_pages(0) == 1

@@ -228,3 +228,29 @@ class TestHosting:
             re.M,
         )
         assert "path: infra" in azure_yaml
+
+    def test_the_package_ships_hash_checked_bytecode(self, tmp_path):
+        """azure.yaml's prepackage hook, run on a copy, leaves an unchecked-hash .pyc for every
+        module (valid whatever the zip does to timestamps); .funcignore keeps them."""
+        import shutil  # noqa: PLC0415
+        import subprocess  # noqa: PLC0415
+
+        import yaml  # noqa: PLC0415
+
+        hook = yaml.safe_load((ROOT / "azure.yaml").read_text(encoding="utf-8"))["services"]
+        command = hook["scanner"]["hooks"]["prepackage"]["run"].split()
+        assert command[0] == "python3.11"
+        shutil.copytree(
+            ROOT / "shared", tmp_path / "shared", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        shutil.copy(ROOT / "function_app.py", tmp_path)
+        subprocess.run([sys.executable, *command[1:]], cwd=tmp_path, check=True)
+        sources = [*sorted((tmp_path / "shared").rglob("*.py")), tmp_path / "function_app.py"]
+        tag = sys.implementation.cache_tag
+        for source in sources:
+            compiled = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+            flags = int.from_bytes(compiled.read_bytes()[4:8], "little")
+            assert flags == 0b01, (source, flags)  # hash-based, source not checked (PEP 552)
+        ignored = (ROOT / ".funcignore").read_text(encoding="utf-8").splitlines()
+        assert "__pycache__/" not in ignored
+        assert "*.pyc" not in ignored
