@@ -133,7 +133,7 @@ _ABSENT = ("absent",)
 
 
 def _observed(config: Mapping[str, Any], parts: tuple[str, ...]) -> object | None:
-    """What ``configz._lookup`` sees at ``parts``, as a hashable, type-tagged value."""
+    """What ``configz.lookup`` sees at ``parts``, as a hashable, type-tagged value."""
     node: Any = config
     for depth, part in enumerate(parts):
         if node is None:

@@ -72,11 +72,14 @@ def _brief(exc: Exception) -> str:
     return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
-def _lookup(config: Mapping[str, Any], path: str) -> tuple[Any, bool]:
-    node: Any = config
+def lookup(obj: Mapping[str, Any], path: str) -> tuple[Any, bool]:
+    """The value at dotted ``path`` and whether it is there (JSON null anywhere on the way, or at
+    the end, decodes to Go's zero value: the same as absent). FieldTypeError names the parent
+    that is not an object."""
+    node: Any = obj
     walked: list[str] = []
     for part in path.split("."):
-        if node is None:  # JSON null decodes to Go's zero value: the same as absent
+        if node is None:
             return None, False
         if not isinstance(node, Mapping):
             raise FieldTypeError(".".join(walked), "an object", node)
@@ -84,37 +87,51 @@ def _lookup(config: Mapping[str, Any], path: str) -> tuple[Any, bool]:
             return None, False
         node = node[part]
         walked.append(part)
-    return node, True
+    return node, node is not None
+
+
+def typed(
+    obj: Mapping[str, Any], path: str, default: Any, accepts: Any, expected: str
+) -> tuple[Any, bool]:
+    """The value at ``path`` if ``accepts(value)``, or ``default`` when absent; no coercion:
+    FieldTypeError (naming ``expected``) for a value of another type."""
+    value, present = lookup(obj, path)
+    if not present:
+        return default, False
+    if not accepts(value):
+        raise FieldTypeError(path, expected, value)
+    return value, True
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def is_str_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def read_bool(config: Mapping[str, Any], path: str, default: bool) -> Observed:
     """A JSON boolean at ``path``; absent means ``default``. JSON null counts as absent."""
-    value, present = _lookup(config, path)
-    if not present or value is None:
-        return Observed(path, default, present=False)
-    if not isinstance(value, bool):
-        raise FieldTypeError(path, "a boolean", value)
-    return Observed(path, value, present=True)
+    return Observed(path, *typed(config, path, default, _is_bool, "a boolean"))
 
 
 def read_int(config: Mapping[str, Any], path: str, default: int) -> Observed:
     """A JSON integer at ``path`` (booleans and fractions are wrong types); absent means default."""
-    value, present = _lookup(config, path)
-    if not present or value is None:
-        return Observed(path, default, present=False)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise FieldTypeError(path, "an integer", value)
-    return Observed(path, value, present=True)
+    return Observed(path, *typed(config, path, default, _is_int, "an integer"))
 
 
 def read_str(config: Mapping[str, Any], path: str, default: str) -> Observed:
     """A JSON string at ``path``; absent means ``default``."""
-    value, present = _lookup(config, path)
-    if not present or value is None:
-        return Observed(path, default, present=False)
-    if not isinstance(value, str):
-        raise FieldTypeError(path, "a string", value)
-    return Observed(path, value, present=True)
+    return Observed(path, *typed(config, path, default, _is_str, "a string"))
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
@@ -157,12 +174,8 @@ def parse_go_duration(text: str) -> float:
 
 def read_str_list(config: Mapping[str, Any], path: str, default: tuple[str, ...]) -> Observed:
     """A JSON list of strings at ``path``; absent (or null) means ``default``. No coercion."""
-    value, present = _lookup(config, path)
-    if not present or value is None:
-        return Observed(path, default, present=False)
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise FieldTypeError(path, "a list of strings", value)
-    return Observed(path, value, present=True)
+    value, present = typed(config, path, default, is_str_list, "a list of strings")
+    return Observed(path, value, present)
 
 
 def read_duration_at(config: Mapping[str, Any], path: str, default: str) -> tuple[Observed, float]:
