@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from shared.adapters.deadletter import DeliveringSink
     from shared.adapters.kube_policy import RequestPolicy
     from shared.core.model import ScanScope
-    from shared.ports import TokenVerifier
+    from shared.ports import SessionFactReader, TokenVerifier
 
 
 def environment() -> Mapping[str, str]:
@@ -166,6 +166,7 @@ def build(
         policy=settings.policy,
         limits=Limits(settings.concurrency, settings.cluster_concurrency, deadline_seconds),
         facts=AzureClusterFacts(clients),
+        session_facts=_session_objects(settings),
     )
     delivering = _delivery(settings, credential, dead_letters, store, resources)
     return App(settings, scanner, delivering, resources)
@@ -187,9 +188,17 @@ def build_for_kubeconfig(settings: Settings, path: str, context: str | None) -> 
         benchmark=get_benchmark(settings.benchmark).select(settings.sections),
         policy=settings.policy,
         limits=Limits(settings.concurrency, settings.cluster_concurrency),
+        session_facts=_session_objects(settings),
     )
     delivering = _delivery(settings, None, DeadLetters.DIRECTORY, None, resources)
     return App(settings, scanner, delivering, resources)
+
+
+def _session_objects(settings: Settings) -> SessionFactReader:
+    """Section 4's list reads through each cluster's open session."""
+    from shared.adapters.kube_objects import SessionObjects  # noqa: PLC0415
+
+    return SessionObjects(settings.policy)
 
 
 def _credential(client_id: str, resources: ExitStack) -> TokenCredential:

@@ -38,18 +38,18 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from shared.core.auth import Caller
-from shared.core.controls import Benchmark, Control
+from shared.core.controls import SESSION_READ_PREFIX, Benchmark, Control
 from shared.core.controls.configz import parse_configz
 from shared.core.errors import ClusterError, NodeError, SinkError
 from shared.core.evaluate import VerdictMemo, evaluate_cluster, uniform_verdicts
-from shared.core.facts import ARM_READS, Facts, failed
+from shared.core.facts import ARM_READS, MANAGED_CLUSTER, Facts, failed
 from shared.core.identifiers import parse_cluster_id
 from shared.core.model import Cluster, Node, Policy, RunTotals, ScanScope, Status, Verdict
 from shared.core.policy import EXPIRY_WARNING_DAYS, describe, expiring
@@ -146,6 +146,9 @@ class Run:
     caller: Caller = field(default_factory=lambda: Caller("unknown"))
     #: False in a fan-out's queue job: the dispatcher already wrote the ARM-evaluated rows.
     arm_rows: bool = True
+    #: ARM reads the session controls use when present (``Control.optional_reads``), by
+    #: cluster resource id (lower case): collected with the ARM controls' reads.
+    arm_context: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def expired(self) -> bool:
         return self.deadline is not None and self.clock() >= self.deadline
@@ -294,9 +297,13 @@ def evaluate_arm(run: Run, items: Sequence[Discovered]) -> None:
     """
     controls = run.scanner.benchmark.arm_controls
     clusters = [item for item in items if isinstance(item, Cluster)]
-    if not run.arm_rows or not controls or not clusters:
+    if not run.arm_rows or not clusters:
         return
-    reads = frozenset(read for control in controls for read in control.reads)
+    wanted = _context_reads(run)
+    if not controls:
+        _collect_context(run, clusters)
+        return
+    reads = frozenset(read for control in controls for read in control.reads) | wanted
     source = run.scanner.facts
     policy = run.scanner.policy
     if source is None:
@@ -307,6 +314,10 @@ def evaluate_arm(run: Run, items: Sequence[Discovered]) -> None:
         collected = source.collect(clusters, reads, run.expired)
     batch: list[Finding] = []
     for cluster, facts in collected:
+        if wanted:
+            run.arm_context[cluster.resource_id.lower()] = {
+                r: facts.values[r] for r in wanted if r in facts.values
+            }
         context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, cluster)
         verdicts = evaluate_cluster(facts, controls, policy)
         batch.extend(findings(context, verdicts, utc_now(), policy, run.today))
@@ -323,7 +334,28 @@ def scan_clusters(run: Run, clusters: list[Cluster]) -> None:
     the writer thread has handed every batch to the sinks.
     """
     if clusters:
+        _collect_context(run, clusters)
         _run_on_loop(run, lambda: _scan_clusters(run, clusters))
+
+
+def _context_reads(run: Run) -> frozenset[str]:
+    """The ARM reads session controls use when present (MANAGED_CLUSTER comes with the cluster)."""
+    controls = run.scanner.benchmark.session_controls
+    wanted = {r for c in controls for r in c.optional_reads} - {MANAGED_CLUSTER}
+    return frozenset(r for r in wanted if not r.startswith(SESSION_READ_PREFIX))
+
+
+def _collect_context(run: Run, clusters: Sequence[Cluster]) -> None:
+    """The optional ARM reads of the session controls for clusters that do not have them yet
+    (a fan-out's queue job, or a run whose selection has no ARM control)."""
+    reads, source = _context_reads(run), run.scanner.facts
+    missing = [c for c in clusters if c.resource_id.lower() not in run.arm_context]
+    if not reads or source is None or not missing:
+        return
+    for cluster, facts in source.collect(missing, reads, run.expired):
+        run.arm_context[cluster.resource_id.lower()] = {
+            r: facts.values[r] for r in reads if r in facts.values
+        }
 
 
 def finish(run: Run, delivery: DeliveryCounts | None = None) -> ScanOutcome:
@@ -537,6 +569,8 @@ class _ClusterState:
     closed: bool = False
     #: The session-scoped cluster controls have their rows (``_session_controls``).
     session_done: bool = False
+    #: Those controls' reads, running beside the node list and the configz reads.
+    session_task: asyncio.Task[None] | None = None
 
 
 class _Bound:
@@ -700,6 +734,11 @@ def _abandon(run: Run, state: _ClusterState) -> None:
         for node in missing
         for row in _node_rows(run, state.cluster, node, Status.ERROR, DEADLINE_REASON)
     ]
+    if not state.session_done:
+        state.session_done = True
+        context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, state.cluster)
+        controls = run.scanner.benchmark.session_controls
+        rows.extend(run.rows(context, Status.ERROR, DEADLINE_REASON, controls))
     run.emit(rows)
     with run.lock:
         run.totals.nodes_failed += len(missing)
@@ -726,20 +765,29 @@ async def _prepare(
             raise
         _close_cluster(run, state, Status.ERROR, NOT_SCANNED_REASON)
         return None
+    if run.scanner.benchmark.session_controls:
+        state.session_task = asyncio.create_task(
+            _session_controls(scan, state, session), name="session-controls"
+        )
     bound = scan.until_deadline()
     try:
         async with bound:
-            await _session_controls(run, state, session)
             nodes = await session.list_nodes()
     except ClusterError as exc:
+        await _stop_session_controls(state)
         _close_cluster(run, state, Status.ERROR, str(exc))
     except TimeoutError:
+        await _stop_session_controls(state)
         if not bound.fired():
             await _close_session(session)
             raise
         _close_cluster(run, state, Status.ERROR, NOT_SCANNED_REASON)
+    except BaseException:
+        await _stop_session_controls(state)
+        raise
     else:
         if not nodes:
+            await _await_session_controls(state)
             _close_cluster(run, state, Status.SKIPPED, "the cluster has no nodes")
         elif not state.closed:
             state.nodes = nodes
@@ -751,21 +799,54 @@ async def _prepare(
     return None
 
 
-async def _session_controls(run: Run, state: _ClusterState, session: ClusterSession) -> None:
+async def _stop_session_controls(state: _ClusterState) -> None:
+    """Cancel the session controls' reads (the cluster ends before them); a bug still raises."""
+    task = state.session_task
+    if task is None or task.done():
+        await _await_session_controls(state)
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _await_session_controls(state: _ClusterState) -> None:
+    """Wait for the session controls' rows (raising what a bug in them raised)."""
+    if state.session_task is not None:
+        await state.session_task
+
+
+async def _session_controls(scan: _Scan, state: _ClusterState, session: ClusterSession) -> None:
     """The cluster-scoped controls that read the cluster's Kubernetes API, once per cluster:
-    right after connecting, where the cluster's session is open (before its node list)."""
+    from connect on, beside the node list and the configz reads, under the run's deadline."""
+    run = scan.run
     controls = run.scanner.benchmark.session_controls
     if not controls:
         return
     reads = frozenset(r for c in controls for r in c.reads)
     reader = run.scanner.session_facts
-    if reader is None:
-        facts = failed(
-            tuple(sorted(reads)), "not read: this scanner has no Kubernetes object reader"
-        )
-    else:
-        answer = reader(session, reads)
-        facts = await answer if inspect.isawaitable(answer) else answer
+    bound = scan.until_deadline()
+    try:
+        async with bound:
+            if reader is None:
+                facts = failed(
+                    tuple(sorted(reads)), "not read: this scanner has no Kubernetes object reader"
+                )
+            else:
+                answer = reader(session, reads)
+                facts = await answer if inspect.isawaitable(answer) else answer
+    except ClusterError as exc:
+        facts = failed(tuple(sorted(reads)), str(exc))
+    except TimeoutError:
+        if not bound.fired():
+            raise
+        facts = failed(tuple(sorted(reads)), DEADLINE_REASON)
+    cluster = state.cluster
+    values: dict[str, Any] = dict(run.arm_context.get(cluster.resource_id.lower(), {}))
+    if cluster.arm is not None:
+        values[MANAGED_CLUSTER] = cluster.arm
+    values.update(facts.values)
+    facts = Facts(values, facts.failures)
     context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, state.cluster)
     policy = run.scanner.policy
     rows = findings(
@@ -783,8 +864,10 @@ async def _read_cluster(
     """Every node's configz, evaluated, as rows; then the session is closed."""
     try:
         await _ClusterReads(scan, state, session, nodes).read_all()
+        await _await_session_controls(state)
         _close_cluster(scan.run, state)
     finally:
+        await _stop_session_controls(state)
         await _close_session(session)
 
 

@@ -31,8 +31,9 @@ LISTING_NODES = "listing nodes"
 class KubeSession:
     """ClusterSession for one API server, authenticated by a bearer token or client cert."""
 
-    def __init__(self, client: KubeClient) -> None:
+    def __init__(self, client: KubeClient, user: str = "") -> None:
         self._client = client
+        self._user = user
 
     @classmethod
     def for_endpoint(
@@ -46,6 +47,7 @@ class KubeSession:
         CredentialsError) when given, else the endpoint's client certificate or token."""
         if token:
             tls, auth = Tls(ca_pem=endpoint.ca_pem), HeaderSource.bearer(token, refresh)
+            return cls(KubeClient(endpoint.server, tls, policy, auth), token_user(token))
         elif endpoint.client_cert_pem and endpoint.client_key_pem:
             tls = Tls(
                 ca_pem=endpoint.ca_pem,
@@ -56,6 +58,12 @@ class KubeSession:
         else:
             tls, auth = Tls(ca_pem=endpoint.ca_pem), HeaderSource.bearer(endpoint.token)
         return cls(KubeClient(endpoint.server, tls, policy, auth))
+
+    @property
+    def user(self) -> str:
+        """The user name the API server gives this session's Entra token (its ``oid`` claim), or
+        "" when not known (a kubeconfig's certificate or static token)."""
+        return self._user
 
     @property
     def client(self) -> KubeClient:
@@ -80,6 +88,20 @@ class KubeSession:
     async def close(self) -> None:
         """Close the connections."""
         await self._client.close()
+
+
+def token_user(token: str) -> str:
+    """The ``oid`` claim of an Entra access token: the user name AKS's Entra integration gives
+    a managed identity (its token has no ``upn``). The token is the scanner's own and is not
+    validated here; only that claim is kept. "" when the token has none."""
+    import jwt  # noqa: PLC0415 - PyJWT loads only for an Entra-authenticated session
+
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return ""
+    oid = claims.get("oid")
+    return oid if isinstance(oid, str) else ""
 
 
 def _node(item: dict[str, Any]) -> Node:

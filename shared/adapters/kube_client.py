@@ -335,6 +335,7 @@ class KubeClient:
         *,
         cap: int,
         accept: str = "",
+        refuse: Callable[[int, str], Exception | None] | None = None,
     ) -> AsyncIterator[tuple[list[dict[str, Any]], bool]]:
         """Each page of a Kubernetes list as it arrives: its items, and whether it starts a
         restarted pass (the contract of shared.core.k8s_lists).
@@ -344,6 +345,8 @@ class KubeClient:
         times (its first page then says ``restarted``: drop what the expired pass gave); a
         token that comes back, or more than MAX_PAGES pages, is an endless list. ``accept``
         replaces the Accept header (``application/json;as=PartialObjectMetadataList;...``).
+        ``refuse(status, detail)`` (``detail``: the Status message) may turn an error answer into the caller's own exception
+        (a 403 or 404 of a section 4 list); None keeps ``errors.answer``.
         """
         restarts = 0
         restarted = False
@@ -367,6 +370,9 @@ class KubeClient:
                     continue
                 if status == 410 and token:
                     raise errors.answer(expired_list_reason(doing, restarts, detail))
+                own = refuse(status, detail) if refuse is not None else None
+                if own is not None:
+                    raise own
                 raise errors.answer(status_message(status, detail, doing, attempt))
             items, token = _page(body, doing, errors)
             yield items, restarted

@@ -80,6 +80,15 @@ class Policy:
     #: 5.1.1: a third-party image scanner the operator declares; without Defender for
     #: Containers the row is then MANUAL (verify that scanner) instead of FAIL.
     third_party_image_scanning: str = ""
+    #: Section 4: namespaces left out of the pod and namespace controls; None: the default set
+    #: (shared.core.workloads.DEFAULT_SYSTEM_NAMESPACES).
+    system_namespaces: frozenset[str] | None = None
+    #: Section 4 allow-lists by control id (globs on the names a row shows: ``Group ops``,
+    #: ``ServiceAccount ci/*``, ``ClusterRole my-operator``, ``Deployment api/*``).
+    k8s_allow: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: 4.2.5: count containers that leave allowPrivilegeEscalation unset (it then defaults to
+    #: true for a non-root process); False: the CIS audit's ``== true`` only, unset ones noted.
+    count_unset_escalation: bool = False
 
     def exemption_for(
         self, control_id: str, subscription_id: str, cluster_id: str, node_pool: str, today: date
@@ -144,16 +153,25 @@ class Evidence:
     read them. ``lists``: named lists of items (pool, registry, principal names), complete here;
     a row shows each list's first items in sorted order and its total (shared.core.records
     bounds the size). The first list is the one the verdict is about: its length is the row's
-    ``EvidenceCount``.
+    ``EvidenceCount``. ``totals``: for a list already cut to its first names where it was
+    collected (section 4 keeps the first 20 of any number), the list's full length by name.
     """
 
     values: tuple[tuple[str, EvidenceValue], ...] = ()
     lists: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    totals: tuple[tuple[str, int], ...] = ()
+
+    def total(self, name: str, listed: tuple[str, ...]) -> int:
+        """How many items the list ``name`` had in all (``listed`` may be its first ones)."""
+        for key, count in self.totals:
+            if key == name:
+                return max(count, len(listed))
+        return len(listed)
 
     @property
     def count(self) -> int:
         """Items in the first list (0 without lists)."""
-        return len(self.lists[0][1]) if self.lists else 0
+        return self.total(*self.lists[0]) if self.lists else 0
 
     @property
     def empty(self) -> bool:

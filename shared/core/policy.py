@@ -122,6 +122,14 @@ def parse_policy(
             policy = replace(policy, approved_registries=approved)
     if parsed.imageScanning is not None:
         policy = replace(policy, third_party_image_scanning=parsed.imageScanning.thirdParty)
+    if parsed.kubernetes is not None:
+        k8s = parsed.kubernetes
+        if k8s.systemNamespaces is not None:
+            policy = replace(policy, system_namespaces=frozenset(k8s.systemNamespaces))
+        if k8s.allow is not None:
+            allow = tuple((cid, tuple(names)) for cid, names in sorted(k8s.allow.items()))
+            policy = replace(policy, k8s_allow=allow)
+        policy = replace(policy, count_unset_escalation=k8s.countUnsetPrivilegeEscalation)
     exemptions = []
     for index, item in enumerate(parsed.exemptions):
         level = benchmark.control(item.control).level

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from shared.core.controls import Benchmark
+from shared.core.controls.kubernetes import ALLOW_LISTS
 from shared.core.model import QpsMode
 from shared.core.validation import STRICT
 
@@ -210,6 +211,65 @@ class ImageScanning(BaseModel):
         return value
 
 
+K8S_ALLOW = ALLOW_LISTS
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+MAX_ALLOW = 1000
+
+
+def _allow_key(value: str) -> str:
+    if value not in K8S_ALLOW:
+        raise ValueError(
+            f"{value[:40]!r} is not a section 4 control that takes an allow-list "
+            f"(those that do: {', '.join(K8S_ALLOW)}; 5.1.4 takes registries.approved)"
+        )
+    return value
+
+
+def _pattern(value: str) -> str:
+    if not value.strip() or value != value.strip() or len(value) > 300:
+        raise ValueError(
+            f"{value[:60]!r} must be a name or glob such as 'Group my-admins' or "
+            "'ServiceAccount ci/*', without leading or trailing spaces, at most 300 characters"
+        )
+    return value
+
+
+def _namespace(value: str) -> str:
+    if not _NAMESPACE.fullmatch(value):
+        raise ValueError(f"{value[:70]!r} is not a namespace name (an RFC 1123 label)")
+    return value
+
+
+class Kubernetes(BaseModel):
+    """``kubernetes``: the judgements of section 4 (what is a system namespace, who is allowed)."""
+
+    model_config = STRICT
+    WHAT: ClassVar[str] = (
+        "must be a mapping with systemNamespaces, allow and/or countUnsetPrivilegeEscalation"
+    )
+
+    systemNamespaces: Annotated[
+        list[Annotated[str, AfterValidator(_namespace)]] | None,
+        NotNull,
+        Field(description="must be a list of namespace names (it replaces the default list)"),
+    ] = None
+    allow: Annotated[
+        dict[
+            Annotated[str, AfterValidator(_allow_key)],
+            Annotated[
+                list[Annotated[str, AfterValidator(_pattern)]],
+                Field(max_length=MAX_ALLOW),
+            ],
+        ]
+        | None,
+        NotNull,
+        Field(description="must map control ids such as '4.1.1' to lists of names or globs"),
+    ] = None
+    countUnsetPrivilegeEscalation: Annotated[
+        bool, NotNull, Field(description="must be true or false")
+    ] = False
+
+
 Level = Annotated[int, Field(ge=1, le=2)]
 
 
@@ -228,6 +288,7 @@ class PolicyFile(BaseModel):
     ] = None
     registries: Annotated[Registries | None, NotNull] = None
     imageScanning: Annotated[ImageScanning | None, NotNull] = None
+    kubernetes: Annotated[Kubernetes | None, NotNull] = None
     exemptions: Annotated[
         list[Exemption], NotNull, Field(description="must be a list of exemptions")
     ] = Field(default_factory=list)

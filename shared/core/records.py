@@ -195,7 +195,10 @@ def render_evidence(evidence: Evidence) -> str:
                 document[name] = value
         for name, listed in evidence.lists:
             ordered = sorted(listed)
-            document[name] = {"count": len(listed), "first": [_clip(i) for i in ordered[:shown]]}
+            document[name] = {
+                "count": evidence.total(name, listed),
+                "first": [_clip(i) for i in ordered[:shown]],
+            }
         text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
         if len(text) <= EVIDENCE_MAX_CHARS:
             return text

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from shared.core.controls import Check, Scope
+from shared.core.controls import kubernetes as k8s
 from shared.core.controls import managed_cluster as mc
 from shared.core.controls.registry import benchmark_names, get_benchmark
 
@@ -26,14 +27,14 @@ KIND: dict[str, Check] = {
     "scanning": mc.check_image_scanning,
     "acr-users": mc.check_acr_user_access,
     "acr-read-only": mc.check_acr_read_only,
-    "approved-registries": mc.check_approved_registries,
-    "service-accounts": mc.check_service_accounts,
+    "approved-registries": k8s.APPROVED_REGISTRIES.check,
+    "service-accounts": k8s.SERVICE_ACCOUNTS.check,
     "kms": mc.check_secrets_kms,
     "endpoint": mc.check_endpoint_restricted,
     "private-endpoint": mc.check_private_endpoint,
     "private-nodes": mc.check_private_nodes,
     "network-policy": mc.check_network_policy,
-    "lb-tls": mc.check_lb_tls,
+    "lb-tls": k8s.LB_TLS.check,
     "entra": mc.check_entra_rbac,
     "azure-rbac": mc.check_azure_rbac,
     "untrusted": mc.UNTRUSTED_WORKLOADS.check,

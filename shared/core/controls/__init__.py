@@ -69,6 +69,9 @@ class Control:
     scope: Scope = Scope.NODE
     reads: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
+    #: Reads the check uses when the run has them and reports itself when it has not (never an
+    #: ERROR by their absence): the Azure role assignments 4.1.1 adds on Azure-RBAC clusters.
+    optional_reads: tuple[str, ...] = ()
 
     @property
     def section(self) -> str:
@@ -97,6 +100,7 @@ class Recommendation:
     scope: Scope = Scope.NODE
     reads: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
+    optional_reads: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, control: Control) -> Recommendation:
@@ -109,6 +113,7 @@ class Recommendation:
             control.scope,
             control.reads,
             control.links,
+            control.optional_reads,
         )
 
     def control(self, control_id: str, title: str, level: int) -> Control:
@@ -124,6 +129,7 @@ class Recommendation:
             scope=self.scope,
             reads=self.reads,
             links=self.links,
+            optional_reads=self.optional_reads,
         )
 
 

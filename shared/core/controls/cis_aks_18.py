@@ -29,6 +29,7 @@ from typing import Any
 
 from shared.core.controls import Benchmark, Control, Outcome, Row
 from shared.core.controls import kubelet_fields as kf
+from shared.core.controls import kubernetes as k8s
 from shared.core.controls import managed_cluster as mc
 from shared.core.model import Policy, QpsMode, Status
 
@@ -286,14 +287,14 @@ MANAGED_SERVICES_ROWS: tuple[Row, ...] = (
     ("5.1.1", IMAGE_SCANNING_TITLE, 1, mc.IMAGE_SCANNING),
     ("5.1.2", ACR_USER_ACCESS_TITLE, 1, mc.ACR_USER_ACCESS),
     ("5.1.3", ACR_READ_ONLY_TITLE, 1, mc.ACR_READ_ONLY),
-    ("5.1.4", APPROVED_REGISTRIES_TITLE, 2, mc.APPROVED_REGISTRIES),
-    ("5.2.1", SERVICE_ACCOUNTS_TITLE, 1, mc.SERVICE_ACCOUNTS),
+    ("5.1.4", APPROVED_REGISTRIES_TITLE, 2, k8s.APPROVED_REGISTRIES),
+    ("5.2.1", SERVICE_ACCOUNTS_TITLE, 1, k8s.SERVICE_ACCOUNTS),
     ("5.3.1", SECRETS_KMS_TITLE, 1, mc.SECRETS_KMS),
     ("5.4.1", ENDPOINT_RESTRICTED_TITLE, 1, mc.ENDPOINT_RESTRICTED),
     ("5.4.2", PRIVATE_ENDPOINT_TITLE, 2, mc.PRIVATE_ENDPOINT),
     ("5.4.3", PRIVATE_NODES_TITLE, 1, mc.PRIVATE_NODES),
     ("5.4.4", NETWORK_POLICY_TITLE, 1, mc.NETWORK_POLICY),
-    ("5.4.5", LB_TLS_TITLE, 2, mc.LB_TLS),
+    ("5.4.5", LB_TLS_TITLE, 2, k8s.LB_TLS),
     ("5.5.1", ENTRA_RBAC_TITLE, 2, mc.ENTRA_RBAC),
     ("5.5.2", AZURE_RBAC_TITLE, 2, mc.AZURE_RBAC),
 )
@@ -306,5 +307,10 @@ def _rows(rows: tuple[Row, ...]) -> tuple[Control, ...]:
 BENCHMARK = Benchmark(
     name="cis-aks-1.8",
     title="CIS Azure Kubernetes Service (AKS) Benchmark v1.8.0",
-    controls=(*_rows(LEADING_ROWS), *KUBELET, *_rows(MANAGED_SERVICES_ROWS)),
+    controls=(
+        *_rows(LEADING_ROWS),
+        *KUBELET,
+        *_rows(k8s.SECTION4_18_ROWS),
+        *_rows(MANAGED_SERVICES_ROWS),
+    ),
 )

@@ -83,6 +83,7 @@ from typing import Any
 
 from shared.core.controls import Outcome, Recommendation, Row, benchmark, cis_aks_18
 from shared.core.controls import kubelet_fields as kf
+from shared.core.controls import kubernetes as k8s
 from shared.core.controls import managed_cluster as mc
 from shared.core.model import Policy, Status
 
@@ -197,7 +198,7 @@ _LEADING_KUBELET_FILE: tuple[Row, ...] = (
 _MANAGED_5X_TAIL: tuple[Row, ...] = (
     ("5.4.3", _A18.PRIVATE_NODES_TITLE, 1, mc.PRIVATE_NODES),
     ("5.4.4", _A18.NETWORK_POLICY_TITLE, 1, mc.NETWORK_POLICY),
-    ("5.4.5", _A18.LB_TLS_TITLE, 2, mc.LB_TLS),
+    ("5.4.5", _A18.LB_TLS_TITLE, 2, k8s.LB_TLS),
     ("5.5.1", _A18.ENTRA_RBAC_TITLE, 2, mc.ENTRA_RBAC),
     ("5.5.2", _A18.AZURE_RBAC_TITLE, 2, mc.AZURE_RBAC),
 )
@@ -209,8 +210,8 @@ def _managed_services(private_endpoint_title: str) -> tuple[Row, ...]:
         ("5.1.1", AZURE_DEFENDER_SCANNING_TITLE, 1, mc.IMAGE_SCANNING),
         ("5.1.2", _A18.ACR_USER_ACCESS_TITLE, 1, mc.ACR_USER_ACCESS),
         ("5.1.3", _A18.ACR_READ_ONLY_TITLE, 1, mc.ACR_READ_ONLY),
-        ("5.1.4", _A18.APPROVED_REGISTRIES_TITLE, 2, mc.APPROVED_REGISTRIES),
-        ("5.2.1", _A18.SERVICE_ACCOUNTS_TITLE, 1, mc.SERVICE_ACCOUNTS),
+        ("5.1.4", _A18.APPROVED_REGISTRIES_TITLE, 2, k8s.APPROVED_REGISTRIES),
+        ("5.2.1", _A18.SERVICE_ACCOUNTS_TITLE, 1, k8s.SERVICE_ACCOUNTS),
         ("5.3.1", _A18.SECRETS_KMS_TITLE, 1, mc.SECRETS_KMS),
         ("5.4.1", _A18.ENDPOINT_RESTRICTED_TITLE, 1, mc.ENDPOINT_RESTRICTED),
         ("5.4.2", private_endpoint_title, 2, mc.PRIVATE_ENDPOINT),
@@ -229,15 +230,15 @@ _MANAGED_12: tuple[Row, ...] = (
     ("5.1.1", AZURE_DEFENDER_SCANNING_TITLE, 1, mc.IMAGE_SCANNING),
     ("5.1.2", _A18.ACR_READ_ONLY_TITLE, 1, mc.ACR_READ_ONLY),
     ("5.1.3", _A18.ACR_USER_ACCESS_TITLE, 1, mc.ACR_USER_ACCESS),
-    ("5.1.4", _A18.APPROVED_REGISTRIES_TITLE, 2, mc.APPROVED_REGISTRIES),
-    ("5.2.1", _A18.SERVICE_ACCOUNTS_TITLE, 1, mc.SERVICE_ACCOUNTS),
+    ("5.1.4", _A18.APPROVED_REGISTRIES_TITLE, 2, k8s.APPROVED_REGISTRIES),
+    ("5.2.1", _A18.SERVICE_ACCOUNTS_TITLE, 1, k8s.SERVICE_ACCOUNTS),
     ("5.2.2", _A18.AZURE_RBAC_TITLE, 2, mc.AZURE_RBAC),
     ("5.3.1", _A18.SECRETS_KMS_TITLE, 1, mc.SECRETS_KMS),
     ("5.4.1", _A18.ENDPOINT_RESTRICTED_TITLE, 1, mc.ENDPOINT_RESTRICTED),
     ("5.4.2", _A18.PRIVATE_ENDPOINT_TITLE, 2, mc.PRIVATE_ENDPOINT),
     ("5.4.3", _A18.PRIVATE_NODES_TITLE, 1, mc.PRIVATE_NODES),
     ("5.4.4", _A18.NETWORK_POLICY_TITLE, 1, mc.NETWORK_POLICY),
-    ("5.4.5", _A18.LB_TLS_TITLE, 2, mc.LB_TLS),
+    ("5.4.5", _A18.LB_TLS_TITLE, 2, k8s.LB_TLS),
     ("5.5.1", _A18.ENTRA_RBAC_TITLE, 2, mc.ENTRA_RBAC),
     *_OTHER_CONFIGURATIONS,
 )
@@ -349,7 +350,7 @@ CIS_AKS_16 = benchmark(
 CIS_AKS_17 = benchmark(
     "cis-aks-1.7",
     "CIS Azure Kubernetes Service (AKS) Benchmark v1.7.0",
-    (*_A18.LEADING_ROWS, *_NINE_ITEMS, *_A18.MANAGED_SERVICES_ROWS),
+    (*_A18.LEADING_ROWS, *_NINE_ITEMS, *k8s.SECTION4_17_ROWS, *_A18.MANAGED_SERVICES_ROWS),
 )
 
 # Newest first, after cis-aks-1.8 in the registry.

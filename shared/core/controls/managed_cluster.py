@@ -33,7 +33,6 @@ Defender pricing shape is the 2024-01-01 ``ListPricings_example.json`` of
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -560,106 +559,7 @@ def check_acr_read_only(facts: Mapping[str, Any], _: Policy) -> Outcome:
     )
 
 
-def check_approved_registries(facts: Mapping[str, Any], policy: Policy) -> Outcome:
-    """The registries the cluster pulls from with its kubelet identity are approved by policy.
-
-    With ``registries.approved`` in the policy file (login servers; ``*`` and ``?`` glob) the row
-    is PASS when every registry the kubelet identity holds a role on matches one, FAIL naming the
-    others. Without it, MANUAL with the registries as evidence. No registry reached (nothing to
-    judge) is MANUAL too. Images from registries reached without the kubelet identity (public
-    registries, pull secrets) are in the pods' specs, which ARM does not show.
-    """
-    expected = "only approved registries"
-    access = registry_access(facts)
-    if not access.kubelet:
-        return _no_kubelet(_properties(facts), "5.1.4")
-    logins = tuple(sorted(_login(r) for r in access.registries)) + access.unseen
-    if not logins:
-        return Outcome(
-            Status.MANUAL,
-            "no registry",
-            expected,
-            _NO_REGISTRY.format(kubelet=access.kubelet),
-            Evidence(values=(("identityProfile.kubeletidentity.objectId", access.kubelet),)),
-        )
-    note = (
-        " (only registries reached with the kubelet identity; images from other registries "
-        "are in the pods' specs)"
-    )
-    evidence = Evidence(lists=(("registries", logins),))
-    if policy.approved_registries is None:
-        return Outcome(
-            Status.MANUAL,
-            f"{len(logins)} registries",
-            expected,
-            f"the cluster pulls with its identity from {_named(list(logins), 'registry')}{note}: "
-            "review them, or list the approved ones in the policy file (registries.approved)",
-            evidence,
-        )
-    approved = policy.approved_registries
-    others = [r for r in logins if not any(fnmatch.fnmatchcase(r, p) for p in approved)]
-    if others:
-        return _outcome(
-            False,
-            f"{len(others)} not approved",
-            expected,
-            f"registries not in the policy's registries.approved: {_named(others, 'registry')}{note}",
-            Evidence(lists=(("unapprovedRegistries", tuple(others)), ("registries", logins))),
-        )
-    return _outcome(
-        True,
-        f"{len(logins)} registries",
-        expected,
-        f"every registry the cluster pulls from with its identity is approved ({len(logins)}){note}",
-        evidence,
-    )
-
-
 # -- 5.2.1, 5.4.5: need the Kubernetes API ---------------------------------------------------
-
-
-def check_service_accounts(facts: Mapping[str, Any], _: Policy) -> Outcome:
-    """Dedicated service accounts: MANUAL; the evidence is in the cluster's RoleBindings.
-
-    CIS asks that each namespace's ``default`` service account has no roles beyond the defaults,
-    which only the Kubernetes API shows. ARM's evidence: whether workload identity
-    (``securityProfile.workloadIdentity.enabled``) and the OIDC issuer
-    (``oidcIssuerProfile.enabled``) are on, which dedicated service accounts need to reach Azure.
-    """
-    props = _properties(facts)
-    workload = read_bool(props, "securityProfile.workloadIdentity.enabled", False)
-    oidc = read_bool(props, "oidcIssuerProfile.enabled", False)
-    return Outcome(
-        Status.MANUAL,
-        f"workloadIdentity={workload.show()}; oidcIssuer={oidc.show()}",
-        "no bindings to default service accounts",
-        "the bindings of each namespace's default service account are in the Kubernetes API, "
-        f"which this control does not read: review them (kubectl get rolebindings,clusterrolebindings -A -o wide); "
-        f"{workload.describe()}; {oidc.describe()}",
-        Evidence(values=_values(workload, oidc)),
-    )
-
-
-def check_lb_tls(facts: Mapping[str, Any], _: Policy) -> Outcome:
-    """TLS on HTTPS load balancers: MANUAL; the evidence is in the cluster's Services and Ingresses.
-
-    Which services are exposed, and whether their ingresses terminate TLS, is in the Kubernetes
-    API. ARM's evidence: the application routing add-on
-    (``ingressProfile.webAppRouting.enabled``) and the Application Gateway ingress controller
-    (``addonProfiles.ingressApplicationGateway.enabled``).
-    """
-    props = _properties(facts)
-    routing = read_bool(props, "ingressProfile.webAppRouting.enabled", False)
-    agic = read_bool(props, "addonProfiles.ingressApplicationGateway.enabled", False)
-    return Outcome(
-        Status.MANUAL,
-        f"webAppRouting={routing.show()}; ingressApplicationGateway={agic.show()}",
-        "TLS on every HTTPS load balancer",
-        "the cluster's LoadBalancer services and ingresses are in the Kubernetes API, which "
-        "this control does not read: check that each HTTPS endpoint terminates TLS with a "
-        f"certificate (kubectl get ingress -A; kubectl get svc -A); {routing.describe()}; {agic.describe()}",
-        Evidence(values=_values(routing, agic)),
-    )
 
 
 def manual_only(reason: str, expected: str) -> Any:
@@ -999,24 +899,6 @@ ACR_READ_ONLY = _rec(
     "its other roles on registries and on their resource groups and subscriptions.",
     _LEARN + "cluster-container-registry-integration",
 )
-APPROVED_REGISTRIES = _rec(
-    check_approved_registries,
-    (MANAGED_CLUSTER, REGISTRIES, ROLE_ASSIGNMENTS),
-    "only approved registries",
-    "Pull only from approved registries: list them in the policy file (registries.approved), "
-    "remove the kubelet identity's roles on others, and enforce it with Azure Policy "
-    "(Kubernetes cluster containers should only use allowed images).",
-    _LEARN + "limit-egress-traffic",
-)
-SERVICE_ACCOUNTS = _rec(
-    check_service_accounts,
-    _MC,
-    "no bindings to default service accounts",
-    "Create a service account per workload, bind roles to it rather than to 'default', and "
-    "use workload identity for Azure access (az aks update --enable-oidc-issuer "
-    "--enable-workload-identity).",
-    _LEARN + "workload-identity-overview",
-)
 SECRETS_KMS = _rec(
     check_secrets_kms,
     _MC,
@@ -1056,14 +938,6 @@ NETWORK_POLICY = _rec(
     "Enable a network policy engine (az aks update --network-policy azure|calico|cilium) and "
     "define NetworkPolicy objects per namespace.",
     _LEARN + "use-network-policies",
-)
-LB_TLS = _rec(
-    check_lb_tls,
-    _MC,
-    "TLS on every HTTPS load balancer",
-    "Terminate TLS on every HTTPS endpoint (ingress with a certificate, for example the "
-    "application routing add-on with Key Vault certificates).",
-    _LEARN + "app-routing",
 )
 ENTRA_RBAC = _rec(
     check_entra_rbac,
