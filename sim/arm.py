@@ -81,6 +81,7 @@ import yaml
 
 from sim.estate import (
     AKS_SERVER_APP_ID,
+    BUILT_IN_DATA_ACTIONS,
     BUILT_IN_ROLES,
     Estate,
     Registry,
@@ -466,7 +467,7 @@ def role_definition_json(guid: str, scope: str = "") -> dict[str, Any] | None:
                 {
                     "actions": list(actions),
                     "notActions": list(not_actions),
-                    "dataActions": [],
+                    "dataActions": list(BUILT_IN_DATA_ACTIONS.get(guid.lower(), ())),
                     "notDataActions": [],
                 }
             ],

@@ -336,6 +336,9 @@ ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+#: Azure Kubernetes Service RBAC Cluster Admin: every data action of the cluster (Microsoft
+#: Learn "Azure built-in roles for Containers"): Azure RBAC's cluster-admin (4.1.1).
+AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 BUILT_IN_ROLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     ACR_PULL: ("AcrPull", ("Microsoft.ContainerRegistry/registries/pull/read",), ()),
     ACR_PUSH: (
@@ -365,6 +368,21 @@ BUILT_IN_ROLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     READER: ("Reader", ("*/read",), ()),
+    AKS_RBAC_CLUSTER_ADMIN: (
+        "Azure Kubernetes Service RBAC Cluster Admin",
+        (
+            "Microsoft.Authorization/*/read",
+            "Microsoft.Resources/subscriptions/operationresults/read",
+            "Microsoft.Resources/subscriptions/read",
+            "Microsoft.Resources/subscriptions/resourceGroups/read",
+            "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action",
+        ),
+        (),
+    ),
+}
+#: The data actions of the roles above that have any (GUID -> dataActions).
+BUILT_IN_DATA_ACTIONS: dict[str, tuple[str, ...]] = {
+    AKS_RBAC_CLUSTER_ADMIN: ("Microsoft.ContainerService/managedClusters/*",),
 }
 
 
@@ -388,6 +406,9 @@ DEMO_DCR = "dcr-7d3f9a0b1c2e4d5f8a6b0c9d1e2f3a4b"
 #: group (Owner of the production subscription): the principals with registry write roles.
 DEMO_PIPELINE_ID = "4d3c2b1a-0f9e-4d8c-b7a6-5f4e3d2c1b0a"
 DEMO_PLATFORM_GROUP = "6b5a4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d"
+#: The on-call group holding Azure Kubernetes Service RBAC Cluster Admin on aks-prod-weu (an
+#: Azure-RBAC cluster): Azure's cluster-admin, which 4.1.1 counts there.
+DEMO_ONCALL_GROUP = "9c8b7a6f-5e4d-4c3b-8a29-1f0e9d8c7b6a"
 
 COMPLIANT = aks_kubelet_config()
 
@@ -592,6 +613,14 @@ def default_estate() -> Estate:
             RoleAssignment(DEMO_PLATFORM_GROUP, "Group", OWNER, f"/subscriptions/{DEMO_SUB_PROD}"),
             RoleAssignment(
                 DEMO_PRINCIPAL_ID, "ServicePrincipal", READER, f"/subscriptions/{DEMO_SUB_PROD}"
+            ),
+            RoleAssignment(
+                DEMO_ONCALL_GROUP,
+                "Group",
+                AKS_RBAC_CLUSTER_ADMIN,
+                cluster_resource_id(
+                    DEMO_SUB_PROD, next(c for c in prod.clusters if c.name == "aks-prod-weu")
+                ),
             ),
         ),
     )

@@ -71,7 +71,7 @@ REGISTRY_QUERY = """resources
 ROLE_ASSIGNMENT_QUERY = """authorizationresources
 | where type =~ 'microsoft.authorization/roleassignments'
 | extend scope = tolower(tostring(properties.scope))
-| where scope !contains '/providers/' or scope contains '/providers/microsoft.containerregistry/registries/' or scope startswith '/providers/microsoft.management/managementgroups/'
+| where scope !contains '/providers/' or scope contains '/providers/microsoft.containerregistry/registries/' or scope contains '/providers/microsoft.containerservice/managedclusters/' or scope startswith '/providers/microsoft.management/managementgroups/'
 | project id, name, type, properties
 | order by id asc"""
 

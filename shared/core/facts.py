@@ -19,7 +19,7 @@ The ARM reads, and what each holds when it succeeded:
 ``registries``          ``list`` of every container registry the scan can see (Resource
                         Graph ``resources``)
 ``roleAssignments``     ``list`` of the role assignments at management group, subscription,
-                        resource group or registry scope (Resource Graph
+                        resource group, registry or managed cluster scope (Resource Graph
                         ``authorizationresources``)
 ``roleDefinitions``     ``dict``: role definition GUID (lower case) -> its ARM object, for
                         every role those assignments use (ARM GET per role)
