@@ -24,7 +24,7 @@ import textwrap
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from shared.core.records import Finding, RunRecord
@@ -132,7 +132,25 @@ def blocks_of(columns: Sequence[Column], room: int) -> list[list[Column]]:
             used = 0
         blocks[-1].append(column)
         used += need
-    return blocks
+    return [_fit_headings(block) for block in blocks]
+
+
+def _fit_headings(block: list[Column]) -> list[Column]:
+    """Widen the last column of a section's run in a block when the run is too narrow for its
+    heading and a space (a section split across blocks: ``4.1`` over the single column ``12``)."""
+    fitted: list[Column] = []
+    start = 0
+    while start < len(block):
+        end = start
+        while end < len(block) and block[end].section == block[start].section:
+            end += 1
+        run = block[start:end]
+        short = len(run[0].section) + 1 - sum(c.width + 1 for c in run)
+        if short > 0:
+            run = [*run[:-1], replace(run[-1], width=run[-1].width + short)]
+        fitted.extend(run)
+        start = end
+    return fitted
 
 
 def _header(block: Sequence[Column], pad: int) -> list[Line]:
