@@ -240,7 +240,7 @@ class TestSections:
         [
             ("3.x", r"^CIS_SECTIONS: '3\.x' is not a CIS section or control id"),
             (",", r"^CIS_SECTIONS: ',' names no section"),
-            ("4", r"^CIS_SECTIONS: cis-aks-1\.8 has no section 4 \(its sections: 2\.1, 3\.1"),
+            ("4.3", r"^CIS_SECTIONS: cis-aks-1\.8 has no section 4\.3 \(its sections: 2\.1, 3\.1"),
             ("0.1", r"^CIS_SECTIONS: '0\.1' is not a CIS section"),
         ],
         ids=["not-an-id", "empty-list", "section-the-benchmark-lacks", "zero"],

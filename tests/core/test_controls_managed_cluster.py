@@ -496,84 +496,47 @@ CASES: list[Case] = [
         Status.ERROR,
         "scope has the wrong type",
     ),
-    # 5.1.4
-    ("5.1.4", "manual-no-policy", facts(), None, Status.MANUAL, "acrprod.azurecr.io"),
+    # 4.4.1 and 4.5.2: the CIS audits of ARM in section 4, MANUAL with their evidence
     (
-        "5.1.4",
-        "pass-approved",
-        facts(),
-        Policy(approved_registries=("*.azurecr.io",)),
-        Status.PASS,
-        "approved (1)",
-    ),
-    (
-        "5.1.4",
-        "fail-unapproved",
-        facts(),
-        Policy(approved_registries=("contoso.azurecr.io",)),
-        Status.FAIL,
-        "acrprod.azurecr.io",
-    ),
-    (
-        "5.1.4",
-        "absent-no-registry",
-        facts(roleAssignments=[]),
-        Policy(approved_registries=("*.azurecr.io",)),
-        Status.MANUAL,
-        "holds no role on any registry",
-    ),
-    (
-        "5.1.4",
-        "wrong-type-login",
-        facts(registries=[registry(loginServer=5)]),
-        None,
-        Status.ERROR,
-        "loginServer has the wrong type",
-    ),
-    # 5.2.1 and 5.4.5: MANUAL with ARM evidence
-    (
-        "5.2.1",
+        "4.4.1",
         "manual",
-        with_props(
-            securityProfile={"workloadIdentity": {"enabled": True}},
-            oidcIssuerProfile={"enabled": True},
-        ),
+        with_props(networkProfile={"networkPlugin": "azure", "networkDataplane": "cilium"}),
         None,
         Status.MANUAL,
-        "securityProfile.workloadIdentity.enabled is true",
+        "networkDataplane: cilium",
     ),
+    ("4.4.1", "absent", with_props(), None, Status.ERROR, "networkProfile is absent"),
     (
-        "5.2.1",
-        "manual-absent",
-        facts(),
-        None,
-        Status.MANUAL,
-        "workloadIdentity.enabled is absent, so its default false applies",
-    ),
-    (
-        "5.2.1",
+        "4.4.1",
         "wrong-type",
-        with_props(oidcIssuerProfile={"enabled": "yes"}),
+        facts(managedCluster={"id": CLUSTER_ID, "properties": "azure"}),
         None,
         Status.ERROR,
-        "oidcIssuerProfile.enabled has the wrong type",
+        "properties has the wrong type",
     ),
     (
-        "5.4.5",
+        "4.5.2",
         "manual",
-        with_props(ingressProfile={"webAppRouting": {"enabled": True}}),
+        with_props(addonProfiles={"azureKeyvaultSecretsProvider": {"enabled": True}}),
         None,
         Status.MANUAL,
-        "ingressProfile.webAppRouting.enabled is true",
+        "azureKeyvaultSecretsProvider: enabled",
     ),
-    ("5.4.5", "manual-absent", facts(), None, Status.MANUAL, "webAppRouting.enabled is absent"),
     (
-        "5.4.5",
+        "4.5.2",
+        "absent",
+        with_props(),
+        None,
+        Status.MANUAL,
+        "not enabled (absent means off)",
+    ),
+    (
+        "4.5.2",
         "wrong-type",
-        with_props(addonProfiles={"ingressApplicationGateway": {"enabled": 1}}),
+        facts(managedCluster=["not", "an", "object"]),
         None,
         Status.ERROR,
-        "ingressApplicationGateway.enabled has the wrong type",
+        "managedCluster has the wrong type",
     ),
     # 5.3.1
     (
@@ -942,14 +905,20 @@ class TestEvidence:
 
 class TestTable:
     def test_cluster_controls_are_cluster_scoped_and_name_their_reads(self):
-        """Sections 2, 3.1 and 5 are cluster-scoped and each names the ARM reads it needs."""
+        """Every control but 3.2's is cluster-scoped and names its reads; only those read from
+        the Kubernetes API (section 4 but 4.4.1 and 4.5.2, and 5.1.4, 5.2.1, 5.4.5) need a session."""
+        from_kubernetes = {c.id for c in BENCH.controls if c.id.startswith("4.")} - {
+            "4.4.1",
+            "4.5.2",
+        }
+        from_kubernetes |= {"5.1.4", "5.2.1", "5.4.5"}
         for control in BENCH.controls:
             if control.section == "3.2":
                 assert control.scope is Scope.NODE
                 continue
             assert control.scope is Scope.CLUSTER, control.id
             assert control.reads, control.id
-            assert not control.needs_session, control.id
+            assert control.needs_session is (control.id in from_kubernetes), control.id
             assert control.description, control.id
             assert control.links, control.id
 

@@ -388,12 +388,12 @@ class TestRegressions:
         assert names(result, "exemptions[0].expires"), result
 
     def test_control_the_benchmark_does_not_have_is_named(self):
-        """An exemption for 4.2.1 under cis-aks-1.8 was accepted and could never match; now it names the field and the controls."""
+        """An exemption for 4.3.1 under cis-aks-1.8 was accepted and could never match; now it names the field and the controls."""
         with pytest.raises(
             SettingsError,
-            match=r"exemptions\[0\]\.control: '4\.2\.1' is not a control of cis-aks-1\.8 .* 3\.2\.1, 3\.2\.2",
+            match=r"exemptions\[0\]\.control: '4\.3\.1' is not a control of cis-aks-1\.8 .* 3\.2\.1, 3\.2\.2",
         ):
-            parse_policy({"exemptions": [valid_exemption("4.2.1")]}, Policy(), benchmark=BENCH)
+            parse_policy({"exemptions": [valid_exemption("4.3.1")]}, Policy(), benchmark=BENCH)
 
     def test_control_with_spaces_is_not_trimmed(self):
         """' 3.2.4' was trimmed to 3.2.4 silently; ids match whole strings now."""

@@ -22,6 +22,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.core.controls.registry import get_benchmark
 from shared.entrypoints.cli import main
 from sim import AKS_SERVER_APP_ID, SimulatedEstate, generated_estate
 from sim.estate import cluster_resource_id
@@ -267,12 +268,18 @@ class TestCommandLine:
         assert "[0]: cluster: 'aks-nope' is not a cluster of the estate" in err
 
     def test_valid_kubeconfig_scan_still_runs(self, sim, files):
-        """The generator's valid kubeconfig scans its one node (its cluster controls, which need
-        ARM, are SKIPPED rows without a node)."""
+        """The generator's valid kubeconfig scans its one node; its cluster controls that need
+        ARM are SKIPPED rows without a node, those read from its Kubernetes API are judged."""
         code, out, _err = run(["scan", "--kubeconfig", files["kubeconfig-ok"], "--format", "json"])
         assert code == 0
         findings = json.loads(out)["findings"]
         assert {f["NodeName"] for f in findings if f["Scope"] == "node"} == {
             n.name for n in CLUSTER.nodes()
         }
-        assert {f["Status"] for f in findings if f["Scope"] == "cluster"} == {"SKIPPED"}
+        bench = get_benchmark("cis-aks-1.8")
+        arm_ids = {c.id for c in bench.arm_controls}
+        session_ids = {c.id for c in bench.session_controls}
+        statuses = {f["ControlId"]: f["Status"] for f in findings if f["Scope"] == "cluster"}
+        assert {statuses[c] for c in arm_ids} == {"SKIPPED"}
+        assert set(statuses) == arm_ids | session_ids
+        assert "SKIPPED" not in {statuses[c] for c in session_ids}
