@@ -1,5 +1,5 @@
 metadata name = 'Scanner custom role'
-metadata description = 'The least-privilege role the scanner identity needs in each target subscription: discover clusters, fetch the user kubeconfig (server URL and CA), read what the cluster-scoped CIS controls judge (diagnostic settings, Defender pricing, registries, role assignments and definitions), and, on clusters with Azure RBAC for Kubernetes, list nodes and GET nodes/{node}/proxy/configz; with allowRunCommand, also run the configz script on private clusters through the AKS run command API.'
+metadata description = 'The least-privilege role the scanner identity needs in each target subscription: discover clusters, fetch the user kubeconfig (server URL and CA), read what the cluster-scoped CIS controls judge (diagnostic settings, Defender pricing, registries, role assignments and definitions), and, on clusters with Azure RBAC for Kubernetes, list nodes, GET nodes/{node}/proxy/configz and list what CIS section 4 reads (never secrets); with allowRunCommand, also run the configz script on private clusters through the AKS run command API.'
 
 targetScope = 'subscription'
 
@@ -41,6 +41,39 @@ var runCommandActions = [
   'Microsoft.ContainerService/managedClusters/commandResults/read' // GET .../commandResults/{id}
 ]
 
+// Azure RBAC for Kubernetes Authorization (clusters with enableAzureRBAC): AKS's authorizer (guard)
+// maps get/list/watch of <group>/<resource> to managedClusters/<group>/<resource>/read (no group
+// segment for the core group) and drops the subresource, so nodes/read also authorizes GET
+// nodes/{node}/proxy (kubeguard/guard authz/providers/azure/rbac/checkaccessreqhelper.go). Names as
+// Microsoft publishes them: MicrosoftDocs/azure-docs articles/role-based-access-control/permissions/
+// containers.md (Microsoft.ContainerService, DataAction); customresources/read: MicrosoftDocs/
+// azure-aks-docs articles/aks/entra-id-authorization.md. Assigned at subscription scope, each read
+// holds in every namespace of every cluster there: configmaps/read cannot be narrowed to the
+// default namespace by this role. tests/infra/test_roles.py derives this list from k8s_lists.READS.
+var kubernetesDataActions = [
+  'Microsoft.ContainerService/managedClusters/nodes/read' // list nodes, and get nodes/proxy for configz (guard drops the subresource)
+  'Microsoft.ContainerService/managedClusters/rbac.authorization.k8s.io/clusterroles/read' // 4.1.1-4.1.12, 5.2.1: what each role grants
+  'Microsoft.ContainerService/managedClusters/rbac.authorization.k8s.io/clusterrolebindings/read' // 4.1.1-4.1.12, 5.2.1: who holds it cluster-wide
+  'Microsoft.ContainerService/managedClusters/rbac.authorization.k8s.io/roles/read' // 4.1.1-4.1.12, 5.2.1: namespaced roles
+  'Microsoft.ContainerService/managedClusters/rbac.authorization.k8s.io/rolebindings/read' // 4.1.1-4.1.12, 5.2.1: who holds them per namespace
+  'Microsoft.ContainerService/managedClusters/serviceaccounts/read' // 4.1.5, 4.1.6: automountServiceAccountToken of each service account
+  'Microsoft.ContainerService/managedClusters/namespaces/read' // 4.4.2, 4.6.1; Pod Security labels as evidence for 4.2.x
+  'Microsoft.ContainerService/managedClusters/networking.k8s.io/networkpolicies/read' // 4.4.2: network policies per namespace
+  'Microsoft.ContainerService/managedClusters/customresources/read' // 4.4.2: Calico and Cilium policies (every custom resource kind: the role cannot narrow it to those groups)
+  'Microsoft.ContainerService/managedClusters/services/read' // 4.6.3 (objects in default), 5.4.5 (LoadBalancer services)
+  'Microsoft.ContainerService/managedClusters/networking.k8s.io/ingresses/read' // 5.4.5 (ingresses without TLS), 4.6.3
+  'Microsoft.ContainerService/managedClusters/configmaps/read' // 4.6.3: ConfigMaps in default, listed as metadata only (the grant covers every namespace and the data)
+  'Microsoft.ContainerService/managedClusters/admissionregistration.k8s.io/validatingwebhookconfigurations/read' // evidence for 4.2.x: admission webhooks installed
+  'Microsoft.ContainerService/managedClusters/admissionregistration.k8s.io/mutatingwebhookconfigurations/read' // evidence for 4.2.x: admission webhooks installed
+  'Microsoft.ContainerService/managedClusters/apps/deployments/read' // 4.5.1 (Secrets in pod templates), a pod's owning workload, 4.6.3
+  'Microsoft.ContainerService/managedClusters/apps/daemonsets/read' // 4.5.1, owning workload, 4.6.3
+  'Microsoft.ContainerService/managedClusters/apps/statefulsets/read' // 4.5.1, owning workload, 4.6.3
+  'Microsoft.ContainerService/managedClusters/apps/replicasets/read' // 4.5.1, a ReplicaSet's Deployment, 4.6.3
+  'Microsoft.ContainerService/managedClusters/batch/jobs/read' // 4.5.1, owning workload, 4.6.3
+  'Microsoft.ContainerService/managedClusters/batch/cronjobs/read' // 4.5.1, owning workload, 4.6.3
+  'Microsoft.ContainerService/managedClusters/pods/read' // one paged pass: 4.1.5, 4.1.6, 4.2.1-4.2.5, 4.5.1, 4.6.2, 4.6.3, 5.1.4
+]
+
 // ============= //
 //   Resources   //
 // ============= //
@@ -50,15 +83,13 @@ resource scannerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(tenant().tenantId, environmentName, 'aks-kubelet-compliance-scanner')
   properties: {
     roleName: 'AKS kubelet compliance scanner (${environmentName})'
-    description: 'Discover AKS clusters, fetch the user kubeconfig (server URL and CA, no secret on Entra clusters), read diagnostic settings, Defender pricing, registries and role assignments and definitions for the cluster-scoped CIS controls, and on Azure-RBAC clusters list nodes and GET nodes/{node}/proxy/configz. Note: nodes/read also authorizes nodes/proxy, which reaches the kubelet API.'
+    description: 'Discover AKS clusters, fetch the user kubeconfig (server URL and CA, no secret on Entra clusters), read diagnostic settings, Defender pricing, registries and role assignments and definitions for the cluster-scoped CIS controls, and on Azure-RBAC clusters list nodes, GET nodes/{node}/proxy/configz and list the objects CIS section 4 evaluates (never secrets). Note: nodes/read also authorizes nodes/proxy, which reaches the kubelet API.'
     type: 'CustomRole'
     permissions: [
       {
         actions: allowRunCommand ? concat(scanActions, runCommandActions) : scanActions
         notActions: []
-        dataActions: [
-          'Microsoft.ContainerService/managedClusters/nodes/read' // Azure RBAC for Kubernetes: get/list nodes and get nodes/proxy
-        ]
+        dataActions: kubernetesDataActions
         notDataActions: []
       }
     ]

@@ -4,10 +4,12 @@ role the app identity gets sits on the one resource that needs it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
+from shared.core.k8s_lists import CALICO, CILIUM, OPTIONAL_READS, READS, ListRef
 from tests.infra.bicep import ROOT, Template, bicep_files, main, walk
 
 MAIN = main()
@@ -32,8 +34,33 @@ RUN_COMMAND_ACTIONS = [
     "Microsoft.ContainerService/managedClusters/runcommand/action",
     "Microsoft.ContainerService/managedClusters/commandResults/read",
 ]
+MANAGED_CLUSTERS = "Microsoft.ContainerService/managedClusters"
 #: Azure RBAC for Kubernetes: guard maps get/list nodes and get nodes/proxy to this data action.
-SCANNER_DATA_ACTIONS = ["Microsoft.ContainerService/managedClusters/nodes/read"]
+NODES_READ = f"{MANAGED_CLUSTERS}/nodes/read"
+#: What guard checks for a resource it does not know (a CRD): one action for every custom
+#: resource kind (MicrosoftDocs/azure-aks-docs articles/aks/entra-id-authorization.md).
+CUSTOM_RESOURCES_READ = f"{MANAGED_CLUSTERS}/customresources/read"
+
+
+def data_action(ref: ListRef) -> str:
+    """The data action guard checks for listing ``ref``: ``managedClusters/<resource>/read`` for
+    the core group, ``managedClusters/<group>/<resource>/read`` otherwise, and
+    ``customresources/read`` for a custom resource (the optional Calico and Cilium reads)."""
+    if ref in OPTIONAL_READS:
+        return CUSTOM_RESOURCES_READ
+    if ref.group == "":
+        return f"{MANAGED_CLUSTERS}/{ref.resource}/read"
+    return f"{MANAGED_CLUSTERS}/{ref.group}/{ref.resource}/read"
+
+
+def expected_data_actions(reads: Sequence[ListRef]) -> list[str]:
+    """nodes/read (node list and configz), then each read's data action once, in READS order."""
+    return list(dict.fromkeys([NODES_READ, *(data_action(ref) for ref in reads)]))
+
+
+#: Derived from shared.core.k8s_lists.READS: a read added there without its data action in
+#: scanner-role.bicep (or a data action with no read) fails the test.
+SCANNER_DATA_ACTIONS = expected_data_actions(READS)
 
 #: Built-in roles (id -> name) the app identity holds, and on which module's resource.
 BUILT_IN = {
@@ -81,9 +108,33 @@ class TestScannerRole:
         report = MAIN.with_bindings(privateClusterMode="report").module("scannerRole")
         assert _permissions(report)["actions"] == SCANNER_ACTIONS
 
-    def test_data_action_is_nodes_read_only(self):
-        """One data action: what authorizes get nodes/proxy on Azure-RBAC clusters."""
+    def test_data_actions_are_exactly_the_kubernetes_reads(self):
+        """Data actions: nodes/read (node list, nodes/proxy) and the read of each section 4 list."""
         assert _permissions()["dataActions"] == SCANNER_DATA_ACTIONS
+
+    def test_a_missing_or_extra_data_action_fails(self):
+        """The expectation follows READS both ways: one more read is missing, one fewer is extra."""
+        granted = set(_permissions()["dataActions"])
+        more = expected_data_actions((*READS, ListRef("policy", "v1", "poddisruptionbudgets")))
+        assert set(more) - granted == {f"{MANAGED_CLUSTERS}/policy/poddisruptionbudgets/read"}
+        fewer = expected_data_actions([ref for ref in READS if ref.resource != "pods"])
+        assert granted - set(fewer) == {f"{MANAGED_CLUSTERS}/pods/read"}
+
+    @pytest.mark.parametrize("ref", READS, ids=str)
+    def test_each_read_has_its_data_action(self, ref):
+        """Every list the scanner makes is authorized by one data action of the role."""
+        assert data_action(ref) in _permissions()["dataActions"], ref.permission
+
+    def test_custom_resources_are_only_the_optional_crd_reads(self):
+        """customresources/read stands for the Calico and Cilium lists (CRDs), nothing built in."""
+        assert set(READS) >= OPTIONAL_READS
+        assert {ref.group for ref in OPTIONAL_READS} == {CALICO, CILIUM}
+
+    def test_never_secrets_nor_writes_in_the_cluster(self):
+        """No data action reads Secrets, writes, deletes, execs or impersonates."""
+        for action in _permissions()["dataActions"]:
+            assert "secrets" not in action.split("/")
+            assert action.endswith("/read"), action
 
     def test_nothing_excluded_because_nothing_broad_is_granted(self):
         """No notActions or notDataActions: the grant is an allow-list, not a broad grant with holes."""
