@@ -63,7 +63,7 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "CIS_BENCHMARK": ("cis-aks-1.8", "Benchmark whose controls are evaluated."),
     "CIS_SECTIONS": (
         "all",
-        "Comma-separated CIS sections or control ids to evaluate (3.2: the kubelet only; 2,3.1,5: the cluster controls); all: every section.",
+        "Comma-separated CIS sections or control ids to evaluate (3.2: the kubelet only; 2,3.1,5: the cluster controls from ARM; 4: the policies from the Kubernetes API); all: every section.",
     ),
     "EVENT_RECORD_QPS_MODE": (
         "cis",
@@ -81,14 +81,14 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
         "fix) or run-command (read configz through the AKS run command API).",
     ),
     "SCAN_CONCURRENCY": ("64", "configz requests in flight across the whole run."),
-    "SCAN_CLUSTER_CONCURRENCY": ("8", "configz requests in flight per API server."),
+    "SCAN_CLUSTER_CONCURRENCY": ("8", "configz requests in flight per API server (section 4 reads at most 4 lists of it at once besides)."),
     "SCAN_REQUEST_TIMEOUT": (
         "10",
-        "Seconds per API server request: each attempt's whole time (connect, answer and body), for configz reads and node-list pages alike.",
+        "Seconds per API server request: each attempt's whole time (connect, answer and body), for configz reads, node-list pages and section 4 list pages alike.",
     ),
     "SCAN_MAX_RETRIES": (
         "3",
-        "Retries of a 429/5xx configz or node-list request (Retry-After honoured).",
+        "Retries of a 429/5xx configz, node-list or section 4 list request (Retry-After honoured).",
     ),
     "CONFIGZ_MAX_BYTES": (
         "1048576",
