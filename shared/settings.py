@@ -81,7 +81,10 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
         "fix) or run-command (read configz through the AKS run command API).",
     ),
     "SCAN_CONCURRENCY": ("64", "configz requests in flight across the whole run."),
-    "SCAN_CLUSTER_CONCURRENCY": ("8", "configz requests in flight per API server (section 4 reads at most 4 lists of it at once besides)."),
+    "SCAN_CLUSTER_CONCURRENCY": (
+        "8",
+        "configz requests in flight per API server (section 4 reads at most 4 lists of it at once besides).",
+    ),
     "SCAN_REQUEST_TIMEOUT": (
         "10",
         "Seconds per API server request: each attempt's whole time (connect, answer and body), for configz reads, node-list pages and section 4 list pages alike.",

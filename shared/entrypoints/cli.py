@@ -201,7 +201,8 @@ def _parser() -> argparse.ArgumentParser:
             "--sections",
             metavar="LIST",
             help="CIS sections or control ids to evaluate (sets CIS_SECTIONS), e.g. 3.2 for the "
-            "kubelet only or 2,3.1,5 for the cluster controls; default: all",
+            "kubelet only, 2,3.1,5 for the cluster controls from ARM or 4 for the policies from the "
+            "Kubernetes API; default: all",
         )
         if name == "demo":
             sub.add_argument(
