@@ -18,7 +18,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
-from shared.adapters.kube_api import KubeSession
+from shared.adapters.kube_api import KubeSession, token_user
 from shared.adapters.kube_client import HeaderSource, KubeClient, Tls
 from shared.adapters.kube_policy import RequestPolicy
 from shared.adapters.kubeconfig_schema import Kubeconfig
@@ -169,16 +169,39 @@ def session_from_configuration(
     except ValueError as exc:
         raise ApiServerError(f"cannot reach the API server {server}: {exc}") from None
     proxy_headers = dict(configuration.proxy_headers or {}) if proxy else None
+    first = headers()
     client = KubeClient(
         server,
         tls,
         policy,
-        HeaderSource(headers(), headers),
+        HeaderSource(first, headers),
         proxy=proxy,
         proxy_headers=proxy_headers,
         server_hostname=configuration.tls_server_name or None,
     )
-    return KubeSession(client)
+    return KubeSession(client, session_user(first, configuration.cert_file or ""))
+
+
+def session_user(headers: Mapping[str, str], cert_file: str) -> str:
+    """Who the API server will take this kubeconfig for, where that can be told offline: an
+    Entra token's ``oid``, or the client certificate's common name (section 4's 4.1.9 allows
+    that user's own ``get nodes/proxy``). "" otherwise (a static or exec-plugin token)."""
+    bearer = headers.get("authorization", headers.get("Authorization", ""))
+    if bearer.lower().startswith("bearer "):
+        return token_user(bearer[7:].strip())
+    if not cert_file:
+        return ""
+    from cryptography import x509  # noqa: PLC0415 - only for a certificate kubeconfig
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+    try:
+        with open(cert_file, "rb") as handle:
+            cert = x509.load_pem_x509_certificate(handle.read())
+    except (OSError, ValueError):
+        return ""
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    value = names[0].value if names else ""
+    return value if isinstance(value, str) else ""
 
 
 def _text(value: str | bytes | None) -> str:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import base64
+import datetime
 from collections.abc import Mapping
 
+import jwt
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from shared.adapters.kube_policy import RequestPolicy
 from shared.adapters.kubeconfig import parse_kubeconfig
-from shared.adapters.kubeconfig_source import KubeconfigConnector, kubeconfig_cluster
+from shared.adapters.kubeconfig_source import KubeconfigConnector, kubeconfig_cluster, session_user
 from shared.core.errors import CredentialsError
 
 CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -120,3 +126,49 @@ class TestKubeconfigConnector:
         connector = KubeconfigConnector(str(path), None, RequestPolicy())
         with pytest.raises(CredentialsError, match=f"No such file or directory: {missing}"):
             connector.connect(kubeconfig_cluster(str(path), None))
+
+
+class TestSessionUser:
+    """Who a kubeconfig session is, for 4.1.9's "the scanner's own get nodes/proxy"."""
+
+    def test_an_entra_token_names_its_oid(self):
+        """A bearer token's oid claim is the user name (never the token itself)."""
+
+        token = jwt.encode({"oid": "0e9d8c7b-6a5f-4e3d-9c2b-1a0f9e8d7c6b"}, "k" * 32)
+        assert session_user({"authorization": f"Bearer {token}"}, "") == (
+            "0e9d8c7b-6a5f-4e3d-9c2b-1a0f9e8d7c6b"
+        )
+
+    def test_a_client_certificate_names_its_common_name(self, tmp_path):
+        """A certificate kubeconfig is the user its subject CN names."""
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, "masterclient"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+            ]
+        )
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(1)
+            .not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256())
+        )
+        path = tmp_path / "client.crt"
+        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        assert session_user({}, str(path)) == "masterclient"
+
+    def test_unknown_otherwise(self, tmp_path):
+        """A static token, a token without oid or an unreadable certificate: not known ("")."""
+
+        bad = tmp_path / "bad.crt"
+        bad.write_text("not a certificate")
+        assert session_user({"authorization": "Bearer static-token"}, "") == ""
+        assert session_user({}, str(bad)) == ""
+        assert session_user({}, "") == ""
