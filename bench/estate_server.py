@@ -24,6 +24,7 @@ from typing import Any
 import psutil
 
 from sim import FINDINGS_STREAM, RUNS_STREAM, Latency, SimulatedEstate, generated_estate
+from sim.demo_workloads import scaled
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--list-latency-ms", type=float, default=0.0)
     parser.add_argument("--arm-latency-ms", type=float, default=0.0)
     parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument(
+        "--pods-per-cluster",
+        type=int,
+        default=0,
+        help="each cluster runs this many pods (sim.demo_workloads.scaled); 0: only what every "
+        "simulated cluster has (bootstrap RBAC, kube-system)",
+    )
+    parser.add_argument("--namespaces", type=int, default=50, help="namespaces of those pods")
     parser.add_argument("--log-level", default="WARNING")
     return parser
 
@@ -80,8 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         list_ms=args.list_latency_ms,
         configz_ms=args.configz_latency_ms,
     )
+    kube = scaled(args.pods_per_cluster, args.namespaces) if args.pods_per_cluster else None
     estate = generated_estate(
-        args.clusters, args.nodes_per_cluster, subscriptions=args.subscriptions, latency=latency
+        args.clusters,
+        args.nodes_per_cluster,
+        subscriptions=args.subscriptions,
+        latency=latency,
+        kube=kube,
     )
     with SimulatedEstate(estate, processes=args.processes).start() as sim:
         clusters = [

@@ -11,6 +11,14 @@ Phases, each against a simulated estate in its own process:
 4. growth: the same shape at fewer clusters (and the estate run), per-node cost and memory.
 5. cold start: ``import function_app`` in fresh interpreters; which heavy modules it loads.
 6. limits sweep: the scanner on the estate under other (concurrency, cluster concurrency).
+7. section 4: one cluster of 5,000 nodes running 100,000 pods, and the same shape with 10,000,
+   scanned with ``CIS_SECTIONS=4``: the section 4 lists' wall time, objects read per second,
+   peak RSS and the memory ratio.
+
+The node scan of phases 1-4 and 6 is what issue #15 measured: ``CIS_SECTIONS`` = every control
+of the default benchmark that reads no Kubernetes list (``NODE_SCAN``); each estate run is
+followed by one with every section (the default selection, section 4's 22 lists per cluster
+included), so the table says what the lists cost the node scan.
 
 Prints the table, writes the results file (JSON, the table included), and exits 1 when a run
 could not be verified (a benchmark of a scan that lost rows measures nothing). Missed targets
@@ -41,6 +49,9 @@ from bench.floor import PREFETCH_WORKERS, Latencies, floor
 from bench.machine import describe
 from bench.processes import Measured, measure
 from bench.simulator import EstateProcess, EstateShape, Snapshot
+from shared.adapters.kube_policy import NODE_PAGE_SIZE
+from shared.core import k8s_lists
+from shared.core.controls import Benchmark
 from shared.core.records import FINDINGS_STREAM, RUNS_STREAM
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +77,17 @@ FORBIDDEN_AT_IMPORT = ("kubernetes", "azure.mgmt")
 
 
 @dataclass(frozen=True, slots=True)
+class Section4Case:
+    """One cluster of ``nodes`` nodes running ``pods`` pods, and the same shape at ``small_pods``
+    (the memory ratio), each in ``namespaces`` namespaces."""
+
+    nodes: int
+    pods: int
+    small_pods: int
+    namespaces: int = 50
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """Sizes and repeats of one benchmark run."""
 
@@ -76,11 +98,58 @@ class Profile:
     sweep: tuple[tuple[int, int], ...]
     repeats: int
     cold_start_repeats: int
+    section4: Section4Case | None = None
     sim_processes: int = 1
 
 
 CONFIGZ_MS, LIST_MS, ARM_MS = 50.0, 50.0, 20.0
 LATENCY = {"configz_ms": CONFIGZ_MS, "list_ms": LIST_MS, "arm_ms": ARM_MS}
+
+
+def default_benchmark() -> Benchmark:
+    """The benchmark a scan evaluates without ``CIS_BENCHMARK``."""
+    from shared.core.controls.registry import get_benchmark  # noqa: PLC0415
+    from shared.settings import DOCUMENTED  # noqa: PLC0415
+
+    return get_benchmark(DOCUMENTED["CIS_BENCHMARK"][0])
+
+
+#: Issue #15's node scan: every control of the default benchmark that reads no Kubernetes list
+#: (the kubelet and the ARM-evaluated ones), as ``CIS_SECTIONS`` control ids.
+NODE_SCAN: tuple[str, ...] = tuple(
+    c.id for c in default_benchmark().controls if not c.needs_session
+)
+#: The default selection (``CIS_SECTIONS`` unset: every section).
+ALL_SECTIONS: tuple[str, ...] = ()
+#: The section 4 case.
+SECTION4: tuple[str, ...] = ("4",)
+
+
+def selected(sections: tuple[str, ...]) -> Benchmark:
+    """The default benchmark under ``CIS_SECTIONS=sections`` (empty: every section)."""
+    return default_benchmark().select(sections)
+
+
+def sections_label(sections: tuple[str, ...]) -> str:
+    """How the table names a selection."""
+    if not sections:
+        return "every section"
+    if sections == NODE_SCAN:
+        return "#15's node scan"
+    return f"CIS_SECTIONS={','.join(sections)}"
+
+
+def list_endpoints() -> dict[str, bool]:
+    """The simulator's endpoint of each section 4 list, and whether its 404 means "not installed"
+    (an optional CRD: Calico, Cilium), from ``k8s_lists.READS``."""
+    from sim.kubelists import TYPES  # noqa: PLC0415
+
+    return {
+        TYPES[(ref.group, ref.version, ref.resource)].endpoint.value: (
+            ref in k8s_lists.OPTIONAL_READS
+        )
+        for ref in k8s_lists.READS
+    }
 
 
 def shaped(clusters: int, nodes_per_cluster: int) -> EstateShape:
@@ -97,6 +166,7 @@ PROFILES = {
         sweep=((32, 8), (128, 8), (128, 16), (256, 16)),
         repeats=3,
         cold_start_repeats=5,
+        section4=Section4Case(nodes=5000, pods=100_000, small_pods=10_000),
     ),
     "tiny": Profile(
         name="tiny",
@@ -106,6 +176,7 @@ PROFILES = {
         sweep=(),
         repeats=1,
         cold_start_repeats=1,
+        section4=Section4Case(nodes=5, pods=200, small_pods=20, namespaces=5),
     ),
 }
 
@@ -121,6 +192,7 @@ class ScanRun:
     process: Measured
     report: dict[str, Any]
     server: Snapshot
+    sections: tuple[str, ...] = ()
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     load_average: float = 0.0  # the machine's 1-minute load average when the scan started
@@ -142,6 +214,30 @@ class ScanRun:
             self.report["limits"]["cluster_concurrency"]
         )
 
+    @property
+    def list_requests(self) -> int:
+        """Section 4 list requests the estate answered (any status; node lists not counted)."""
+        return sum(self.server.count(endpoint) for endpoint in list_endpoints())
+
+    def section4(self) -> dict[str, Any]:
+        """What the session fact reader did (bench.scan_child): objects, pages, seconds, and
+        the lists' latency floor: the longest list's pages one after another, or every page
+        at LIST_CONCURRENCY at a time, whichever is longer."""
+        from shared.adapters.kube_objects import LIST_CONCURRENCY  # noqa: PLC0415
+
+        read = dict(self.report.get("section4") or {})
+        seconds = float(read.get("seconds_max") or 0.0)
+        objects = int(read.get("objects") or 0)
+        calls = read.get("calls") or [{}]
+        pages = [int(p) for _, p in (calls[0].get("by_list") or {}).values()]
+        rounds = max(max(pages, default=0), math.ceil(sum(pages) / LIST_CONCURRENCY))
+        return {
+            **read,
+            "objects_per_second": round(objects / seconds) if seconds else 0,
+            "list_requests": self.list_requests,
+            "floor_seconds": round(rounds * self.shape.list_ms / 1000, 3),
+        }
+
     def floor(self) -> dict[str, Any]:
         """The latency floor of this run's estate and limits."""
         concurrency, cluster_concurrency = self.limits
@@ -159,6 +255,7 @@ class ScanRun:
         the_floor = self.floor()
         return {
             "estate": self.shape.label(),
+            "sections": sections_label(self.sections),
             "nodes": self.nodes,
             "limits": {"concurrency": self.limits[0], "cluster_concurrency": self.limits[1]},
             "process": self.process.summary(),
@@ -177,8 +274,10 @@ class ScanRun:
             "rows_accepted": dict(self.server.accepted),
             "server_answers": {
                 "configz_200": self.server.count("configz", 200),
+                "section4_lists": self.list_requests,
                 "failures": self.server.failures(),
             },
+            "section4": self.section4(),
             "run_record": {
                 k: run[k]
                 for k in ("Clusters", "ClustersFailed", "Nodes", "NodesFailed", "RowsSent")
@@ -195,20 +294,22 @@ def latencies(shape: EstateShape) -> Latencies:
     return Latencies(shape.arm_ms / 1000, shape.list_ms / 1000, shape.configz_ms / 1000)
 
 
-def expected_rows(shape: EstateShape) -> int:
-    """Finding rows of a whole scan with the default benchmark and sections: one per node and
-    node-scoped control, one per cluster and cluster-scoped (ARM) control."""
-    from shared.core.controls.registry import get_benchmark  # noqa: PLC0415
-    from shared.settings import DOCUMENTED  # noqa: PLC0415
-
-    benchmark = get_benchmark(DOCUMENTED["CIS_BENCHMARK"][0])
-    return shape.nodes * len(benchmark.node_controls) + shape.clusters * len(benchmark.arm_controls)
+def expected_rows(shape: EstateShape, sections: tuple[str, ...] = ALL_SECTIONS) -> int:
+    """Finding rows of a whole scan with the default benchmark under ``sections``: one per node
+    and node-scoped control, one per cluster and cluster-scoped control (ARM and session)."""
+    benchmark = selected(sections)
+    per_cluster = len(benchmark.arm_controls) + len(benchmark.session_controls)
+    return shape.nodes * len(benchmark.node_controls) + shape.clusters * per_cluster
 
 
 def scanner_env(
-    sim: EstateProcess, dead_letters: Path, limits: tuple[int, int] | None
+    sim: EstateProcess,
+    dead_letters: Path,
+    limits: tuple[int, int] | None,
+    sections: tuple[str, ...] = ALL_SECTIONS,
 ) -> dict[str, str]:
-    """The environment of a scanner process: the estate's, nothing of the caller's settings."""
+    """The environment of a scanner process: the estate's, nothing of the caller's settings
+    (``CIS_SECTIONS`` from ``sections``: empty is every section)."""
     from shared.settings import DOCUMENTED  # noqa: PLC0415
 
     env = {k: v for k, v in os.environ.items() if k not in DOCUMENTED and k not in FOREIGN}
@@ -217,27 +318,36 @@ def scanner_env(
     env["DEADLETTER_DIR"] = str(dead_letters)
     if limits is not None:
         env["SCAN_CONCURRENCY"], env["SCAN_CLUSTER_CONCURRENCY"] = str(limits[0]), str(limits[1])
+    env["CIS_SECTIONS"] = ",".join(sections) or "all"
     return env
 
 
 def scan(
-    sim: EstateProcess, work: Path, label: str, limits: tuple[int, int] | None = None
+    sim: EstateProcess,
+    work: Path,
+    label: str,
+    limits: tuple[int, int] | None = None,
+    *,
+    sections: tuple[str, ...],
 ) -> ScanRun:
-    """Run the scanner once against ``sim`` and verify that nothing was lost."""
+    """Run the scanner once against ``sim`` under ``CIS_SECTIONS=sections`` and verify that
+    nothing was lost: every node, every configz the selection needs (none without a node
+    control), every section 4 list of every cluster (none without a session control), every row."""
     dead_letters = work / f"deadletter-{label}"
     shutil.rmtree(dead_letters, ignore_errors=True)
     load = os.getloadavg()[0]
     before = sim.snapshot()
     process = measure(
         [sys.executable, "-m", "bench.scan_child"],
-        env=scanner_env(sim, dead_letters, limits),
+        env=scanner_env(sim, dead_letters, limits, sections),
         cwd=ROOT,
         stderr_path=work / f"scan-{label}.stderr",
     )
     server = sim.snapshot().since(before)
     report = process.last_json()
-    run = ScanRun(sim.shape, process, report, server, load_average=round(load, 2))
-    rows = expected_rows(sim.shape)
+    run = ScanRun(sim.shape, process, report, server, sections, load_average=round(load, 2))
+    rows = expected_rows(sim.shape, sections)
+    benchmark = selected(sections)
     record = report["run"]
     dead_lettered = int(report["rows_dead_lettered"])
     checks = {
@@ -245,7 +355,10 @@ def scan(
         "run record NodesFailed": (record["NodesFailed"], 0),
         "run record ClustersFailed": (record["ClustersFailed"], 0),
         "run record Errors": (record["Errors"], 0),
-        "configz answered 200": (server.count("configz", 200), sim.nodes),
+        "configz answered 200": (
+            server.count("configz", 200),
+            sim.nodes if benchmark.node_controls else 0,
+        ),
         # Every row is either in Log Analytics or waiting in the dead-letter folder.
         "rows accepted by Logs Ingestion + rows dead-lettered": (
             server.accepted[FINDINGS_STREAM] + server.accepted[RUNS_STREAM] + dead_lettered,
@@ -260,8 +373,11 @@ def scan(
     for name, (got, want) in checks.items():
         if got != want:
             run.problems.append(f"{name}: {got}, expected {want}")
+    run.problems += _list_problems(run, benchmark, len(sim.clusters))
     refused = {k: n for k, n in server.failures().items() if k.startswith("ingestion|")}
-    others = {k: n for k, n in server.failures().items() if k not in refused}
+    # An optional CRD's list (Calico, Cilium) answers 404: not installed in the simulator.
+    optional = {f"{endpoint}|404" for endpoint, yes in list_endpoints().items() if yes}
+    others = {k: n for k, n in server.failures().items() if k not in refused and k not in optional}
     if others:
         run.problems.append(f"error answers from the estate: {others}")
     if dead_lettered or refused:
@@ -271,6 +387,36 @@ def scan(
             "Analytics (not lost, but not delivered in this run)"
         )
     return run
+
+
+def _list_problems(run: ScanRun, benchmark: Benchmark, clusters: int) -> list[str]:
+    """Section 4's reads, verified: with session controls, every list of every cluster answered
+    (200, or 404 for an optional CRD) and the reader reported each cluster with no failed list;
+    without, not one list request."""
+    found: list[str] = []
+    read = run.report.get("section4") or {}
+    if not benchmark.session_controls:
+        if run.list_requests:
+            found.append(
+                f"section 4 lists requested without a session control: {run.list_requests}"
+            )
+        return found
+    for endpoint, optional in list_endpoints().items():
+        answered = run.server.count(endpoint, 200) + (
+            run.server.count(endpoint, 404) if optional else 0
+        )
+        if answered < clusters:
+            found.append(f"{endpoint}: {answered} clusters answered, expected {clusters}")
+    if read.get("clusters") != clusters:
+        found.append(f"section 4 read on {read.get('clusters')} clusters, expected {clusters}")
+    for failure in [*read.get("failed", []), *read.get("unread", [])]:
+        found.append(f"section 4 list not read: {failure}")
+    pods = run.shape.pods_per_cluster * clusters
+    calls = read.get("calls") or []
+    pods_read = sum((c.get("by_list") or {}).get("pods", [0, 0])[0] for c in calls)
+    if len(calls) == clusters and pods_read < pods:
+        found.append(f"section 4 read {pods_read} pods, expected at least {pods}")
+    return found
 
 
 # -- baselines ----------------------------------------------------------------------------------
@@ -427,7 +573,7 @@ def baselines(profile: Profile, work: Path, kubectl: str | None, log: Any) -> di
             report = client.last_json()
             result["client_loop"] = {"process": client.summary(), **report}
             log("baseline: the scanner on the same cluster ...")
-            scanner = scan(sim, work, "baseline")
+            scanner = scan(sim, work, "baseline", sections=NODE_SCAN)
             result["scanner"] = scanner.summary()
     finally:
         shutil.rmtree(private, ignore_errors=True)
@@ -559,6 +705,12 @@ def slowest_imports(path: Path, count: int = 8) -> list[dict[str, Any]]:
 # -- the whole benchmark --------------------------------------------------------------------------
 
 
+def median_run(runs: Sequence[ScanRun]) -> ScanRun:
+    """The median of ``runs`` by scan time."""
+    ordered = sorted(runs, key=lambda r: r.scan_seconds)
+    return ordered[len(ordered) // 2]
+
+
 @dataclass
 class Results:
     """Everything measured, in the order it is printed."""
@@ -566,7 +718,11 @@ class Results:
     profile: Profile
     machine: dict[str, Any]
     estate_runs: list[ScanRun] = field(default_factory=list)
+    #: Each estate run's twin with every section (the default selection), run right after it.
+    all_sections: list[ScanRun] = field(default_factory=list)
     growth: list[ScanRun] = field(default_factory=list)
+    #: The section 4 case: the small cluster, then the large one.
+    section4: list[ScanRun] = field(default_factory=list)
     sweep: list[ScanRun] = field(default_factory=list)
     baselines: dict[str, Any] = field(default_factory=dict)
     budget: dict[str, Any] = field(default_factory=dict)
@@ -576,13 +732,11 @@ class Results:
 
     def main_run(self) -> ScanRun:
         """The median estate run by scan time."""
-        ordered = sorted(self.estate_runs, key=lambda r: r.scan_seconds)
-        return ordered[len(ordered) // 2]
+        return median_run(self.estate_runs)
 
     def all_runs(self) -> list[ScanRun]:
         """Every scan, for verification."""
-        runs = [*self.estate_runs, *self.growth, *self.sweep]
-        return runs
+        return [*self.estate_runs, *self.all_sections, *self.growth, *self.sweep, *self.section4]
 
     def problems(self) -> list[str]:
         """Verification failures of any scan, baselines included."""
@@ -623,18 +777,23 @@ def run(profile: Profile, kubectl: str | None, work: Path, log: Any) -> Results:
     ) as sim:
         for index in range(profile.repeats):
             log(f"estate: scan {index + 1}/{profile.repeats} with the default limits ...")
-            results.estate_runs.append(scan(sim, work, f"estate-{index}"))
+            results.estate_runs.append(scan(sim, work, f"estate-{index}", sections=NODE_SCAN))
             log(f"  {describe_run(results.estate_runs[-1])}")
+            log(f"estate: scan {index + 1}/{profile.repeats} with every section ...")
+            twin = scan(sim, work, f"estate-all-{index}", sections=ALL_SECTIONS)
+            results.all_sections.append(twin)
+            log(f"  {describe_run(twin)}")
         log("budget: CPU per node, stage by stage ...")
         results.budget = measure(
             [sys.executable, "-m", "bench.budget_child"],
-            env=scanner_env(sim, work / "deadletter-budget", None),
+            env=scanner_env(sim, work / "deadletter-budget", None, NODE_SCAN),
             cwd=ROOT,
             stderr_path=work / "budget.stderr",
         ).last_json()
         for limits in profile.sweep:
             log(f"sweep: concurrency={limits[0]} cluster_concurrency={limits[1]} ...")
-            results.sweep.append(scan(sim, work, f"sweep-{limits[0]}-{limits[1]}", limits))
+            label = f"sweep-{limits[0]}-{limits[1]}"
+            results.sweep.append(scan(sim, work, label, limits, sections=NODE_SCAN))
             log(f"  {describe_run(results.sweep[-1])}")
     for clusters in profile.growth_clusters:
         smaller = shaped(clusters, shape.nodes_per_cluster)
@@ -645,14 +804,48 @@ def run(profile: Profile, kubectl: str | None, work: Path, log: Any) -> Results:
             log_path=work / f"estate-growth-{clusters}.log",
             processes=profile.sim_processes,
         ) as sim:
-            results.growth.append(scan(sim, work, f"growth-{clusters}"))
+            results.growth.append(scan(sim, work, f"growth-{clusters}", sections=NODE_SCAN))
             log(f"  {describe_run(results.growth[-1])}")
+    if profile.section4 is not None:
+        results.section4 = section4_runs(profile.section4, profile.sim_processes, work, log)
     results.baselines = baselines(profile, work, kubectl, log)
     log("cold start: import function_app ...")
     results.cold_start = cold_start(profile.cold_start_repeats, work)
     results.seconds = time.perf_counter() - began
     results.load["end"] = [round(x, 2) for x in os.getloadavg()]
     return results
+
+
+def section4_shape(case: Section4Case, pods: int) -> EstateShape:
+    """One cluster of the case's nodes running ``pods`` pods, with the benchmark's latencies."""
+    return EstateShape(
+        1,
+        case.nodes,
+        CONFIGZ_MS,
+        LIST_MS,
+        ARM_MS,
+        pods_per_cluster=pods,
+        namespaces=case.namespaces,
+    )
+
+
+def section4_runs(case: Section4Case, processes: int, work: Path, log: Any) -> list[ScanRun]:
+    """``CIS_SECTIONS=4`` on the small cluster, then the large one, each in a fresh estate and a
+    fresh scanner process (its own peak RSS)."""
+    runs = []
+    for pods in (case.small_pods, case.pods):
+        shape = section4_shape(case, pods)
+        log(f"section 4: {shape.label()} ...")
+        with EstateProcess(
+            shape, root=ROOT, log_path=work / f"estate-section4-{pods}.log", processes=processes
+        ) as sim:
+            runs.append(scan(sim, work, f"section4-{pods}", sections=SECTION4))
+        read = runs[-1].section4()
+        log(
+            f"  {describe_run(runs[-1])}; section 4 {read['seconds_max']:.2f}s, "
+            f"{read['objects']:,} objects ({read['objects_per_second']:,}/s)"
+        )
+    return runs
 
 
 def describe_run(run: ScanRun) -> str:
@@ -707,6 +900,8 @@ HIGH_LIMITS = (256, 16)
 HIGH_NODES_PER_SECOND = 1800
 KUBECTL_RATIO, CLIENT_RATIO = 100, 30
 RSS_MB, RSS_GROWTH = 150, 1.5
+#: Issue #14: memory follows the page size, not the cluster's objects.
+SECTION4_RSS_GROWTH = 1.5
 SCAN_PATH_SECONDS = 0.4
 
 
@@ -789,6 +984,7 @@ def targets(results: Results) -> list[dict[str, Any]]:
         )
     found += _baseline_targets(results, main)
     found += _memory_targets(results, main)
+    found += _section4_targets(results)
     cold = results.cold_start
     if cold:
         path = cold["scan_path"]
@@ -890,6 +1086,29 @@ def _memory_targets(results: Results, main: dict[str, Any]) -> list[dict[str, An
     ]
 
 
+def _section4_targets(results: Results) -> list[dict[str, Any]]:
+    if len(results.section4) < 2:
+        return []
+    small, large = (r.summary() for r in results.section4[:2])
+    rss, small_rss = large["process"]["max_rss_mb"], small["process"]["max_rss_mb"]
+    base = large.get("rss_after_import_mb") or 0.0
+    read = large["section4"]
+    return [
+        {
+            "target": f"section 4: RSS with {results.section4[1].shape.pods_per_cluster:,} pods "
+            f"<= {SECTION4_RSS_GROWTH}x RSS with {results.section4[0].shape.pods_per_cluster:,} "
+            f"pods (one cluster of {results.section4[1].shape.nodes_per_cluster:,} nodes)",
+            "value": round(rss / small_rss, 2),
+            "met": rss / small_rss <= SECTION4_RSS_GROWTH,
+            "bound": (
+                f"{small_rss:.0f} MB against {rss:.0f} MB ({base:.0f} MB once imported): the lists "
+                f"are read a page at a time and each page is dropped once evaluated; "
+                f"{read['objects']:,} objects in {read['pages']:,} pages"
+            ),
+        }
+    ]
+
+
 def _render_estate(results: Results) -> list[str]:
     machine = results.machine
     main = results.main_run()
@@ -909,13 +1128,20 @@ def _render_estate(results: Results) -> list[str]:
         f"1. Estate {shape.label()} = {shape.nodes:,} nodes, default limits "
         f"(concurrency {main.limits[0]}, per cluster {main.limits[1]}), "
         f"{len(results.estate_runs)} runs; scan = discovery .. last upload",
+        f"   node scan (#15's targets, sections 1-4 and 6): CIS_SECTIONS={','.join(NODE_SCAN)} "
+        "(every control that reads no Kubernetes list); each run followed by one with every "
+        "section (the default selection)",
     ]
     rows = []
-    for index, run in enumerate(results.estate_runs):
+    twins = results.all_sections
+    ordered = [(f"run {i + 1}", r) for i, r in enumerate(results.estate_runs)]
+    ordered += [(f"run {i + 1}, every section", r) for i, r in enumerate(twins)]
+    for name, run in ordered:
         s = run.summary()
+        median = run is main or (bool(twins) and run is median_run(twins))
         rows.append(
             [
-                f"run {index + 1}{' (median)' if run is main else ''}",
+                f"{name}{' (median)' if median else ''}",
                 _f(s["scan_seconds"]),
                 _f(s["process"]["wall_seconds"]),
                 _f(s["nodes_per_second"], 0),
@@ -925,6 +1151,7 @@ def _render_estate(results: Results) -> list[str]:
                 _f(s["process"]["max_rss_mb"], 0),
                 _f(s["simulator_cpu_seconds"], 1),
                 _f(s["load_average_1m"]),
+                f"{run.list_requests:,}",
                 ("yes" if s["verified"] else "NO")
                 + (f", {s['rows_dead_lettered']} dead-lettered" if s["warnings"] else ""),
             ]
@@ -941,11 +1168,61 @@ def _render_estate(results: Results) -> list[str]:
             "peak RSS MB",
             "sim CPU s",
             "load",
+            "list requests",
             "verified",
         ],
         rows,
     )
+    change = all_sections_change(results)
+    if change:
+        out.append(
+            f"   every section against the node scan (medians): scan {change['scan_seconds'][0]} "
+            f"-> {change['scan_seconds'][1]} s ({change['scan_percent']:+.1f} %), nodes/s "
+            f"{change['nodes_per_second'][0]:,} -> {change['nodes_per_second'][1]:,}, CPU ms/node "
+            f"{change['cpu_ms_per_node'][0]} -> {change['cpu_ms_per_node'][1]} "
+            f"({change['cpu_ms_per_node_added']:+.3f}), peak RSS {change['max_rss_mb'][0]:.0f} -> "
+            f"{change['max_rss_mb'][1]:.0f} MB, sim CPU {change['simulator_cpu_seconds'][0]} -> "
+            f"{change['simulator_cpu_seconds'][1]} s; {change['list_requests']:,} more requests "
+            f"({change['list_requests_per_cluster']:g} per cluster: section 4's "
+            f"{len(k8s_lists.READS)} lists, of which {change['not_installed']} optional CRDs "
+            "answer 404), read beside the configz reads"
+        )
     return out
+
+
+def all_sections_change(results: Results) -> dict[str, Any]:
+    """The median run with every section against the median node scan: what section 4's lists
+    (and 5.1.4, 5.2.1, 5.4.5 from them) add to the estate scan. Empty without twins."""
+    if not results.all_sections:
+        return {}
+    base, every = results.main_run().summary(), median_run(results.all_sections).summary()
+    twin = median_run(results.all_sections)
+    optional = sum(1 for yes in list_endpoints().values() if yes)
+
+    def pair(key: str, *path: str) -> list[Any]:
+        values = []
+        for summary in (base, every):
+            value: Any = summary
+            for step in (*path, key):
+                value = value[step]
+            values.append(value)
+        return values
+
+    clusters = results.profile.estate.clusters
+    return {
+        "scan_seconds": pair("scan_seconds"),
+        "scan_percent": round((every["scan_seconds"] / base["scan_seconds"] - 1) * 100, 1),
+        "nodes_per_second": pair("nodes_per_second"),
+        "ratio_to_floor": pair("ratio_to_floor"),
+        "cpu_ms_per_node": pair("cpu_ms_per_node"),
+        "cpu_ms_per_node_added": round(every["cpu_ms_per_node"] - base["cpu_ms_per_node"], 3),
+        "max_rss_mb": pair("max_rss_mb", "process"),
+        "simulator_cpu_seconds": pair("simulator_cpu_seconds"),
+        "list_requests": twin.list_requests - results.main_run().list_requests,
+        "list_requests_per_cluster": round(twin.list_requests / max(clusters, 1), 2),
+        "not_installed": optional,
+        "section4_seconds_max": twin.section4().get("seconds_max", 0.0),
+    }
 
 
 def _render_floor(results: Results) -> list[str]:
@@ -1122,6 +1399,60 @@ def _render_sweep(results: Results) -> list[str]:
     return out
 
 
+def _render_section4(results: Results) -> list[str]:
+    if not results.section4:
+        return []
+    case = results.profile.section4
+    assert case is not None  # noqa: S101 - section4 runs come from the profile's case
+    out = [
+        "",
+        f"7. Section 4: one cluster of {case.nodes:,} nodes, CIS_SECTIONS=4 (no configz read), "
+        f"lists of {NODE_PAGE_SIZE} objects a page (the lean client's limit=), "
+        f"{LIST_MS:g} ms a page, 4 lists at a time; section 4 s = the session fact reader's call "
+        "(connect .. Section4Results), scan s = discovery .. last upload",
+    ]
+    rows = []
+    for run in results.section4:
+        s = run.summary()
+        read = s["section4"]
+        rows.append(
+            [
+                f"{run.shape.pods_per_cluster:,} pods",
+                _f(read["seconds_max"]),
+                f"{read['floor_seconds']:g} s",
+                f"{read['objects']:,}",
+                f"{read['pages']:,}",
+                f"{read['objects_per_second']:,}",
+                f"{read['list_requests']:,}",
+                _f(s["scan_seconds"]),
+                _f(s["process"]["cpu_seconds"], 1),
+                _f(s["process"]["max_rss_mb"], 0),
+                _f(s["process"]["max_rss_mb"] - (s["rss_after_import_mb"] or 0.0), 0),
+                _f(s["simulator_cpu_seconds"], 1),
+                "yes" if s["verified"] else "NO",
+            ]
+        )
+    out += _table(
+        [
+            "",
+            "section 4 s",
+            "lists floor",
+            "objects read",
+            "pages",
+            "objects/s",
+            "list requests",
+            "scan s",
+            "scanner CPU s",
+            "peak RSS MB",
+            "over import MB",
+            "sim CPU s",
+            "verified",
+        ],
+        rows,
+    )
+    return out
+
+
 def _render_targets(results: Results) -> list[str]:
     out: list[str] = []
     out += ["", "Targets"]
@@ -1149,6 +1480,7 @@ def render(results: Results) -> str:
         _render_growth,
         _render_cold_start,
         _render_sweep,
+        _render_section4,
         _render_targets,
     )
     return "\n".join(line for section in sections for line in section(results))
@@ -1165,7 +1497,11 @@ def to_json(results: Results, table: str) -> dict[str, Any]:
         "estate": {
             "shape": results.profile.estate.label(),
             "median_run": results.estate_runs.index(main),
+            "sections": sections_label(NODE_SCAN),
+            "cis_sections": ",".join(NODE_SCAN),
             "runs": [r.summary() for r in results.estate_runs],
+            "every_section_runs": [r.summary() for r in results.all_sections],
+            "every_section_change": all_sections_change(results),
         },
         "floor": {
             "formula": (
@@ -1181,6 +1517,7 @@ def to_json(results: Results, table: str) -> dict[str, Any]:
         "load_average": results.load,
         "cold_start": results.cold_start,
         "limits_sweep": [r.summary() for r in results.sweep],
+        "section4": [r.summary() for r in results.section4],
         "targets": targets(results),
         "problems": results.problems(),
         "warnings": results.warnings(),

@@ -16,7 +16,12 @@ from typing import IO, Any
 
 @dataclass(frozen=True, slots=True)
 class EstateShape:
-    """A generated estate: ``clusters`` clusters of ``nodes_per_cluster`` nodes, and latencies."""
+    """A generated estate: ``clusters`` clusters of ``nodes_per_cluster`` nodes, and latencies.
+
+    ``pods_per_cluster`` > 0: each cluster also runs that many pods in ``namespaces`` namespaces
+    (``sim.demo_workloads.scaled``, generated page by page as the lists are served); 0: only
+    what every simulated cluster has (bootstrap RBAC, AKS objects, kube-system).
+    """
 
     clusters: int
     nodes_per_cluster: int
@@ -24,6 +29,8 @@ class EstateShape:
     list_ms: float
     arm_ms: float
     subscriptions: int = 4
+    pods_per_cluster: int = 0
+    namespaces: int = 50
 
     @property
     def nodes(self) -> int:
@@ -31,8 +38,9 @@ class EstateShape:
         return self.clusters * self.nodes_per_cluster
 
     def label(self) -> str:
-        """``100 x 100``."""
-        return f"{self.clusters} x {self.nodes_per_cluster}"
+        """``100 x 100``, ``1 x 5000 + 100,000 pods``."""
+        pods = f" + {self.pods_per_cluster:,} pods" if self.pods_per_cluster else ""
+        return f"{self.clusters} x {self.nodes_per_cluster}{pods}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +116,10 @@ class EstateProcess:
                 str(shape.arm_ms),
                 "--processes",
                 str(processes),
+                "--pods-per-cluster",
+                str(shape.pods_per_cluster),
+                "--namespaces",
+                str(shape.namespaces),
             ],
             cwd=root,
             env={**os.environ, "PYTHONPATH": str(root)},

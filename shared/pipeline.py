@@ -897,6 +897,13 @@ class _ClusterReads:
 
     async def read_all(self) -> None:
         """Every node's rows (the deadline's, for those it stopped), emitted."""
+        if not self.run.scanner.benchmark.node_controls:
+            # The selection (CIS_SECTIONS) has no node control: no configz is worth a request.
+            self.state.emitted.update(node.name for node in self.pending)
+            for _ in self.pending:
+                self.run.progress.node_done()
+            self.pending.clear()
+            return
         window = min(self.run.scanner.limits.cluster_concurrency, len(self.pending))
         await asyncio.gather(*(self.reader() for _ in range(window)))
         for node in self.pending:  # the deadline came before their reads started

@@ -302,3 +302,24 @@ class TestSessionControls:
         (row,) = [r for r in sink.rows if r.ControlId == "9.9.9"]
         assert row.Status == "ERROR"
         assert "no Kubernetes object reader" in row.Reason
+
+
+class TestSelectionWithoutNodeControls:
+    def test_no_configz_is_read_and_every_node_is_counted(self):
+        """CIS_SECTIONS with no node control (section 4): nodes listed and counted, session rows
+        written, not one configz request (it could only feed rows that are not selected)."""
+        a = cluster("a")
+        only_session = Benchmark("test", "test", (SESSION_CONTROL,))
+        connected = fakes(a, nodes=3)
+        chosen = scanner(
+            [a],
+            connected,
+            benchmark=only_session,
+            session_facts=lambda s, r: Facts({"k8s:pods": [1]}),
+        )
+        sink = ListSink()
+        outcome = run_scan(chosen, ScanScope(), [sink], trigger="t")
+        (session,) = chosen.connector.sessions  # type: ignore[attr-defined]
+        assert session.reads == []
+        assert [(r.ControlId, r.Status) for r in sink.rows] == [("9.9.9", "PASS")]
+        assert (outcome.run.Nodes, outcome.run.NodesFailed, outcome.run.Errors) == (3, 0, 0)

@@ -27,8 +27,9 @@ from bench.floor import (
     list_pages,
     pipeline_model,
 )
-from bench.simulator import Snapshot
+from bench.simulator import EstateShape, Snapshot
 from shared import pipeline
+from shared.core import k8s_lists
 
 ROOT = Path(__file__).resolve().parents[2]
 LATENCY = Latencies(arm=0.02, node_list=0.05, configz=0.05)
@@ -76,14 +77,64 @@ class TestTinyBenchmark:
         assert run["nodes"] == 10
         assert run["verified"] is True
         assert run["server_answers"]["configz_200"] == 10
-        # 10 nodes x 9 kubelet controls, 2 clusters x 18 cluster controls
+        # #15's node scan: 10 nodes x 9 kubelet controls, 2 clusters x 17 ARM controls, no list
+        assert run["sections"] == "#15's node scan"
+        assert run["server_answers"]["section4_lists"] == 0
         assert run["rows_accepted"] == {
-            "Custom-AksCisFindings": 90 + 36,
+            "Custom-AksCisFindings": 90 + 2 * 17,
             "Custom-AksCisScanRuns": 1,
         }
         assert run["process"]["max_rss_mb"] > 0
         assert run["process"]["cpu_seconds"] > 0
         assert run["limits"] == {"concurrency": 64, "cluster_concurrency": 8}
+
+    def test_every_section_twin_reads_the_lists_beside_the_nodes(self, outcome):
+        """The default selection: the same nodes, 25 session controls more per cluster, 22 lists
+        per cluster (3 optional CRDs answering 404), and the change printed."""
+        _, results, _ = outcome
+        (twin,) = results["estate"]["every_section_runs"]
+        assert twin["verified"] is True
+        assert twin["sections"] == "every section"
+        assert twin["server_answers"]["configz_200"] == 10
+        assert twin["server_answers"]["section4_lists"] == 2 * 22
+        assert twin["rows_accepted"]["Custom-AksCisFindings"] == 90 + 2 * (17 + 25)
+        assert twin["section4"]["clusters"] == 2
+        assert twin["section4"]["failed"] == []
+        change = results["estate"]["every_section_change"]
+        assert change["list_requests"] == 44
+        assert change["list_requests_per_cluster"] == 22
+        assert change["not_installed"] == 3
+        assert "every section against the node scan" in "\n".join(results["table"])
+
+    def test_section4_case_reads_the_lists_and_no_configz(self, outcome):
+        """CIS_SECTIONS=4 on one cluster of 5 nodes with 20 and 200 pods: 24 cluster rows each,
+        no configz, every list read, 180 more pods read by the larger one, and the ratio target."""
+        _, results, _ = outcome
+        small, large = results["section4"]
+        for run, pods in ((small, 20), (large, 200)):
+            assert run["verified"] is True, run["problems"]
+            assert run["estate"] == f"1 x 5 + {pods} pods"
+            assert run["nodes"] == 5
+            assert run["server_answers"]["configz_200"] == 0
+            assert run["server_answers"]["section4_lists"] == 22
+            assert run["rows_accepted"] == {"Custom-AksCisFindings": 24, "Custom-AksCisScanRuns": 1}
+            read = run["section4"]
+            assert read["clusters"] == 1
+            assert read["seconds_max"] > 0
+            assert read["objects_per_second"] > 0
+            assert read["floor_seconds"] >= 0.05
+            (call,) = read["calls"]
+            assert call["lists"] == 22
+            assert call["not_served"] == sorted(r.qualified for r in k8s_lists.OPTIONAL_READS)
+            assert read["objects"] == sum(objects for objects, _ in call["by_list"].values())
+        pods_read = [run["section4"]["calls"][0]["by_list"]["pods"][0] for run in (small, large)]
+        assert pods_read[1] - pods_read[0] == 180
+        (target,) = [t for t in results["targets"] if t["target"].startswith("section 4:")]
+        ratio = large["process"]["max_rss_mb"] / small["process"]["max_rss_mb"]
+        assert target["value"] == pytest.approx(ratio, abs=0.01)
+        table = "\n".join(results["table"])
+        assert "7. Section 4: one cluster of 5 nodes" in table
+        assert "200 pods" in table
 
     def test_floor_and_growth_are_reported(self, outcome):
         _, results, _ = outcome
@@ -132,6 +183,45 @@ class TestTinyBenchmark:
             "memory",
             "cold start",
         }
+
+
+class TestSelections:
+    """What each case asks the scanner for, and what its verification expects."""
+
+    def test_node_scan_is_every_control_without_a_list(self):
+        benchmark = bench_run.selected(bench_run.NODE_SCAN)
+        assert benchmark.session_controls == ()
+        assert len(benchmark.node_controls) == len(bench_run.default_benchmark().node_controls)
+        assert len(benchmark.arm_controls) == len(bench_run.default_benchmark().arm_controls)
+
+    def test_expected_rows_follow_the_selection(self):
+        shape = EstateShape(2, 5, 50, 50, 20, pods_per_cluster=100)
+        assert bench_run.expected_rows(shape, bench_run.SECTION4) == 2 * 24
+        assert bench_run.expected_rows(shape, bench_run.NODE_SCAN) == 10 * 9 + 2 * 17
+        assert bench_run.expected_rows(shape) == 10 * 9 + 2 * (17 + 25)
+        assert shape.label() == "2 x 5 + 100 pods"
+
+    def test_every_list_has_an_estate_endpoint(self):
+        endpoints = bench_run.list_endpoints()
+        assert len(endpoints) == len(k8s_lists.READS) == 22
+        assert sorted(e for e, optional in endpoints.items() if optional) == [
+            "calico-policy-list",
+            "cilium-clusterwide-policy-list",
+            "cilium-policy-list",
+        ]
+
+    def test_section4_floor_is_the_longest_list_or_every_page_four_at_a_time(self):
+        shape = EstateShape(1, 5, 50, 50, 20, pods_per_cluster=1000)
+        by_list = {"pods": [1000, 3], **{f"l{i}": [1, 1] for i in range(9)}}
+        report = {
+            "section4": {"seconds_max": 0.5, "objects": 1009, "calls": [{"by_list": by_list}]}
+        }
+        run = bench_run.ScanRun(shape, None, report, Snapshot(Counter(), Counter(), 0.0))  # type: ignore[arg-type]
+        read = run.section4()
+        assert read["floor_seconds"] == pytest.approx(3 * 0.05)  # 12 pages / 4 = 3 = the pods' 3
+        assert read["objects_per_second"] == 2018
+        by_list["pods"] = [5000, 10]
+        assert run.section4()["floor_seconds"] == pytest.approx(10 * 0.05)
 
 
 class TestFloor:
