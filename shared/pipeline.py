@@ -604,6 +604,10 @@ class _Scan:
         self.run = run
         self.states = [_ClusterState(c) for c in clusters]
         self.waiting = deque(self.states)
+        #: Clusters whose configz reads are done while their section 4 lists still run: each
+        #: closes itself when they end, so its reader takes the next cluster at once.
+        self.finishing: set[asyncio.Task[None]] = set()
+        self.finishers: list[asyncio.Task[None]] = []  # every one made, for the deadline
         limits = run.scanner.limits
         width = math.ceil(limits.concurrency / limits.cluster_concurrency) + PREFETCH_WORKERS
         # Prepared clusters waiting for a reader: at most one per reader.
@@ -666,11 +670,13 @@ async def _scan_clusters(run: Run, clusters: list[Cluster]) -> bool:
         # A preparer or reader that raises is a bug: stop the others rather than wait forever
         # for a queue nobody empties.
         pending: set[asyncio.Task[None]] = {asyncio.create_task(feed()), *readers}
-        while pending:
+        while pending or scan.finishing:
+            if not pending:  # every reader is done: the clusters still finishing
+                pending, scan.finishing = set(scan.finishing), set()
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
             failed = [task for task in done if task.exception() is not None]
             if failed:
-                for task in (*pending, *preparers):
+                for task in (*pending, *preparers, *scan.finishing):
                     task.cancel()
                 raise failed[0].exception()  # type: ignore[misc]  # not None: filtered above
 
@@ -682,7 +688,7 @@ async def _scan_clusters(run: Run, clusters: list[Cluster]) -> bool:
     if late:
         for state in scan.states:
             _abandon(run, state)
-        tasks = [whole, *preparers, *readers]
+        tasks = [whole, *preparers, *readers, *scan.finishers]
         for task in tasks:
             task.cancel()
         await asyncio.wait(tasks, timeout=CLOSE_SECONDS)
@@ -862,9 +868,26 @@ async def _session_controls(scan: _Scan, state: _ClusterState, session: ClusterS
 async def _read_cluster(
     scan: _Scan, state: _ClusterState, session: ClusterSession, nodes: list[Node]
 ) -> None:
-    """Every node's configz, evaluated, as rows; then the session is closed."""
+    """Every node's configz, evaluated, as rows; then the session is closed, at once or (when
+    the cluster's section 4 lists still run) by a task of its own, so the reader goes on."""
     try:
         await _ClusterReads(scan, state, session, nodes).read_all()
+    except BaseException:
+        await _stop_session_controls(state)
+        await _close_session(session)
+        raise
+    task = state.session_task
+    if task is not None and not task.done():
+        finisher = asyncio.create_task(_finish(scan, state, session), name="finish")
+        scan.finishing.add(finisher)
+        scan.finishers.append(finisher)
+        return
+    await _finish(scan, state, session)
+
+
+async def _finish(scan: _Scan, state: _ClusterState, session: ClusterSession) -> None:
+    """Close a cluster once its session controls have their rows (a bug in them raises)."""
+    try:
         await _await_session_controls(state)
         _close_cluster(scan.run, state)
     finally:

@@ -1,7 +1,7 @@
 """The Kubernetes edge of section 4: the cluster's lists through the lean client, as facts.
 
 ``ObjectLists`` is the ``shared.core.k8s_lists.AsyncListReader`` over one session's
-``KubeClient``: each list pages with ``limit``/``continue`` (SCAN_PAGE_SIZE), an expired continue
+``KubeClient``: each list pages with ``limit``/``continue`` (500 a page, as the node list), an expired continue
 token restarts the list once, 429 and 5xx are retried with ``Retry-After`` honoured, a 403 is
 ``ListDeniedError`` naming the missing permission, a 404 ``ListNotServedError`` (an optional CRD
 that is not installed) and anything else ``ListFetchError``. Metadata-only lists (the ConfigMaps
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 #: Lists of one cluster read at once (besides its SCAN_CLUSTER_CONCURRENCY configz reads).
 LIST_CONCURRENCY = 4
-#: A section 4 list page's cap (SCAN_PAGE_SIZE full objects, pods the largest).
+#: A section 4 list page's cap (500 full objects, pods the largest).
 LIST_PAGE_MAX_BYTES = 64 * 1024 * 1024
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
