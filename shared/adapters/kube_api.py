@@ -67,18 +67,21 @@ class KubeSession:
 
     @property
     def client(self) -> KubeClient:
-        """The lean client, for other reads of this cluster (paged lists with ``list_all``)."""
+        """The lean client, for other reads of this cluster (section 4's paged lists)."""
         return self._client
 
     async def list_nodes(self) -> list[Node]:
         """Every node, following ``continue`` tokens; ApiServerError on failure."""
-        items = await self._client.list_all(
-            "/api/v1/nodes", LISTING_NODES, LISTING, cap=NODE_LIST_MAX_BYTES
-        )
-        try:
-            return [_node(item) for item in items]
-        except (AttributeError, TypeError) as exc:
-            raise ApiServerError(not_a_list_reason(LISTING_NODES, exc)) from None
+        nodes: list[Node] = []
+        pages = self._client.pages("/api/v1/nodes", LISTING_NODES, LISTING, cap=NODE_LIST_MAX_BYTES)
+        async for items, restarted in pages:
+            if restarted:
+                nodes.clear()
+            try:  # page by page: a Node object is dropped as soon as it is read
+                nodes.extend(_node(item) for item in items)
+            except (AttributeError, TypeError) as exc:
+                raise ApiServerError(not_a_list_reason(LISTING_NODES, exc)) from None
+        return nodes
 
     async def read_configz(self, node_name: str) -> bytes:
         """The raw configz body of ``node_name``; ConfigzFetchError on failure."""

@@ -316,17 +316,6 @@ class KubeClient:
         answer, _ = await pool.get(request, limit, answered)
         return answer
 
-    async def list_all(
-        self, path: str, doing: str, errors: Errors = LISTING, *, cap: int
-    ) -> list[dict[str, Any]]:
-        """Every item of a Kubernetes list (``pages``, what a restarted pass replaces dropped)."""
-        items: list[dict[str, Any]] = []
-        async for page, restarted in self.pages(path, doing, errors, cap=cap):
-            if restarted:
-                items.clear()
-            items.extend(page)
-        return items
-
     async def pages(
         self,
         path: str,

@@ -17,6 +17,7 @@ objects are never read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -27,7 +28,7 @@ from shared.adapters.kube_client import LISTING, KubeClient
 from shared.core import k8s_lists
 from shared.core.controls.kubernetes import K8S_OBJECTS, params_for
 from shared.core.errors import (
-    ApiServerError,
+    ClusterError,
     ListDeniedError,
     ListError,
     ListFetchError,
@@ -56,7 +57,11 @@ class ObjectLists:
         self._client = client
 
     async def pages(self, ref: ListRef) -> AsyncIterator[Page]:
-        """The pages of ``ref`` in order; a ``ListError`` subclass on failure."""
+        """The pages of ``ref`` in order; a ``ListError`` subclass on failure.
+
+        The next page is fetched while the caller evaluates this one (one page ahead, so at
+        most three pages of a list are held: the one evaluated, one waiting, one arriving).
+        """
 
         def refuse(status: int, detail: str) -> Exception | None:
             message = detail or f"HTTP {status}"
@@ -71,13 +76,37 @@ class ObjectLists:
 
         doing = f"listing {ref.qualified}"
         accept = METADATA_ONLY if ref.metadata_only else ""
+        ahead: asyncio.Queue[Page | ListError | None] = asyncio.Queue(maxsize=1)
+
+        async def fetch() -> None:
+            try:
+                async for items, restarted in self._client.pages(
+                    ref.path, doing, LISTING, cap=LIST_PAGE_MAX_BYTES, accept=accept, refuse=refuse
+                ):
+                    await ahead.put(Page(ref, items, restarted))
+            except ListError as exc:
+                await ahead.put(exc)
+            except ClusterError as exc:  # unreachable, TLS, a credential that failed to renew
+                await ahead.put(ListFetchError(str(exc), ref.qualified))
+            except asyncio.CancelledError:
+                raise
+            except BaseException:
+                await ahead.put(None)  # wakes the reader, which then raises this bug
+                raise
+            else:
+                await ahead.put(None)
+
+        fetcher = asyncio.create_task(fetch(), name=f"list {ref.qualified}")
         try:
-            async for items, restarted in self._client.pages(
-                ref.path, doing, LISTING, cap=LIST_PAGE_MAX_BYTES, accept=accept, refuse=refuse
-            ):
-                yield Page(ref, items, restarted)
-        except ApiServerError as exc:  # the unreachable kind included: its subclass
-            raise ListFetchError(str(exc), ref.qualified) from None
+            while (page := await ahead.get()) is not None:
+                if isinstance(page, ListError):
+                    raise page
+                yield page
+        finally:
+            if not fetcher.done():
+                fetcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fetcher  # a bug in the fetch raises here
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,16 +95,18 @@ class TestAzureClusterFacts:
             "acrcontosoprod",
             "acrlegacy",
         ]
-        assert len(prod.values[ROLE_ASSIGNMENTS]) == 8
+        assert len(prod.values[ROLE_ASSIGNMENTS]) == 9  # one at aks-prod-weu's own scope
         assert prod.failures == {}
 
     def test_tenant_wide_reads_are_made_once_and_paged(self, collected):
         """One query per table (followed over pages of two), one GET per role, one per cluster."""
         _, calls = collected
         assert calls["security-resources"] == 1  # two rows at most: one page
-        assert calls["authorization-resources"] == 4  # eight assignments, pages of two
+        assert calls["authorization-resources"] == 5  # nine assignments, pages of two
         assert calls["resource-graph"] == 2  # three registries, pages of two
-        assert calls["role-definition"] == 5  # AcrPull, AcrPush, Owner, Reader, the deleted one
+        assert (
+            calls["role-definition"] == 6
+        )  # AcrPull, AcrPush, Owner, Reader, AKS RBAC Cluster Admin, the deleted one
         assert calls["diagnostic-settings"] == 5
 
     def test_role_definitions_by_guid_without_the_deleted_one(self, collected):
@@ -114,6 +116,7 @@ class TestAzureClusterFacts:
         assert {d["properties"]["roleName"] for d in definitions.values()} == {
             "AcrPull",
             "AcrPush",
+            "Azure Kubernetes Service RBAC Cluster Admin",
             "Owner",
             "Reader",
         }
