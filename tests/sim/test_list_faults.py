@@ -13,12 +13,13 @@ from shared.core.errors import SettingsError
 from sim import Action, Endpoint, Fault, SimulatedEstate
 from sim.apiserver import EXPIRED_CONTINUE
 from sim.demo import load_faults
+from tests.sim.k8s_reader import HttpListReader
 from tests.sim.test_kubelists import PROD, client, raw
 
 PODS = lists.PODS.path
 
 
-def follow(reader, path: str, limit: int) -> tuple[list[str], list[int]]:
+def follow(reader: HttpListReader, path: str, limit: int) -> tuple[list[str], list[int]]:
     """Every item's key and every page's size, following continue tokens."""
     keys, sizes, token = [], [], ""
     while True:
@@ -35,7 +36,7 @@ def follow(reader, path: str, limit: int) -> tuple[list[str], list[int]]:
 
 
 class TestShortPages:
-    def test_pages_hold_at_most_the_cap_and_the_list_is_whole(self, sim: SimulatedEstate):
+    def test_pages_hold_at_most_the_cap_and_the_list_is_whole(self, sim: SimulatedEstate) -> None:
         """With short pages of 4, a limit of 500 gets pages of 4 with continue tokens, and the
         items are those of one unpaged list, in the same order."""
         with client(sim, PROD) as reader:
@@ -48,14 +49,14 @@ class TestShortPages:
         assert max(sizes) == 4
         assert sizes[:-1] == [4] * (len(sizes) - 1)
 
-    def test_a_smaller_limit_still_wins(self, sim: SimulatedEstate):
+    def test_a_smaller_limit_still_wins(self, sim: SimulatedEstate) -> None:
         """The cap only lowers a page: limit=2 under a cap of 4 gets pages of 2."""
         sim.faults.short_pages(PROD, Endpoint.POD_LIST, per_page=4)
         with client(sim, PROD) as reader:
             _, sizes = follow(reader, PODS, 2)
         assert max(sizes) == 2
 
-    def test_the_410_added_first_catches_the_continue_request(self, sim: SimulatedEstate):
+    def test_the_410_added_first_catches_the_continue_request(self, sim: SimulatedEstate) -> None:
         """An expiry for continue requests, added before the short pages, answers the second
         page with the apiserver's Expired Status; the first page is a short page."""
         sim.faults.list_expired(PROD, Endpoint.POD_LIST)
@@ -79,7 +80,7 @@ def loaded(tmp_path: Path, entries: list[dict[str, object]]) -> list[Fault] | st
 
 
 class TestFaultFile:
-    def test_short_pages_and_a_continued_410_load(self, tmp_path: Path):
+    def test_short_pages_and_a_continued_410_load(self, tmp_path: Path) -> None:
         """A file can ask for short pages and a 410 on continue requests of one cluster's pods."""
         result = loaded(
             tmp_path,
@@ -108,7 +109,9 @@ class TestFaultFile:
         ],
         ids=["short-pages-on-configz", "continued-on-configz", "continued-text"],
     )
-    def test_what_could_not_fire_is_named(self, tmp_path: Path, entry, message):
+    def test_what_could_not_fire_is_named(
+        self, tmp_path: Path, entry: dict[str, object], message: str
+    ) -> None:
         """Short pages elsewhere than a list, or continued on an endpoint without continue
         tokens, could never fire: refused, naming the field."""
         result = loaded(tmp_path, [entry])
