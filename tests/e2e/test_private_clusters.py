@@ -117,14 +117,16 @@ def by_instance(rows: list[Any]) -> dict[tuple[str, str, str], tuple[str, str, s
 
 class TestArmControls:
     def test_a_private_clusters_arm_controls_are_judged_without_its_api_server(self, sim):
-        """All sections in report mode: the private cluster's node rows are ERROR, its ARM rows
-        are verdicts (it is private: 5.4.1 and 5.4.2 PASS), one per control."""
+        """All sections in report mode: the private cluster's node rows, and its rows read from
+        its API server (section 4), are ERROR; its ARM rows are verdicts (it is private: 5.4.1
+        and 5.4.2 PASS), one per control."""
         scan = _scan(sim, "report", sections="all")
         rows = scan.of(SMALL)
-        arm = {r.ControlId: r.Status for r in rows if r.Scope == "cluster"}
-        assert len(arm) == len(get_benchmark("cis-aks-1.8").arm_controls)
+        arm_ids = {c.id for c in get_benchmark("cis-aks-1.8").arm_controls}
+        arm = {r.ControlId: r.Status for r in rows if r.ControlId in arm_ids}
+        assert len(arm) == len(arm_ids)
         assert (arm["5.4.1"], arm["5.4.2"], arm["5.4.3"]) == ("PASS", "PASS", "PASS")
-        assert {r.Status for r in rows if r.Scope == "node"} == {"ERROR"}
+        assert {r.Status for r in rows if r.ControlId not in arm_ids} == {"ERROR"}
 
 
 class TestReportMode:
