@@ -513,12 +513,15 @@ class ApiServer:
                 )
             )
         refused = await self._list_refused(request, user, *target)
-        return refused if refused is not None else self._kube_list(request, *target)
+        if isinstance(refused, Response):
+            return refused
+        return self._kube_list(request, *target, page_cap=refused)
 
     async def _list_refused(
         self, request: Request, user: _User, rtype: ResourceType, namespace: str
-    ) -> Response | None:
-        """The denial or fault answer of a list request, or None to serve it."""
+    ) -> Response | int:
+        """The denial or fault answer of a list request, or the most items a page of it may
+        hold (0: what ``limit`` asks) to serve it."""
         denied = rtype.qualified in self.spec.cluster.kube.denied
         if LOCAL_ACCOUNT_GROUP not in user.groups and (
             denied or not self._authorized(user, proxy=False)
@@ -528,15 +531,21 @@ class ApiServer:
         token = request.param("continue") or ""
         fault = self._faults.take(rtype.endpoint, cluster=self.name, continued=bool(token))
         if fault is None:
-            return None
+            return 0
+        if fault.action is Action.SHORT_PAGES:
+            return max(1, fault.chunk)
         if fault.action is Action.ERROR and fault.status == 410 and not fault.message:
             return self._expired(token)
         if fault.action is Action.ERROR and fault.status == 403 and not fault.message:
             return self._list_forbidden(self.spec.identity.principal_id, rtype, namespace)
-        return await resolve(fault, self._fault_status)
+        answer = await resolve(fault, self._fault_status)
+        return answer if answer is not None else 0
 
-    def _kube_list(self, request: Request, rtype: ResourceType, namespace: str) -> Response:
-        """One page of a section 4 list (sim.kubelists): limit, continue, metadata-only."""
+    def _kube_list(
+        self, request: Request, rtype: ResourceType, namespace: str, *, page_cap: int = 0
+    ) -> Response:
+        """One page of a section 4 list (sim.kubelists): limit, continue, metadata-only;
+        ``page_cap`` items at most when set (a SHORT_PAGES fault)."""
         token = request.param("continue") or ""
         for selector in ("labelSelector", "fieldSelector"):
             if request.param(selector):
@@ -548,6 +557,8 @@ class ApiServer:
             limit = int(limit_text)
         except ValueError:
             return self._status(400, f'invalid value "{limit_text}" for limit', reason="BadRequest")
+        if page_cap and (limit <= 0 or limit > page_cap):
+            limit = page_cap
         rv = self.spec.resource_version
         start = ""
         if token:

@@ -30,6 +30,10 @@ from sim.faults import Action, Endpoint, Fault
 
 MAX_FAULTS_BYTES = 1024 * 1024
 
+#: The section 4 list endpoints (sim.kubelists), one per resource.
+SECTION4_LISTS = frozenset(
+    e for e in Endpoint if e.value.endswith("-list") and e is not Endpoint.NODE_LIST
+)
 #: The coordinates each endpoint's server passes to FaultRegistry.take: a fault may target these.
 TARGETS: dict[Endpoint, frozenset[str]] = {
     Endpoint.TOKEN: frozenset(),
@@ -49,19 +53,17 @@ TARGETS: dict[Endpoint, frozenset[str]] = {
     # the Entra tenant of the HTTP trigger (sim.entra)
     Endpoint.OPENID: frozenset(),
     Endpoint.JWKS: frozenset(),
-    # the section 4 lists (sim.apiserver): per cluster, and `continued` for a continue token
-    **{
-        e: frozenset({"cluster"})
-        for e in Endpoint
-        if e.value.endswith("-list") and e is not Endpoint.NODE_LIST
-    },
+    # the section 4 lists (sim.apiserver): per cluster, and `continued` (true: only requests
+    # that carry a continue token, false: only first pages)
+    **{e: frozenset({"cluster", "continued"}) for e in SECTION4_LISTS},
 }
-#: Actions only one endpoint performs (sim.faults' docstring).
-ONLY_ON: dict[Action, Endpoint] = {
-    Action.UNREACHABLE: Endpoint.CONFIGZ,
-    Action.WRONG_CA: Endpoint.CREDENTIALS,
-    Action.REFUSED: Endpoint.CREDENTIALS,
-    Action.ENDLESS_CONTINUE: Endpoint.NODE_LIST,
+#: Actions only some endpoints perform (sim.faults' docstring).
+ONLY_ON: dict[Action, frozenset[Endpoint]] = {
+    Action.UNREACHABLE: frozenset({Endpoint.CONFIGZ}),
+    Action.WRONG_CA: frozenset({Endpoint.CREDENTIALS}),
+    Action.REFUSED: frozenset({Endpoint.CREDENTIALS}),
+    Action.ENDLESS_CONTINUE: frozenset({Endpoint.NODE_LIST}),
+    Action.SHORT_PAGES: SECTION4_LISTS,
 }
 
 
@@ -102,7 +104,13 @@ class FaultEntry(BaseModel):
     body: Annotated[str, Field(description="must be a string")] = ""
     content_type: Annotated[str, Field(description="must be a string")] = "application/json"
     message: Annotated[str, Field(description="must be a string")] = ""
-    chunk: Annotated[int, Field(ge=1, le=1 << 20, description="must be bytes, 1-1048576")] = 16
+    chunk: Annotated[
+        int, Field(ge=1, le=1 << 20, description="must be bytes (items for short-pages), 1-1048576")
+    ] = 16
+    continued: Annotated[
+        bool | None,
+        Field(description="must be true (continue requests only), false or null (any request)"),
+    ] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -137,7 +145,7 @@ class FaultEntry(BaseModel):
 def _why_it_cannot_fire(entry: FaultEntry, estate: Estate) -> str:
     targets = {
         name
-        for name in ("cluster", "node", "stream", "subscription")
+        for name in ("cluster", "node", "stream", "subscription", "continued")
         if getattr(entry, name) is not None
     }
     useless = sorted(targets - TARGETS[entry.endpoint])
@@ -147,8 +155,11 @@ def _why_it_cannot_fire(entry: FaultEntry, estate: Estate) -> str:
             f"(it can target: {', '.join(sorted(TARGETS[entry.endpoint])) or 'nothing'})"
         )
     only = ONLY_ON.get(entry.action)
-    if only is not None and entry.endpoint is not only:
-        return f"action: {entry.action.value} is a {only.value} fault only"
+    if only is not None and entry.endpoint not in only:
+        where = (
+            "section 4 list" if only == SECTION4_LISTS else "/".join(sorted(e.value for e in only))
+        )
+        return f"action: {entry.action.value} is a {where} fault only"
     return _unknown_target(entry, estate)
 
 

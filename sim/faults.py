@@ -25,10 +25,19 @@ Actions:
   connecting is refused (an API server that is down; not a private cluster).
 * ``ENDLESS_CONTINUE``: node list only; the last page's ``continue`` token leads back to the
   first page, so a client that follows tokens blindly never stops.
+* ``SHORT_PAGES``: section 4 lists only; every page holds at most ``chunk`` items (with a
+  ``continue`` token while more remain), whatever ``limit`` the client asked for. A server may
+  do that: "Setting a limit may return fewer than the requested amount of items ... clients
+  should only use the presence of the continue field to determine whether more results are
+  available" (``ListOptions.Limit``, kubernetes/apimachinery ``pkg/apis/meta/v1/types.go``,
+  commit 048d783371697f65e816d3d923481c476cc85e06). It makes the demo's small lists paged, so
+  a fault on a continue request (a 410) can fire there.
 
 On the section 4 lists (``POD_LIST`` ...), ``continued=True`` makes a fault catch only pages
 requested with a continue token: ``Fault(Endpoint.POD_LIST, status=410, continued=True)`` is an
-expired continue token (the apiserver's ``Expired`` Status with an "inconsistent" token).
+expired continue token (the apiserver's ``Expired`` Status with an "inconsistent" token). The
+first matching fault wins, so a 410 meant for continue requests is added before the
+``SHORT_PAGES`` fault that makes them happen.
 
 New kinds of fault are new ``Action`` members handled where they make sense; the registry and
 the matching stay as they are.
@@ -116,6 +125,7 @@ class Action(enum.StrEnum):
     WRONG_CA = "wrong-ca"
     REFUSED = "refused"
     ENDLESS_CONTINUE = "endless-continue"
+    SHORT_PAGES = "short-pages"
 
 
 #: Actions a server answers by changing its normal answer, not by replacing it.
@@ -434,6 +444,10 @@ class FaultRegistry:
         return self.add(
             Fault(endpoint, Action.ERROR, 410, cluster=cluster, times=times, continued=True)
         )
+
+    def short_pages(self, cluster: str, endpoint: Endpoint, *, per_page: int = 4) -> int:
+        """That list answers at most ``per_page`` items per page, following ``continue``."""
+        return self.add(Fault(endpoint, Action.SHORT_PAGES, cluster=cluster, chunk=per_page))
 
     def list_denied(self, cluster: str, endpoint: Endpoint, *, times: int | None = None) -> int:
         """That list answers the RBAC 403, as if the scanner's role lacked ``list`` on it."""

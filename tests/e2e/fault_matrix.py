@@ -13,10 +13,15 @@ A target is ``(subscription, cluster, node)``; an empty field means "everything 
 ``("", "aks-batch-neu", "")`` is that cluster's rows (ERROR rows with an empty node name),
 ``("", "", "")`` the whole run (one set of ERROR rows with neither cluster nor node, or, for a
 ``controls`` case, those controls' rows everywhere). ``scope`` says which controls' rows a fault
-can reach: ``node`` (the default) for faults on the API server path, whose rows the node-scoped
-(kubelet) controls are; ``cluster`` for faults on the ARM reads of the cluster-scoped controls;
-None for a fault before discovery, which leaves every control unevaluated.
-docs/reliability.md has a row per entry id (tests/docs/test_documentation.py checks it).
+can reach: ``node`` (the default) for faults on one node's configz, whose rows the node-scoped
+(kubelet) controls are; ``apiserver`` for faults on the way to a cluster's API server (its
+credentials, its TLS, its node list), which reach the node-scoped controls and the
+cluster-scoped ones read from the Kubernetes API (section 4, 5.1.4, 5.2.1, 5.4.5);
+``cluster`` for faults on one read of the cluster-scoped controls (an ARM read, or one section 4
+list, with ``controls`` naming those that need it); None for a fault before discovery, which
+leaves every control unevaluated. ``noted`` lists rows that keep their verdict but must say
+something in their Reason (a list restarted after its continue token expired).
+docs/reliability.md has a row per entry id (tests/docs/test_reliability_doc.py checks it).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ PROD_SUB = "3c5a7e91-2b4d-4f6a-8c0e-1a2b3c4d5e6f"
 DEV_SUB = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
 PROD = "aks-prod-weu"
 BATCH = "aks-batch-neu"
+LEGACY = "aks-legacy-eus"
 NODE = "aks-user-93773898-vmss000000"  # a compliant, reachable node of aks-prod-weu
 NODE_IP = next(n.internal_ip for n in default_estate().cluster(PROD).nodes() if n.name == NODE)
 #: A run must end well before this; a fault that makes the scanner wait it out fails the entry.
@@ -56,8 +62,10 @@ class FaultCase:
     settings: dict[str, str] = field(default_factory=dict)
     #: Only these controls of the affected targets are ERROR; the others keep their verdicts.
     controls: tuple[str, ...] | None = None
-    #: Which controls' rows the fault reaches: "node", "cluster", or None for all of them.
+    #: Which controls' rows the fault reaches: "node", "apiserver", "cluster", or None for all.
     scope: str | None = "node"
+    #: (target, controls, fragment): those rows keep their verdicts, and say ``fragment``.
+    noted: tuple[tuple[Target, tuple[str, ...], str], ...] = ()
 
 
 def _wrong_types_body() -> bytes:
@@ -82,7 +90,38 @@ def configz(action: Action = Action.ERROR, status: int = 503, **kw: Any) -> Faul
 ON_NODE: Target = (PROD_SUB, PROD, NODE)
 EVERYWHERE: Target = ("", "", "")
 ON_BATCH: Target = (DEV_SUB, BATCH, "")
+ON_PROD: Target = (PROD_SUB, PROD, "")
+ON_LEGACY: Target = (PROD_SUB, LEGACY, "")
 SHORT_TIMEOUT = {"SCAN_REQUEST_TIMEOUT": "1"}
+#: The controls read from the pods list (CIS AKS 1.8): the default service accounts' use, token
+#: mounts, the 4.2 pod flags, secrets in env, security contexts, the default namespace and the
+#: registries in use; 4.6.1 reads namespaces only.
+POD_CONTROLS = (
+    "4.1.5",
+    "4.1.6",
+    "4.2.1",
+    "4.2.2",
+    "4.2.3",
+    "4.2.4",
+    "4.2.5",
+    "4.5.1",
+    "4.6.2",
+    "4.6.3",
+    "5.1.4",
+)
+#: aks-prod-weu runs 16 pods: 5 of its own and 11 in kube-system (coredns and metrics-server 2
+#: each, kube-proxy on each of its 7 nodes): pages of 4 make 4 pages, 3 continue requests.
+PER_PAGE = 4
+
+
+def pods_expire(times: int) -> tuple[Fault, ...]:
+    """aks-prod-weu's pods list in short pages, whose next ``times`` continue requests answer
+    410 Expired (the 410 first: the first matching fault wins)."""
+    return (
+        Fault(Endpoint.POD_LIST, Action.ERROR, 410, cluster=PROD, continued=True, times=times),
+        Fault(Endpoint.POD_LIST, Action.SHORT_PAGES, cluster=PROD, chunk=PER_PAGE),
+    )
+
 
 CASES: tuple[FaultCase, ...] = (
     # -- per node: configz through the API server's node proxy ------------------------------
@@ -209,6 +248,7 @@ CASES: tuple[FaultCase, ...] = (
         (ON_BATCH,),
         ("may not call listClusterUserCredential", "grant", "HTTP 403 AuthorizationFailed"),
         max_hits=1,
+        scope="apiserver",
     ),
     FaultCase(
         "credentials-404",
@@ -217,6 +257,7 @@ CASES: tuple[FaultCase, ...] = (
         (ON_BATCH,),
         ("HTTP 404 ResourceNotFound", "was not found"),
         max_hits=1,
+        scope="apiserver",
     ),
     FaultCase(
         "credentials-500",
@@ -225,6 +266,7 @@ CASES: tuple[FaultCase, ...] = (
         (ON_BATCH,),
         ("HTTP 500 InternalServerError", "listClusterUserCredential"),
         max_hits=5,
+        scope="apiserver",
     ),
     FaultCase(
         "credentials-429-retry-after",
@@ -239,6 +281,7 @@ CASES: tuple[FaultCase, ...] = (
         (ON_BATCH,),
         ("TLS verification of the API server", "cluster CA from its kubeconfig"),
         max_hits=1,
+        scope="apiserver",
     ),
     FaultCase(
         "apiserver-refused",
@@ -247,6 +290,7 @@ CASES: tuple[FaultCase, ...] = (
         (ON_BATCH,),
         ("refused the connection", "listing nodes"),
         max_hits=1,
+        scope="apiserver",
     ),
     FaultCase(
         "node-list-403",
@@ -255,6 +299,7 @@ CASES: tuple[FaultCase, ...] = (
         (ON_BATCH,),
         ("HTTP 403 while listing nodes", "is forbidden", "list"),
         max_hits=1,
+        scope="apiserver",
     ),
     FaultCase(
         "node-list-endless-continue",
@@ -263,6 +308,61 @@ CASES: tuple[FaultCase, ...] = (
         (ON_BATCH,),
         ("node list did not end", "continue token"),
         max_hits=3,
+        scope="apiserver",
+    ),
+    # -- the section 4 lists of one cluster ---------------------------------------------------
+    FaultCase(
+        "pod-list-403",
+        "pods list: 403 Status (the identity may not list pods); the other lists are read",
+        (Fault(Endpoint.POD_LIST, Action.ERROR, 403, cluster=PROD),),
+        (ON_PROD,),
+        ("pods not read", 'the scanner lacks list pods in API group ""', "is forbidden"),
+        max_hits=1,
+        controls=POD_CONTROLS,
+        scope="cluster",
+    ),
+    FaultCase(
+        "pod-list-410-once",
+        "pods list in pages of 4: the continue token of page 2 expired (410) once; the list "
+        "starts over and every verdict stands",
+        pods_expire(1),
+        max_hits=5,  # short pages: page 1, then pages 1-4 again
+        noted=(
+            (
+                ON_PROD,
+                POD_CONTROLS,
+                "pods: the continue token expired (410 Gone); the list was restarted from the "
+                "beginning and read again",
+            ),
+        ),
+    ),
+    FaultCase(
+        "pod-list-410-twice",
+        "pods list in pages of 4: the continue token expired (410) again after the restart",
+        pods_expire(2),
+        (ON_PROD,),
+        ("HTTP 410 while listing pods", "again after the list was started over once"),
+        max_hits=2,  # short pages: page 1 of each pass; the 410: both continue requests
+        min_hits=2,
+        controls=POD_CONTROLS,
+        scope="cluster",
+    ),
+    FaultCase(
+        "list-429-retry-after",
+        "clusterrolebindings list: 429 with Retry-After twice, then the list",
+        (Fault(Endpoint.CLUSTERROLEBINDING_LIST, Action.ERROR, 429, 1, cluster=LEGACY, times=2),),
+        max_hits=2,
+        min_hits=2,
+    ),
+    FaultCase(
+        "service-list-reset",
+        "services list: the connection is reset before an answer, every time",
+        (Fault(Endpoint.SERVICE_LIST, Action.DROP, cluster=LEGACY),),
+        (ON_LEGACY,),
+        ("services not read", "broke while listing services"),
+        max_hits=2,
+        controls=("4.6.3", "5.4.5"),
+        scope="cluster",
     ),
     # -- Azure Resource Manager and the token endpoint ---------------------------------------
     FaultCase(
@@ -291,7 +391,7 @@ CASES: tuple[FaultCase, ...] = (
         (EVERYWHERE,),
         ("HTTP 500 InternalServerError", "querying Resource Graph for container registries"),
         max_hits=10,
-        controls=("5.1.2", "5.1.3", "5.1.4"),
+        controls=("5.1.2", "5.1.3"),
         scope="cluster",
     ),
     # -- the ARM reads of the cluster-scoped controls ----------------------------------------

@@ -124,8 +124,12 @@ BENCH = get_benchmark("cis-aks-1.8")
 
 
 def in_scope(case: FaultCase, control_id: str) -> bool:
-    """True when the fault can reach rows of this control (its scope, or any for None)."""
-    return case.scope is None or BENCH.control(control_id).scope.value == case.scope
+    """True when the fault can reach rows of this control (its scope, or any for None); the
+    API server path reaches the node controls and the cluster controls read through it."""
+    control = BENCH.control(control_id)
+    if case.scope == "apiserver":
+        return control.scope.value == "node" or control.needs_session
+    return case.scope is None or control.scope.value == case.scope
 
 
 def expected_keys(case: FaultCase, baseline: dict[Key, str]) -> set[Key]:
@@ -202,6 +206,13 @@ def test_fault(
         if any(covers(t, key(r)) for t in case.affected) and in_scope(case, r.ControlId)
     ]
     assert bool(affected_rows) == bool(case.affected)
+
+    # rows that keep their verdicts but must say what happened
+    for target, controls, fragment in case.noted:
+        noted = [r for r in rows if covers(target, key(r)) and r.ControlId in controls]
+        assert len(noted) == len(controls), (target, len(noted))
+        for row in noted:
+            assert fragment in row.Reason, (key(row), fragment, row.Reason)
 
     # retries bounded (and the fault did fire)
     for fault_id, hits in zip(ids, caught, strict=True):

@@ -88,7 +88,7 @@ def can_fire(entry: dict[str, Any]) -> bool:
     if targets - TARGETS[Endpoint(endpoint)]:
         return False
     only = ONLY_ON.get(Action(action))
-    if only is not None and only.value != endpoint:
+    if only is not None and endpoint not in {e.value for e in only}:
         return False
     cluster, node = entry.get("cluster"), entry.get("node")
     return (

@@ -287,17 +287,45 @@ def _arm_check(control: PolicyControl) -> Check:
     return check
 
 
+#: Always MANUAL: what they read is evidence for a person, never offenders.
+_EVIDENCE_ONLY = frozenset({"4.4.1", "4.5.2", "4.6.1"})
+
+
 def _doc(control: PolicyControl) -> str:
-    judgement = (
-        f" CIS asks a person: {control.judgement}; without that allow-list in the policy file "
-        "the row is MANUAL with what was found as evidence."
-        if control.judgement
-        else ""
-    )
-    return (
-        f"Reads {control.reads}. What absence means: {control.absent}.{judgement} A list that "
-        "could not be read makes the row ERROR naming it (and the permission, for a 403)."
-    )
+    """The check's docstring (the catalogue page): a synopsis, then what decides the row."""
+    details = [f"What absence means: {control.absent}."]
+    if control.id in ALLOW_LISTS or control.id == "5.1.4":
+        where = (
+            "registries.approved" if control.id == "5.1.4" else f'kubernetes.allow."{control.id}"'
+        )
+        details.append(
+            f"CIS asks a person: {control.judgement}. Without that list in the policy file "
+            f"({where}) what is found makes the row MANUAL, with the names as evidence; with "
+            "it, what the list does not cover is FAIL."
+        )
+    elif control.id in _EVIDENCE_ONLY:
+        details.append(
+            f"CIS leaves it to a person ({control.judgement}): the row is MANUAL, with what "
+            "was read as evidence."
+        )
+    elif control.judgement:
+        details.append(
+            f"CIS leaves it to a person ({control.judgement}): what is found makes the row "
+            "MANUAL, with the names as evidence; nothing found is PASS."
+        )
+    if control.id == "4.4.1":
+        details.append(
+            "Read from the managed cluster object ARM returns, not from a list; an object "
+            "without networkProfile makes the row ERROR."
+        )
+    elif control.id in _ARM_EVALUATED:
+        details.append("Read from the managed cluster object ARM returns, not from a list.")
+    else:
+        details.append(
+            "A list that could not be read makes the row ERROR naming it (and the permission, "
+            "for a 403)."
+        )
+    return f"Reads {control.reads}.\n\n" + " ".join(details)
 
 
 def _recommendation(control: PolicyControl) -> Recommendation:
