@@ -45,7 +45,7 @@ from shared.core.controls.arm import read_bool, read_object
 from shared.core.controls.section4 import CIS_AKS_17_POLICIES, CIS_AKS_18_POLICIES, PolicyControl
 from shared.core.errors import FieldTypeError
 from shared.core.facts import MANAGED_CLUSTER, ROLE_ASSIGNMENTS, ROLE_DEFINITIONS
-from shared.core.k8s_facts import ControlFacts, Finding, Names
+from shared.core.k8s_facts import DEFAULT_NAME_LIMIT, ControlFacts, Finding, Names
 from shared.core.model import Evidence, Policy, Status
 from shared.core.section4 import (
     Section4Params,
@@ -260,7 +260,7 @@ def _k8s_check(control: PolicyControl) -> Check:
             allow = dict(policy.k8s_allow).get("4.1.1")
             azure = azure_admins(facts, allow)
             if azure is not None:
-                found = _merge(found, azure, len(found.offenders.first) or 20)
+                found = _merge(found, azure, DEFAULT_NAME_LIMIT)
         return outcome(control, found)
 
     check.__name__ = f"check_{control.id.replace('.', '_')}"
