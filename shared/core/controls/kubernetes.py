@@ -213,7 +213,10 @@ def azure_admins(facts: Mapping[str, Any], allow: tuple[str, ...] | None) -> Azu
             continue
         subject = f"Azure {item.principal_type or 'Principal'} {item.principal_id}"
         text = f"{subject} via {azure_rbac.role_name(definition)} at {item.scope}"
-        if allow is not None and any(fnmatch.fnmatchcase(subject, p) for p in allow):
+        # ARM compares object ids and principal types without case; so does the allow-list here
+        if allow is not None and any(
+            fnmatch.fnmatchcase(subject.lower(), p.lower()) for p in allow
+        ):
             allowed.append(f"{text} [allow-listed]")
         else:
             found.append(text)
