@@ -278,12 +278,11 @@ def _arm_check(control: PolicyControl) -> Check:
             raise FieldTypeError("managedCluster", "an object", cluster)
         props = read_object(cluster, "properties")
         if control.id == "4.4.1":
-            profile = props.get("networkProfile")
-            return outcome(control, cni_facts(profile if isinstance(profile, Mapping) else None))
-        addons = props.get("addonProfiles")
-        return outcome(
-            control, external_secrets_facts(addons if isinstance(addons, Mapping) else None)
-        )
+            # a wrong-typed networkProfile is ERROR naming it, not "absent"
+            return outcome(control, cni_facts(read_object(props, "networkProfile") or None))
+        # a wrong-typed addon or flag is ERROR naming it, never read as "off"
+        read_bool(props, "addonProfiles.azureKeyvaultSecretsProvider.enabled", False)
+        return outcome(control, external_secrets_facts(read_object(props, "addonProfiles")))
 
     check.__name__ = f"check_{control.id.replace('.', '_')}"
     check.__doc__ = _doc(control)
