@@ -101,7 +101,7 @@ class TestSections:
             (("5",), "5.1.1", 13),
             (("2", "3.1"), "2.1.1", 5),
             (("5.4.1",), "5.4.1", 1),
-            ((), "2.1.1", 51),  # 5 + 9 + 24 of section 4 + 13
+            ((), "2.1.1", 27),
         ],
         ids=["kubelet-only", "managed-services", "two-sections", "one-control", "all"],
     )

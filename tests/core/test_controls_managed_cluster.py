@@ -21,9 +21,6 @@ from shared.core.facts import Facts
 from shared.core.model import Policy, Status, Verdict
 
 BENCH = get_benchmark("cis-aks-1.8")
-#: The controls of sections 2, 3.1 and 5 judged from ARM (section 4 and 5.1.4, 5.2.1, 5.4.5 read
-#: the cluster's Kubernetes lists: tests/core/test_controls_kubernetes.py).
-ARM_EVALUATED = tuple(c for c in BENCH.arm_controls if not c.section.startswith("4."))
 SUB = "3c5a7e91-2b4d-4f6a-8c0e-1a2b3c4d5e6f"
 CLUSTER_ID = f"/subscriptions/{SUB}/resourcegroups/rg-prod/providers/Microsoft.ContainerService/managedClusters/aks-prod"
 KUBELET = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
@@ -499,6 +496,85 @@ CASES: list[Case] = [
         Status.ERROR,
         "scope has the wrong type",
     ),
+    # 5.1.4
+    ("5.1.4", "manual-no-policy", facts(), None, Status.MANUAL, "acrprod.azurecr.io"),
+    (
+        "5.1.4",
+        "pass-approved",
+        facts(),
+        Policy(approved_registries=("*.azurecr.io",)),
+        Status.PASS,
+        "approved (1)",
+    ),
+    (
+        "5.1.4",
+        "fail-unapproved",
+        facts(),
+        Policy(approved_registries=("contoso.azurecr.io",)),
+        Status.FAIL,
+        "acrprod.azurecr.io",
+    ),
+    (
+        "5.1.4",
+        "absent-no-registry",
+        facts(roleAssignments=[]),
+        Policy(approved_registries=("*.azurecr.io",)),
+        Status.MANUAL,
+        "holds no role on any registry",
+    ),
+    (
+        "5.1.4",
+        "wrong-type-login",
+        facts(registries=[registry(loginServer=5)]),
+        None,
+        Status.ERROR,
+        "loginServer has the wrong type",
+    ),
+    # 5.2.1 and 5.4.5: MANUAL with ARM evidence
+    (
+        "5.2.1",
+        "manual",
+        with_props(
+            securityProfile={"workloadIdentity": {"enabled": True}},
+            oidcIssuerProfile={"enabled": True},
+        ),
+        None,
+        Status.MANUAL,
+        "securityProfile.workloadIdentity.enabled is true",
+    ),
+    (
+        "5.2.1",
+        "manual-absent",
+        facts(),
+        None,
+        Status.MANUAL,
+        "workloadIdentity.enabled is absent, so its default false applies",
+    ),
+    (
+        "5.2.1",
+        "wrong-type",
+        with_props(oidcIssuerProfile={"enabled": "yes"}),
+        None,
+        Status.ERROR,
+        "oidcIssuerProfile.enabled has the wrong type",
+    ),
+    (
+        "5.4.5",
+        "manual",
+        with_props(ingressProfile={"webAppRouting": {"enabled": True}}),
+        None,
+        Status.MANUAL,
+        "ingressProfile.webAppRouting.enabled is true",
+    ),
+    ("5.4.5", "manual-absent", facts(), None, Status.MANUAL, "webAppRouting.enabled is absent"),
+    (
+        "5.4.5",
+        "wrong-type",
+        with_props(addonProfiles={"ingressApplicationGateway": {"enabled": 1}}),
+        None,
+        Status.ERROR,
+        "ingressApplicationGateway.enabled has the wrong type",
+    ),
     # 5.3.1
     (
         "5.3.1",
@@ -807,7 +883,7 @@ class TestEveryControl:
         labels: dict[str, set[str]] = {}
         for control_id, label, *_ in CASES:
             labels.setdefault(control_id, set()).add(label.split("-")[0])
-        for control in ARM_EVALUATED:
+        for control in BENCH.arm_controls:
             kinds = labels.get(control.id, set())
             assert {"absent", "wrong"} <= kinds or ("manual" in kinds and "wrong" in kinds), (
                 control.id,
@@ -871,8 +947,6 @@ class TestTable:
             if control.section == "3.2":
                 assert control.scope is Scope.NODE
                 continue
-            if control in BENCH.session_controls or control.section.startswith("4."):
-                continue  # read from the Kubernetes lists: tests/core/test_controls_kubernetes.py
             assert control.scope is Scope.CLUSTER, control.id
             assert control.reads, control.id
             assert not control.needs_session, control.id
