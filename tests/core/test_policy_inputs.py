@@ -502,7 +502,7 @@ class TestRegressions:
         assert names(result, "exemptions[0].expires"), result
 
     def test_control_the_benchmark_does_not_have_is_named(self):
-        """An exemption for a control cis-aks-1.8 lacks (4.2.1 then, 4.3.1 since section 4 is scanned) was accepted and could never match; now it names the field and the controls."""
+        """An exemption for 4.3.1 under cis-aks-1.8 was accepted and could never match; now it names the field and the controls."""
         with pytest.raises(
             SettingsError,
             match=r"exemptions\[0\]\.control: '4\.3\.1' is not a control of cis-aks-1\.8 .* 3\.2\.1, 3\.2\.2",
