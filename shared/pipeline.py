@@ -774,7 +774,8 @@ async def _prepare(
         async with bound:
             nodes = await session.list_nodes()
     except ClusterError as exc:
-        await _stop_session_controls(state)
+        # The node list is one read: the session controls' own lists may still be answered.
+        await _await_session_controls(state)
         _close_cluster(run, state, Status.ERROR, str(exc))
     except TimeoutError:
         await _stop_session_controls(state)
