@@ -164,30 +164,38 @@ async def until(done: Callable[[], bool], what: str) -> None:
 
 class TestOneRowEach:
     def test_every_cluster_gets_each_session_control_once_whatever_became_of_it(self):
-        """Reached, stopped, unreachable, node list refused, discovery failed: one row per
-        (cluster, session control), judged where its lists were read."""
-        ok, stopped, unreachable, refused = (
+        """Reached, without nodes, stopped, unreachable, node list refused, discovery failed: one
+        row per (cluster, session control), judged where its lists were read."""
+        ok, empty, stopped, unreachable, refused = (
             cluster("ok"),
+            cluster("empty"),
             cluster("stopped", "Stopped"),
             cluster("unreachable"),
             cluster("refused"),
         )
         connected = {
             **fakes(ok),
+            **fakes(empty, nodes=0),
             **fakes(unreachable, connect_error=UnsupportedAuthError("no Entra ID integration")),
             **fakes(refused, list_error=ApiServerError("HTTP 403 listing nodes: grant list nodes")),
         }
         gone = DiscoveryFailure(SUB, "HTTP 404 ResourceNotFound", cluster_id=rid("gone"))
         sink = scan(
-            scanner([ok, stopped, unreachable, refused], connected, Lists(), failures=(gone,))
+            scanner(
+                [ok, empty, stopped, unreachable, refused], connected, Lists(), failures=(gone,)
+            )
         )
         pairs = Counter((r.ClusterName, r.NodeName, r.ControlId) for r in sink.rows)
         assert set(pairs.values()) == {1}
         statuses = {
             name: {r.Status for r in session_rows(sink, name).values()}
-            for name in ("ok", "stopped", "unreachable", "refused", "gone")
+            for name in ("ok", "empty", "stopped", "unreachable", "refused", "gone")
         }
         assert statuses["ok"] <= {"PASS", "FAIL", "MANUAL"}
+        assert statuses["empty"] <= {"PASS", "FAIL", "MANUAL"}  # no nodes: node rows SKIPPED
+        assert {
+            r.Status for r in sink.rows if r.ClusterName == "empty" and r.ControlId in NODE_IDS
+        } == {"SKIPPED"}
         assert statuses["stopped"] == {"SKIPPED"}
         assert statuses["unreachable"] == statuses["gone"] == {"ERROR"}
         assert statuses["refused"] <= {"PASS", "FAIL", "MANUAL"}  # its lists were answered
