@@ -39,7 +39,7 @@ from shared.core.facts import Facts
 from shared.core.k8s_lists import ListRef, Page
 from shared.core.model import Policy, Status, Verdict
 from shared.core.section4 import NEEDS, Section4Results
-from sim import AKS_SERVER_APP_ID, Endpoint, Fault, FaultRegistry, Latency, default_estate
+from sim import AKS_SERVER_APP_ID, Action, Endpoint, Fault, FaultRegistry, Latency, default_estate
 from sim.apiserver import ApiServer, ApiServerSpec, parse_list_path
 from sim.http import HttpServer, Request, Response
 from sim.identity import TokenAuthority
@@ -125,6 +125,7 @@ async def apiserver(
     *faults: Fault,
     page_size: int = 500,
     list_ms: float = 0.0,
+    timeout: float = 10.0,
 ) -> AsyncIterator[Served]:
     """One demo cluster's API server on loopback HTTPS, and a session to it as the scanner."""
     cluster = ESTATE.cluster(name)
@@ -143,7 +144,7 @@ async def apiserver(
     )
     await server.start()
     token, _ = AUTHORITY.mint(ESTATE.identity, AKS_SERVER_APP_ID)
-    policy = RequestPolicy(timeout=10.0, backoff=0.001, page_size=page_size)
+    policy = RequestPolicy(timeout=timeout, backoff=0.001, page_size=page_size)
     session = KubeSession.for_endpoint(
         KubeEndpoint(server.url, pki[name].server.ca_pem.decode()), policy, token
     )
@@ -293,6 +294,23 @@ class TestRefusals:
         assert len(recorder.to(lists.SERVICES)) == 1 + RequestPolicy().max_retries
         assert {cid for cid, r in rows.items() if r.status is Status.ERROR} == {"4.6.3", "5.4.5"}
         assert rows["5.4.5"].reason.startswith("services not read: HTTP 500")
+
+    def test_a_connection_reset_on_a_list_errors_that_list(self, pki):
+        """pods' connection reset on every try: ERROR naming pods and the broken connection, after one retry."""
+        results, recorder = read(pki, LEGACY, Fault(Endpoint.POD_LIST, Action.DROP))
+        assert len(recorder.to(lists.PODS)) == 2
+        rows = verdicts(results)
+        assert {cid for cid, r in rows.items() if r.status is Status.ERROR} == PODS_CONTROLS
+        assert rows["4.2.1"].reason.startswith("pods not read: ")
+        assert "broke while listing pods" in rows["4.2.1"].reason
+
+    def test_a_page_sent_too_slowly_is_named_as_that_lists_page(self, pki):
+        """A pods page trickling past SCAN_REQUEST_TIMEOUT: ERROR naming the pods page, not the node list's."""
+        slow = Fault(Endpoint.POD_LIST, Action.SLOW_BODY, delay=0.2, chunk=8)
+        results, _ = read(pki, LEGACY, slow, timeout=0.5)
+        reason = verdicts(results)["4.2.1"].reason
+        assert reason.startswith("pods not read: pods list page not received in full within 0.5s")
+        assert "node-list" not in reason
 
     def test_throttling_waits_for_retry_after(self, pki):
         """A 429 with Retry-After 1 on roles: the next request comes no sooner than a second later
