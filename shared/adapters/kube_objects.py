@@ -24,10 +24,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from shared.adapters.kube_api import KubeSession
-from shared.adapters.kube_client import LISTING, KubeClient
+from shared.adapters.kube_client import Errors, KubeClient
 from shared.core import k8s_lists
 from shared.core.controls.kubernetes import K8S_OBJECTS, params_for
 from shared.core.errors import (
+    ApiServerError,
+    ApiServerUnreachableError,
     ClusterError,
     ListDeniedError,
     ListError,
@@ -76,12 +78,14 @@ class ObjectLists:
 
         doing = f"listing {ref.qualified}"
         accept = METADATA_ONLY if ref.metadata_only else ""
+        # the node list's errors, with this list's page named in a slow-body reason
+        errors = Errors(ApiServerError, ApiServerUnreachableError, f"{ref.qualified} list page")
         ahead: asyncio.Queue[Page | ListError | None] = asyncio.Queue(maxsize=1)
 
         async def fetch() -> None:
             try:
                 async for items, restarted in self._client.pages(
-                    ref.path, doing, LISTING, cap=LIST_PAGE_MAX_BYTES, accept=accept, refuse=refuse
+                    ref.path, doing, errors, cap=LIST_PAGE_MAX_BYTES, accept=accept, refuse=refuse
                 ):
                     await ahead.put(Page(ref, items, restarted))
             except ListError as exc:

@@ -53,6 +53,8 @@ _TYPE_WORDS = {
     "model_type": "must be a mapping",
 }
 _FIXED = {"missing": "required", "invalid_key": "keys must be strings"}
+#: The last part of pydantic's ``loc`` when a ``dict[K, V]`` refused a key (not its value).
+_KEY = "[key]"
 _JSON_TYPES = {
     str: "string",
     int: "integer",
@@ -73,7 +75,10 @@ def first_problem(
     loc = tuple(item["loc"])
     kind = item["type"]
     field = field_path(loc)
-    if kind == "invalid_key":  # the last part is the offending key itself, not a list index
+    refused_key = bool(loc) and loc[-1] == _KEY
+    if refused_key:  # a mapping's key was refused: name it as a key, and show it as what was got
+        loc = loc[:-1]
+    if kind == "invalid_key" or refused_key:  # the last part is the key itself, not an index
         prefix = field_path(loc[:-1])
         field = f"{prefix}.{shown_key(loc[-1])}" if prefix else shown_key(loc[-1])
     if kind == "extra_forbidden":
@@ -86,7 +91,7 @@ def first_problem(
         ctx = item.get("ctx") or {}
         return field, str(ctx.get("error", item["msg"]))
     description = _description(model, loc)
-    got = f", got {_got(_value_at(document, loc))}"
+    got = f", got {_got(loc[-1] if refused_key else _value_at(document, loc))}"
     if kind in _TYPE_ERRORS:
         return field, f"{description or _TYPE_WORDS.get(kind, 'has the wrong type')}{got}"
     if kind == "too_long":

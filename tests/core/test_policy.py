@@ -297,3 +297,112 @@ class TestRegistryJudgements:
             SettingsError, match="^SCAN_POLICY: the policy: " + re.escape(field) + ":"
         ):
             parse_policy(document, Policy(), benchmark=BENCH)
+
+
+class TestKubernetesSection:
+    """``kubernetes``: section 4's system namespaces, allow-lists and unset escalation."""
+
+    def test_absent_means_the_documented_defaults(self):
+        """Without the section: default system namespaces, no allow-list, unset escalation not counted."""
+        policy = parse_policy({"version": 1}, Policy(), benchmark=BENCH)
+        assert (policy.system_namespaces, policy.k8s_allow, policy.count_unset_escalation) == (
+            None,
+            (),
+            False,
+        )
+
+    @pytest.mark.parametrize(
+        ("section", "namespaces", "allow", "count"),
+        [
+            ({}, None, (), False),
+            ({"systemNamespaces": ["kube-system", "ops-2"]}, frozenset({"kube-system", "ops-2"}), (), False),
+            ({"systemNamespaces": []}, frozenset(), (), False),
+            (
+                {"allow": {"4.1.6": ["Deployment api/*"], "4.1.1": ["Group ops", "Azure ServicePrincipal *"]}},
+                None,
+                (("4.1.1", ("Group ops", "Azure ServicePrincipal *")), ("4.1.6", ("Deployment api/*",))),
+                False,
+            ),
+            ({"allow": {"4.1.2": []}}, None, (("4.1.2", ()),), False),
+            ({"allow": {}}, None, (), False),
+            ({"countUnsetPrivilegeEscalation": True}, None, (), True),
+            ({"countUnsetPrivilegeEscalation": False}, None, (), False),
+        ],
+        ids=[
+            "empty", "system-namespaces", "no-system-namespace", "allow-sorted-by-control",
+            "allow-empty-list-approves-nobody", "allow-empty", "count-unset", "count-unset-false",
+        ],
+    )  # fmt: skip
+    def test_valid_forms(self, section, namespaces, allow, count):
+        """Each field as written: namespaces as a set, allow-lists by control id, the flag exactly."""
+        policy = parse_policy({"kubernetes": section}, Policy(), benchmark=BENCH)
+        assert policy.system_namespaces == namespaces
+        assert policy.k8s_allow == allow
+        assert policy.count_unset_escalation is count
+
+    def test_the_yaml_example_loads(self):
+        """The section as an operator writes it in the policy file."""
+        text = (
+            "kubernetes:\n"
+            "  systemNamespaces: [kube-system, gatekeeper-system, monitoring]\n"
+            "  allow:\n"
+            '    "4.1.1": ["Group 5b2c7e4a-0f1d-4c3b-9a8e-2d6f0b1c3a7e"]\n'
+            '    "4.1.9": ["ServiceAccount monitoring/*"]\n'
+            "  countUnsetPrivilegeEscalation: true\n"
+        )
+        policy = load_policy(text, Policy(), benchmark=BENCH)
+        assert policy.system_namespaces == frozenset(
+            {"kube-system", "gatekeeper-system", "monitoring"}
+        )
+        assert dict(policy.k8s_allow) == {
+            "4.1.1": ("Group 5b2c7e4a-0f1d-4c3b-9a8e-2d6f0b1c3a7e",),
+            "4.1.9": ("ServiceAccount monitoring/*",),
+        }
+        assert policy.count_unset_escalation is True
+
+    @pytest.mark.parametrize(
+        ("section", "field", "detail"),
+        [
+            ([], "kubernetes", "must be a mapping with systemNamespaces, allow and/or countUnsetPrivilegeEscalation, got list"),
+            (None, "kubernetes", "must not be null"),
+            ({"allowList": {}}, "kubernetes.allowList", "unknown key (allowed: systemNamespaces, allow, countUnsetPrivilegeEscalation)"),
+            ({"systemNamespaces": "kube-system"}, "kubernetes.systemNamespaces", "must be a list of namespace names"),
+            ({"systemNamespaces": None}, "kubernetes.systemNamespaces", "must not be null"),
+            ({"systemNamespaces": ["Kube-System"]}, "kubernetes.systemNamespaces[0]", "'Kube-System' is not a namespace name (an RFC 1123 label)"),
+            ({"systemNamespaces": ["ok", "-bad"]}, "kubernetes.systemNamespaces[1]", "is not a namespace name"),
+            ({"systemNamespaces": ["x" * 64]}, "kubernetes.systemNamespaces[0]", "is not a namespace name"),
+            ({"systemNamespaces": [7]}, "kubernetes.systemNamespaces[0]", "got integer 7"),
+            ({"allow": []}, "kubernetes.allow", "must map control ids such as '4.1.1' to lists of names or globs, got list"),
+            ({"allow": None}, "kubernetes.allow", "must not be null"),
+            ({"allow": {"4.1.1": "Group ops"}}, "kubernetes.allow.'4.1.1'", "got string 'Group ops'"),
+            ({"allow": {"4.1.1": None}}, "kubernetes.allow.'4.1.1'", "got null"),
+            ({"allow": {"4.2.1": ["x"]}}, "kubernetes.allow.'4.2.1'", "'4.2.1' is not a section 4 control that takes an allow-list (those that do: 4.1.1, 4.1.2, 4.1.3, 4.1.4, 4.1.6, 4.1.7"),
+            ({"allow": {"5.1.4": ["*.azurecr.io"]}}, "kubernetes.allow.'5.1.4'", "5.1.4 takes registries.approved"),
+            ({"allow": {" 4.1.1": ["x"]}}, "kubernetes.allow.' 4.1.1'", "is not a section 4 control"),
+            ({"allow": {4: ["x"]}}, "kubernetes.allow.4", "must map control ids such as '4.1.1' to lists of names or globs, got integer 4"),
+            ({"allow": {"4.1.1": [" Group ops"]}}, "kubernetes.allow.'4.1.1'[0]", "without leading or trailing spaces"),
+            ({"allow": {"4.1.1": [""]}}, "kubernetes.allow.'4.1.1'[0]", "must be a name or glob such as 'Group my-admins'"),
+            ({"allow": {"4.1.1": ["ok", 3]}}, "kubernetes.allow.'4.1.1'[1]", "got integer 3"),
+            ({"allow": {"4.1.1": ["x" * 301]}}, "kubernetes.allow.'4.1.1'[0]", "at most 300 characters"),
+            ({"allow": {"4.1.1": ["x"] * 1001}}, "kubernetes.allow.'4.1.1'", "has 1001 entries; at most 1000"),
+            ({"countUnsetPrivilegeEscalation": "true"}, "kubernetes.countUnsetPrivilegeEscalation", "must be true or false, got string 'true'"),
+            ({"countUnsetPrivilegeEscalation": 1}, "kubernetes.countUnsetPrivilegeEscalation", "must be true or false, got integer 1"),
+            ({"countUnsetPrivilegeEscalation": None}, "kubernetes.countUnsetPrivilegeEscalation", "must not be null"),
+        ],
+        ids=[
+            "section-list", "section-null", "unknown-key",
+            "namespaces-string", "namespaces-null", "namespace-upper-case", "namespace-leading-dash",
+            "namespace-64-chars", "namespace-number",
+            "allow-list", "allow-null", "allow-string", "allow-null-list", "allow-key-no-list",
+            "allow-key-5.1.4", "allow-key-space", "allow-key-number",
+            "pattern-space", "pattern-empty", "pattern-number", "pattern-long", "patterns-too-many",
+            "count-string", "count-number", "count-null",
+        ],
+    )  # fmt: skip
+    def test_bad_values_name_the_field(self, section, field, detail):
+        """Each wrong type or value is a SettingsError naming SCAN_POLICY, the field path and what it must be."""
+        with pytest.raises(SettingsError) as caught:
+            parse_policy({"kubernetes": section}, Policy(), benchmark=BENCH)
+        message = str(caught.value)
+        assert message.startswith(f"SCAN_POLICY: the policy: {field}: "), message
+        assert detail in message, message

@@ -20,6 +20,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from shared.core.controls import Benchmark
+from shared.core.controls.kubernetes import ALLOW_LISTS
 from shared.core.controls.registry import benchmark_names, get_benchmark
 from shared.core.errors import SettingsError
 from shared.core.model import Policy, QpsMode
@@ -60,7 +61,8 @@ PLAIN: st.SearchStrategy[Any] = st.recursive(  # what YAML and JSON text both ho
     ),
     max_leaves=25,
 )
-KEYS = st.sampled_from(["version", "eventRecordQPS", "levels", "exemptions"]) | st.text(max_size=10)
+SECTIONS = ("version", "eventRecordQPS", "levels", "kubernetes", "exemptions")
+KEYS = st.sampled_from(SECTIONS) | st.text(max_size=10)
 
 ISO_DATES = st.dates().map(date.isoformat)
 DATE_LIKE = st.builds(
@@ -147,6 +149,104 @@ QPS = (
 )
 
 
+NAMESPACE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")  # an RFC 1123 label
+NAMESPACES = (
+    st.lists(
+        st.from_regex(NAMESPACE, fullmatch=True)
+        | st.sampled_from(["kube-system", "Kube-System", "-ops", "ops-", "a" * 63, "a" * 64, "a.b", " ops", "ops\n", ""])
+        | st.text(max_size=12)
+        | SCALARS,
+        max_size=4,
+    )
+    | SCALARS
+)  # fmt: skip
+ALLOW_KEYS = (
+    st.sampled_from(sorted(ALLOW_LISTS))
+    | st.sampled_from(["4.1.5", "4.2.1", "5.1.4", "4.1.13", " 4.1.1", "4.1.1 ", "4.1"])
+    | st.text(max_size=6)
+    | st.integers(0, 5)
+)
+PATTERNS = (
+    st.lists(
+        st.sampled_from(["Group ops", "ServiceAccount ci/*", "Azure ServicePrincipal *", " Group ops", "Group ops ", "", " ", "x" * 300, "x" * 301])
+        | st.text(max_size=20)
+        | SCALARS,
+        max_size=3,
+    )
+    | SCALARS
+)  # fmt: skip
+VALID_K8S = st.fixed_dictionaries(
+    {},
+    optional={
+        "systemNamespaces": st.lists(st.from_regex(NAMESPACE, fullmatch=True), max_size=3),
+        "allow": st.dictionaries(
+            st.sampled_from(sorted(ALLOW_LISTS)),
+            st.lists(
+                st.from_regex(r"[A-Za-z*][\w ./*?:-]{0,20}[\w*?]", fullmatch=True), max_size=3
+            ),
+            max_size=3,
+        ),
+        "countUnsetPrivilegeEscalation": st.booleans(),
+    },
+)
+K8S = (
+    VALID_K8S
+    | st.fixed_dictionaries(
+        {},
+        optional={
+            "systemNamespaces": NAMESPACES,
+            "allow": st.dictionaries(ALLOW_KEYS, PATTERNS, max_size=3) | SCALARS,
+            "countUnsetPrivilegeEscalation": st.booleans() | SCALARS,
+        },
+    )
+    | st.dictionaries(st.sampled_from(["systemNamespaces", "allow", "extra"]), ANY, max_size=2)
+    | ANY
+)
+
+
+def is_namespace(value: object) -> bool:
+    return isinstance(value, str) and NAMESPACE.fullmatch(value) is not None
+
+
+def is_pattern(value: object) -> bool:
+    """A name or glob: not blank, no leading or trailing white space, at most 300 characters."""
+    return isinstance(value, str) and value.strip() == value and 0 < len(value) <= 300
+
+
+def is_allow(value: object) -> bool:
+    """Allow-lists by the control ids that take one: lists of at most 1000 names or globs."""
+    return isinstance(value, dict) and all(
+        key in ALLOW_LISTS
+        and isinstance(patterns, list)
+        and len(patterns) <= 1000
+        and all(is_pattern(p) for p in patterns)
+        for key, patterns in value.items()
+    )
+
+
+def expected_kubernetes(section: object) -> Policy | None:
+    """The oracle: the Policy the kubernetes section stands for, or None when it must be refused."""
+    fields = {"systemNamespaces", "allow", "countUnsetPrivilegeEscalation"}
+    if not isinstance(section, dict) or not set(section) <= fields:
+        return None
+    names = section.get("systemNamespaces", [])
+    allow = section.get("allow", {})
+    flag = section.get("countUnsetPrivilegeEscalation", False)
+    valid = (
+        isinstance(names, list)
+        and all(is_namespace(n) for n in names)
+        and is_allow(allow)
+        and type(flag) is bool
+    )
+    if not valid:
+        return None
+    return Policy(
+        system_namespaces=frozenset(names) if "systemNamespaces" in section else None,
+        k8s_allow=tuple((key, tuple(patterns)) for key, patterns in sorted(allow.items())),
+        count_unset_escalation=flag,
+    )
+
+
 def valid_exemption(control: str = "3.2.4", scope: str = CLUSTER) -> dict[str, Any]:
     return {
         "control": control,
@@ -204,7 +304,7 @@ class TestAnyDocument:
         result = outcome(document)
         if isinstance(result, Policy):
             assert isinstance(document, dict)
-            assert set(document) <= {"version", "eventRecordQPS", "levels", "exemptions"}
+            assert set(document) <= set(SECTIONS)
             assert len(result.exemptions) == len(document.get("exemptions", []))
 
     @examples(200)
@@ -338,6 +438,20 @@ class TestOneHostileField:
             assert isinstance(result, str)
             assert result.startswith(("eventRecordQPS: ", "eventRecordQPS.")), result
 
+    @examples(300)
+    @given(value=K8S)
+    def test_kubernetes_section_is_taken_exactly_or_named(self, value):
+        """kubernetes: RFC 1123 namespaces, allow-lists of names or globs for the controls that take
+        one, a boolean flag; taken exactly, or an error naming a field under kubernetes."""
+        count("policy")
+        result = outcome({"kubernetes": value})
+        want = expected_kubernetes(value)
+        if want is None:
+            assert isinstance(result, str), result
+            assert result.startswith(("kubernetes: ", "kubernetes.")), result
+        else:
+            assert result == want
+
     @examples(100)
     @given(value=ANY)
     def test_version_is_exactly_one_or_named(self, value):
@@ -394,6 +508,17 @@ class TestRegressions:
             match=r"exemptions\[0\]\.control: '4\.3\.1' is not a control of cis-aks-1\.8 .* 3\.2\.1, 3\.2\.2",
         ):
             parse_policy({"exemptions": [valid_exemption("4.3.1")]}, Policy(), benchmark=BENCH)
+
+    def test_allow_key_that_is_not_a_control_is_named_as_the_key(self):
+        """kubernetes.allow with a control that takes no allow-list said ".'4.2.1'.'[key]'"; the key is the field now."""
+        assert names(
+            outcome({"kubernetes": {"allow": {"4.2.1": ["x"]}}}), "kubernetes.allow.'4.2.1'"
+        )
+        result = outcome({"kubernetes": {"allow": {4: ["x"]}}})
+        assert result == (
+            "kubernetes.allow.4: must map control ids such as '4.1.1' to lists of names or globs, "
+            "got integer 4"
+        )
 
     def test_control_with_spaces_is_not_trimmed(self):
         """' 3.2.4' was trimmed to 3.2.4 silently; ids match whole strings now."""

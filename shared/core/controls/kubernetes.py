@@ -45,7 +45,7 @@ from shared.core.controls.arm import read_bool, read_object
 from shared.core.controls.section4 import CIS_AKS_17_POLICIES, CIS_AKS_18_POLICIES, PolicyControl
 from shared.core.errors import FieldTypeError
 from shared.core.facts import MANAGED_CLUSTER, ROLE_ASSIGNMENTS, ROLE_DEFINITIONS
-from shared.core.k8s_facts import ControlFacts, Finding, Names
+from shared.core.k8s_facts import DEFAULT_NAME_LIMIT, ControlFacts, Finding, Names
 from shared.core.model import Evidence, Policy, Status
 from shared.core.section4 import (
     Section4Params,
@@ -213,7 +213,10 @@ def azure_admins(facts: Mapping[str, Any], allow: tuple[str, ...] | None) -> Azu
             continue
         subject = f"Azure {item.principal_type or 'Principal'} {item.principal_id}"
         text = f"{subject} via {azure_rbac.role_name(definition)} at {item.scope}"
-        if allow is not None and any(fnmatch.fnmatchcase(subject, p) for p in allow):
+        # ARM compares object ids and principal types without case; so does the allow-list here
+        if allow is not None and any(
+            fnmatch.fnmatchcase(subject.lower(), p.lower()) for p in allow
+        ):
             allowed.append(f"{text} [allow-listed]")
         else:
             found.append(text)
@@ -260,7 +263,7 @@ def _k8s_check(control: PolicyControl) -> Check:
             allow = dict(policy.k8s_allow).get("4.1.1")
             azure = azure_admins(facts, allow)
             if azure is not None:
-                found = _merge(found, azure, len(found.offenders.first) or 20)
+                found = _merge(found, azure, DEFAULT_NAME_LIMIT)
         return outcome(control, found)
 
     check.__name__ = f"check_{control.id.replace('.', '_')}"
@@ -275,12 +278,11 @@ def _arm_check(control: PolicyControl) -> Check:
             raise FieldTypeError("managedCluster", "an object", cluster)
         props = read_object(cluster, "properties")
         if control.id == "4.4.1":
-            profile = props.get("networkProfile")
-            return outcome(control, cni_facts(profile if isinstance(profile, Mapping) else None))
-        addons = props.get("addonProfiles")
-        return outcome(
-            control, external_secrets_facts(addons if isinstance(addons, Mapping) else None)
-        )
+            # a wrong-typed networkProfile is ERROR naming it, not "absent"
+            return outcome(control, cni_facts(read_object(props, "networkProfile") or None))
+        # a wrong-typed addon or flag is ERROR naming it, never read as "off"
+        read_bool(props, "addonProfiles.azureKeyvaultSecretsProvider.enabled", False)
+        return outcome(control, external_secrets_facts(read_object(props, "addonProfiles")))
 
     check.__name__ = f"check_{control.id.replace('.', '_')}"
     check.__doc__ = _doc(control)
