@@ -665,15 +665,25 @@ class TestAzureClusterAdmins:
         verdict = judge("4.1.1", {}, allow("4.1.1", "Azure ServicePrincipal *"), extra=only_sp)
         assert verdict.status is Status.PASS, verdict.reason
 
-    def test_no_role_assignments_read_is_a_note_not_an_error(self):
-        """An Azure-RBAC cluster without the role assignments read: judged, and the row says what it could not count."""
-        extra = {MANAGED_CLUSTER: managed_cluster()}
+    @pytest.mark.parametrize(
+        ("present", "missing"),
+        [
+            ((), "role assignments (Microsoft.Authorization/roleAssignments/read)"),
+            (
+                (ROLE_ASSIGNMENTS,),
+                "role definitions (Microsoft.Authorization/roleDefinitions/read)",
+            ),
+        ],
+        ids=["no-assignments", "no-definitions"],
+    )
+    def test_an_unread_azure_half_is_manual_naming_the_read(self, present, missing):
+        """An Azure-RBAC cluster whose role reads are missing is never a PASS: MANUAL, naming the read that is missing."""
+        extra: dict[str, Any] = {MANAGED_CLUSTER: managed_cluster()}
+        if ROLE_ASSIGNMENTS in present:
+            extra[ROLE_ASSIGNMENTS] = []
         verdict = judge("4.1.1", {}, extra=extra)
-        assert verdict.status is Status.PASS
-        assert (
-            "this scan holds no Azure role assignments (Microsoft.Authorization/roleAssignments/read)"
-            in verdict.reason
-        )
+        assert verdict.status is Status.MANUAL, verdict.reason
+        assert f"could not read its Azure {missing}" in verdict.reason
 
     @pytest.mark.parametrize(
         "extra",

@@ -237,12 +237,15 @@ ALL_PASS_K8S = dict.fromkeys(K8S_CONTROLS, PASS)
 #: default-deny NetworkPolicy in default, shop and payments, dedicated service accounts with
 #: automountServiceAccountToken false (and false on every default service account), hardened
 #: containers with a pod securityContext, TLS on its only Ingress, no LoadBalancer Service, one
-#: Role (configmaps get/list) for its own service account. Azure RBAC: the Azure role
-#: assignments covering it (Owner to a group, Reader to the scanner at the subscription) carry
-#: no data action, so no Azure cluster-admin. Left for a person: the namespaces (4.6.1) and the
-#: one registry its five pods pull from (no approved registries in the policy).
+#: Role (configmaps get/list) for its own service account. Azure RBAC: of the Azure role
+#: assignments covering it, Owner (a group) and Reader (the scanner) at the subscription carry no
+#: data action, but the on-call group holds Azure Kubernetes Service RBAC Cluster Admin at the
+#: cluster's own scope (every managedClusters data action): Azure's cluster-admin, for a person
+#: to judge (4.1.1, no allow-list). Left for a person too: the namespaces (4.6.1) and the one
+#: registry its five pods pull from (no approved registries in the policy).
 PROD_K8S: dict[str, Verdict] = {
     **ALL_PASS_K8S,
+    "4.1.1": _found("MANUAL", 1, "Azure Group 9c8b7a6f-5e4d-4c3b-8a29-1f0e9d8c7b6a"),
     "4.6.1": NAMESPACES_FOR_A_PERSON,
     "5.1.4": _found("MANUAL", 1, "contosoacr.azurecr.io: 5 pod(s)"),
 }
@@ -389,11 +392,6 @@ SCANNER_DISAGREES: dict[tuple[str, str, str], str] = {
         "not know its own subject and puts its own get nodes/proxy (infra/k8s, bound to its "
         "managed identity) up for review (shared/adapters/kube_objects.py SessionObjects takes "
         "the scanner's subject from KubeSession.user only)"
-    ),
-    ("aks-legacy-eus", "4.1.9", "kubeconfig"): (
-        "3 found, not 2: read with a kubeconfig's token the session has no user either, so the "
-        "infra/k8s binding of the scanner's managed identity is counted as an offender (the same "
-        "cause as with local accounts)"
     ),
 }
 

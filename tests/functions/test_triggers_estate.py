@@ -18,7 +18,13 @@ import function_app
 from sim import FINDINGS_STREAM, RUNS_STREAM, SimulatedEstate, default_estate
 from sim.entra import AZURE_CLI_CLIENT_ID
 from tests.azurite import azurite
-from tests.e2e.expected import CLUSTER_CONTROLS, CLUSTER_VERDICTS
+from tests.e2e.expected import (
+    ARM_CONTROLS,
+    CLUSTER_CONTROLS,
+    CLUSTER_VERDICTS,
+    K8S_CONTROLS,
+    K8S_VERDICTS,
+)
 
 pytestmark = pytest.mark.azurite
 DEV_SUB = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
@@ -129,10 +135,13 @@ class TestFanOut:
             "timer": {"kind": "timer"},
             "queue": {"kind": "queue"},
         }
-        # the dispatcher writes every cluster's ARM rows (stopped one included), the jobs none
+        # the dispatcher writes every cluster's ARM rows and the stopped one's Kubernetes rows;
+        # each job its cluster's Kubernetes rows (section 4, read through its session)
         cluster_rows = {r["Trigger"]: r["ClusterRows"] for r in runs if r["Trigger"] == "timer"}
-        assert cluster_rows == {"timer": CLUSTER_ROWS}
-        assert {r["ClusterRows"] for r in runs if r["Trigger"] == "queue"} == {0}
+        assert cluster_rows == {"timer": 5 * len(ARM_CONTROLS) + len(K8S_CONTROLS)}
+        assert [r["ClusterRows"] for r in runs if r["Trigger"] == "queue"] == [
+            len(K8S_CONTROLS)
+        ] * 4
         assert sum(r["Scope"] == "cluster" for r in rows) == CLUSTER_ROWS
 
     def test_message_that_is_not_ours_goes_to_poison_with_reason(self, env, sim):
@@ -210,7 +219,8 @@ class TestHttp:
         assert len(body["findings"]) == 2 * 9 + len(CLUSTER_CONTROLS)
         assert body["run"]["ClusterRows"] == len(CLUSTER_CONTROLS)
         legacy = CLUSTER_VERDICTS["aks-legacy-eus"]
-        assert body["run"]["Failed"] == 12 + sum(s == "FAIL" for s in legacy.values())
+        k8s_failed = sum(v.status == "FAIL" for v in K8S_VERDICTS["aks-legacy-eus"].values())
+        assert body["run"]["Failed"] == 12 + sum(s == "FAIL" for s in legacy.values()) + k8s_failed
         assert {r["RecordId"] for r in rows_of(sim, body["run"]["RunId"])} == {
             f["RecordId"] for f in body["findings"]
         }

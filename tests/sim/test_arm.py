@@ -494,7 +494,7 @@ class TestClusterControlReads:
             ),
             (
                 "authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | project id, properties",
-                7,
+                8,  # seven in the production subscription (one at aks-prod-weu's scope), one in dev
                 "assignment",
             ),
             (

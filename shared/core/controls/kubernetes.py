@@ -165,6 +165,9 @@ class AzureAdmins:
     found: tuple[str, ...]
     allowed: tuple[str, ...]
     note: str
+    #: False when a read it needs is missing: Azure's cluster-admins are then unknown, so the
+    #: row cannot PASS (MANUAL, naming the read).
+    complete: bool = True
 
 
 def _grants_all_data_actions(definition: Mapping[str, Any]) -> bool:
@@ -194,14 +197,26 @@ def azure_admins(facts: Mapping[str, Any], allow: tuple[str, ...] | None) -> Azu
         return None
     assignments = facts.get(ROLE_ASSIGNMENTS)
     definitions = facts.get(ROLE_DEFINITIONS)
-    if not isinstance(assignments, list) or not isinstance(definitions, Mapping):
+    missing = [
+        action
+        for value, kind, action in (
+            (assignments, list, "role assignments (Microsoft.Authorization/roleAssignments/read)"),
+            (
+                definitions,
+                Mapping,
+                "role definitions (Microsoft.Authorization/roleDefinitions/read)",
+            ),
+        )
+        if not isinstance(value, kind)
+    ]
+    if missing or not isinstance(assignments, list) or not isinstance(definitions, Mapping):
         return AzureAdmins(
             (),
             (),
-            "the cluster authorizes with Azure RBAC, and this scan holds no Azure role "
-            "assignments (Microsoft.Authorization/roleAssignments/read), so Azure's "
-            "cluster-admins are not counted: review them (az role assignment list --scope "
-            "<cluster id> --include-inherited)",
+            "the cluster authorizes with Azure RBAC, and this scan could not read its Azure "
+            f"{' or '.join(missing)}, so Azure's cluster-admins are unknown: review them "
+            "(az role assignment list --scope <cluster id> --include-inherited)",
+            complete=False,
         )
     cluster_id = str(cluster.get("id", ""))
     found, allowed = [], []
@@ -241,12 +256,16 @@ def _merge(facts: ControlFacts, azure: AzureAdmins, limit: int) -> ControlFacts:
     finding = facts.finding
     if found and finding is Finding.NONE_FOUND:
         finding = Finding.NEEDS_JUDGEMENT if not facts.allow_list_supplied else Finding.FOUND
+    evidence = facts.evidence
+    if not azure.complete and finding is Finding.NONE_FOUND:
+        finding = Finding.NEEDS_JUDGEMENT  # nothing in Kubernetes, Azure's half unknown
+        evidence = (*evidence, "no Kubernetes binding to cluster-admin beyond the defaults")
     return ControlFacts(
         facts.control_id,
         finding,
         offenders=found,
         allowed=names(facts.allowed, azure.allowed),
-        evidence=facts.evidence,
+        evidence=evidence,
         notes=(*facts.notes, azure.note),
         allow_list_supplied=facts.allow_list_supplied,
         reads=facts.reads,
