@@ -94,7 +94,7 @@ class Scanner:
     #: Where the ARM reads of cluster-scoped controls come from; None: this wiring has no Azure
     #: (``scan --kubeconfig``), so those rows are SKIPPED saying so.
     facts: ClusterFactSource | None = None
-    #: Reads ``k8s:`` facts from an open session; None: such controls are ERROR (issue #14).
+    #: Reads ``k8s:`` facts from an open session; None: such controls are ERROR.
     session_facts: SessionFactReader | None = None
 
 

@@ -94,7 +94,6 @@ class ClusterFactSource(Protocol):
         ...
 
 
-#: Reads ``k8s:<resource>`` facts from a cluster's API server session (issue #14 plugs in here).
 #: Reads ``k8s:`` facts through a cluster's open session: a coroutine function, awaited on the
 #: scan's event loop (the session's reads are coroutines); a plain function's result is taken as
 #: it is, so it must not block.

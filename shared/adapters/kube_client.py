@@ -345,7 +345,7 @@ class KubeClient:
         while True:
             number += 1
             if number > MAX_PAGES:
-                raise errors.answer(endless_list_reason(f"after {MAX_PAGES:,} pages"))
+                raise errors.answer(endless_list_reason(f"after {MAX_PAGES:,} pages", doing))
             query = f"limit={self._policy.page_size}"
             if token:
                 query += f"&continue={_quote(token)}"
@@ -371,7 +371,7 @@ class KubeClient:
             # A consistent list never hands out the same token twice: it would loop forever.
             if token in seen:
                 raise errors.answer(
-                    endless_list_reason(f"on page {number} (a continue token came back)")
+                    endless_list_reason(f"on page {number} (a continue token came back)", doing)
                 )
             seen.add(token)
 

@@ -163,11 +163,18 @@ def refused_reason(server: str, doing: str) -> str:
     )
 
 
-def endless_list_reason(where: str) -> str:
-    """The node list's ``continue`` tokens do not lead to an end."""
+def endless_list_reason(where: str, doing: str = "listing nodes") -> str:
+    """A list's ``continue`` tokens do not lead to an end (the node list, or a section 4 list)."""
+    if doing == "listing nodes":
+        return (
+            f"node list did not end: the API server's continue token loops {where}; no node of "
+            "this cluster is scanned rather than some twice (an API server or proxy defect)"
+        )
+    what = doing.removeprefix("listing ")
     return (
-        f"node list did not end: the API server's continue token loops {where}; no node of "
-        "this cluster is scanned rather than some twice (an API server or proxy defect)"
+        f"{what} list did not end: the API server's continue token loops {where}; the controls "
+        "that need it are not judged rather than judged from part of it (an API server or "
+        "proxy defect)"
     )
 
 

@@ -25,7 +25,8 @@ The ARM reads, and what each holds when it succeeded:
                         every role those assignments use (ARM GET per role)
 ======================  =======================================================================
 
-Reads named ``k8s:<resource>`` come from the cluster's Kubernetes API (issue #14).
+Reads named ``k8s:...`` come from the cluster's Kubernetes API: ``k8s:objects`` is section 4's
+``Section4Results`` (shared.core.controls.kubernetes).
 """
 
 from __future__ import annotations

@@ -632,6 +632,16 @@ class TestLists:
         assert "continue token" in str(caught.value)
         assert len(server.script.paths) == 2
 
+    def test_an_endless_section_4_list_names_that_list(self):
+        """The same wording for any list, naming it: a pods list that never ends is the pods list's error, not the node list's."""
+        nodes = kube_policy.endless_list_reason("on page 2")
+        pods = kube_policy.endless_list_reason("on page 2", "listing pods")
+        assert nodes.startswith("node list did not end")
+        assert pods.startswith(
+            "pods list did not end: the API server's continue token loops on page 2"
+        )
+        assert "node" not in pods
+
     def test_a_page_larger_than_the_configz_cap_is_read(self, server):
         """A node-list page far above CONFIGZ_MAX_BYTES is read (real Node objects are large)."""
         names = [f"n{i}" for i in range(200)]

@@ -30,7 +30,7 @@ from typing import Any
 from shared.core.errors import SettingsError
 from shared.core.model import NO_EVIDENCE, Evidence, Policy, Status
 
-#: Prefix of the reads that need a session to the cluster's API server (issue #14).
+#: Prefix of the reads that need a session to the cluster's API server (section 4: shared.core.controls.kubernetes).
 SESSION_READ_PREFIX = "k8s:"
 
 

@@ -15,7 +15,7 @@ from the per-recommendation transcription of the v1.8.0 text in CyberStrikeus/Cy
 ``.cyberstrike/skill/CIS_benchmarks/Server_Software/Kubernetes/
 CIS_Azure_Kubernetes_Service_AKS_Benchmark_v1.8.0/cis-aks-v180-<id>/SKILL.md`` @
 2ffd3d89f089b4c92c63e6c94af59a03abc37061 ("Profile Applicability"; third-party material).
-Section 4 (policies, from the Kubernetes API) is issue #14.
+Section 4 (policies, from the Kubernetes API) is shared.core.controls.kubernetes's table.
 
 Remediation is written for AKS, where nodes are managed: the kubelet flags are set by AKS
 (AgentBaker) and cannot be edited on a node; what a user can change is named, the rest says to
