@@ -20,7 +20,7 @@ from azure.core.exceptions import AzureError, HttpResponseError
 
 from shared.adapters.arm_rest import ArmRest
 from shared.adapters.azure_errors import azure_reason
-from shared.adapters.kube_api import KubeSession
+from shared.adapters.kube_api import KubeSession, token_user
 from shared.adapters.kube_policy import RequestPolicy
 from shared.adapters.kubeconfig import parse_kubeconfig
 from shared.adapters.run_command import PrivateClusterSession
@@ -312,4 +312,13 @@ class AksConnector:
                 "ALLOW_LOCAL_ACCOUNTS=true, but the cluster's user kubeconfig carries no local "
                 "credential (no client certificate or token)"
             )
-        return KubeSession.for_endpoint(endpoint, self._policy), None
+        return KubeSession.for_endpoint(endpoint, self._policy, user=self._identity()), None
+
+    def _identity(self) -> str:
+        """The scanner identity's object id (the ``oid`` of its ARM token, cached by the
+        credential), for a local-account session: infra/k8s binds its grants to that user."""
+        try:
+            arm = self._clients.credential.get_token(f"{self._clients.arm_endpoint}/.default")
+        except AzureError:
+            return ""
+        return token_user(arm.token)

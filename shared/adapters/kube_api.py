@@ -42,9 +42,12 @@ class KubeSession:
         policy: RequestPolicy,
         token: str = "",
         refresh: Callable[[], str] | None = None,
+        user: str = "",
     ) -> KubeSession:
         """A session to ``endpoint``: ``token`` (renewed through ``refresh``, which raises
-        CredentialsError) when given, else the endpoint's client certificate or token."""
+        CredentialsError) when given, else the endpoint's client certificate or token.
+        ``user``: who the scanner is when the session's credential does not say (a local
+        account's session: the scanner's managed identity, whose grants infra/k8s binds)."""
         if token:
             tls, auth = Tls(ca_pem=endpoint.ca_pem), HeaderSource.bearer(token, refresh)
             return cls(KubeClient(endpoint.server, tls, policy, auth), token_user(token))
@@ -57,7 +60,7 @@ class KubeSession:
             auth = HeaderSource({})
         else:
             tls, auth = Tls(ca_pem=endpoint.ca_pem), HeaderSource.bearer(endpoint.token)
-        return cls(KubeClient(endpoint.server, tls, policy, auth))
+        return cls(KubeClient(endpoint.server, tls, policy, auth), user)
 
     @property
     def user(self) -> str:

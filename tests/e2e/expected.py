@@ -350,7 +350,8 @@ BATCH_K8S: dict[str, Verdict] = {
 #: do kube-public's and kube-node-lease's; default's says false); no pod securityContext; a
 #: Calico policy in tools, none in default. 4.1.9 by hand: the only grant of nodes/proxy beside
 #: the defaults is the scanner's own get (infra/k8s, bound to its managed identity), which the
-#: control allows (SCANNER_DISAGREES says what the scanner does instead).
+#: control allows (the session is the local account's; the scanner knows its managed identity's
+#: object id from its ARM token).
 LOCAL_K8S: dict[str, Verdict] = {
     **ALL_PASS_K8S,
     "4.1.5": _found(
@@ -380,19 +381,6 @@ K8S_VERDICTS: dict[str, dict[str, Verdict]] = {
     "aks-legacy-eus": LEGACY_K8S,
     "aks-batch-neu": BATCH_K8S,
     **{name: dict.fromkeys(K8S_CONTROLS, v) for name, v in UNREACHED_K8S.items()},
-}
-
-#: Rows where the hand verdict and the scanner differ, the scanner being wrong: (cluster,
-#: control, how the cluster was read: "local-accounts" with ALLOW_LOCAL_ACCOUNTS=true,
-#: "kubeconfig" by ``scan --kubeconfig``) -> what the scanner gives and why.
-#: tests/e2e/test_scan_estate.py keeps each as a strict xfail, so a fix shows.
-SCANNER_DISAGREES: dict[tuple[str, str, str], str] = {
-    ("aks-local-only", "4.1.9", "local-accounts"): (
-        "MANUAL: read with a local account the session has no Entra user, so the scanner does "
-        "not know its own subject and puts its own get nodes/proxy (infra/k8s, bound to its "
-        "managed identity) up for review (shared/adapters/kube_objects.py SessionObjects takes "
-        "the scanner's subject from KubeSession.user only)"
-    ),
 }
 
 #: Every cluster-scoped control of cis-aks-1.8, in benchmark order: 17 read from ARM, 25 from

@@ -26,7 +26,6 @@ from tests.e2e.expected import (
     K8S_CONTROLS,
     LEGACY_K8S,
     NODES_PER_POOL,
-    SCANNER_DISAGREES,
     Verdict,
     expected_cluster_status,
     expected_cluster_verdict,
@@ -200,21 +199,14 @@ class TestOptions:
         }
         assert {r.Status for r in local} == {"PASS"}
         section4 = [
-            r
-            for r in rows
-            if r.ClusterName == "aks-local-only"
-            and r.ControlId in K8S_CONTROLS
-            and ("aks-local-only", r.ControlId, "local-accounts") not in SCANNER_DISAGREES
+            r for r in rows if r.ClusterName == "aks-local-only" and r.ControlId in K8S_CONTROLS
         ]
-        assert len(section4) == len(K8S_CONTROLS) - 1
+        assert len(section4) == len(K8S_CONTROLS)
         for row in section4:
             verdict = expected_cluster_verdict(row.ClusterName, row.ControlId, local_accounts=True)
             problem = verdict_problem(verdict, row.ControlId, row.Status, row.Reason, row.Evidence)
             assert not problem, (row.ControlId, problem, row.Reason)
 
-    @pytest.mark.xfail(
-        strict=True, reason=SCANNER_DISAGREES[("aks-local-only", "4.1.9", "local-accounts")]
-    )
     def test_local_accounts_scan_allows_the_scanners_own_nodes_proxy(self, env):
         """Read with its local account, the non-Entra cluster's 4.1.9 still allows the scanner's
         own get nodes/proxy (infra/k8s binds it to the scanner's managed identity): PASS."""
@@ -541,8 +533,6 @@ class TestAnyKubeconfig:
         k8s = [f for f in cluster if f["ControlId"] in K8S_CONTROLS]
         assert len(k8s) == len(LEGACY_K8S)
         for f in k8s:
-            if ("aks-legacy-eus", f["ControlId"], "kubeconfig") in SCANNER_DISAGREES:
-                continue
             verdict = LEGACY_K8S[f["ControlId"]]
             problem = verdict_problem(
                 verdict, f["ControlId"], f["Status"], f["Reason"], f["Evidence"]
