@@ -29,8 +29,8 @@ var scanActions = [
   'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action' // API server URL and CA
   'Microsoft.Insights/diagnosticSettings/read' // 2.1.1: each cluster's diagnostic settings (audit logs)
   'Microsoft.Security/pricings/read' // 5.1.1: the Defender for Containers plan (Resource Graph securityresources)
-  'Microsoft.ContainerRegistry/registries/read' // 5.1.2-5.1.4: registries and their admin user (Resource Graph)
-  'Microsoft.Authorization/roleAssignments/read' // 5.1.2-5.1.4: who holds roles on registries (Resource Graph authorizationresources)
+  'Microsoft.ContainerRegistry/registries/read' // 5.1.2, 5.1.3: registries and their admin user (Resource Graph)
+  'Microsoft.Authorization/roleAssignments/read' // 5.1.2, 5.1.3: who holds roles on registries; 4.1.1: on Azure-RBAC clusters (Resource Graph authorizationresources)
   'Microsoft.Authorization/roleDefinitions/read' // 5.1.2, 5.1.3: what those roles permit (ARM GET per role)
 ]
 
