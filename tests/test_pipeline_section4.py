@@ -39,6 +39,7 @@ from sim.fakes import (
 )
 from sim.list_reader import AsyncFakeListReader, FakeListReader
 from tests.core.k8s_objects import crb, group, namespace, pod
+from tests.test_pipeline_cluster_controls import SHARED
 
 SUB = "00000000-0000-0000-0000-000000000001"
 BENCH = get_benchmark("cis-aks-1.8")
@@ -47,13 +48,6 @@ NODE_IDS = [c.id for c in BENCH.node_controls]
 BODY = configz_body({"authentication": {"x509": {"clientCAFile": "/ca.crt"}}})
 CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 ON_CALL = "9c8b7a6f-5e4d-4c3b-8a29-1f0e9d8c7b6a"
-SHARED: dict[str, Any] = {
-    "diagnosticSettings": [],
-    "defenderPricing": {"properties": {"pricingTier": "Free"}},
-    "registries": [],
-    "roleAssignments": [],
-    "roleDefinitions": {},
-}
 #: What each running cluster holds: a customer cluster-admin binding, a privileged pod.
 OBJECTS: dict[ListRef, list[Any]] = {
     lists.CLUSTER_ROLE_BINDINGS: [crb("ops", "cluster-admin", group("ops"))],
