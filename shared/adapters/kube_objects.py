@@ -40,7 +40,7 @@ from shared.core.facts import Facts, failed
 from shared.core.k8s_lists import ListRef, Page
 from shared.core.model import Policy
 from shared.core.rbac import Subject
-from shared.core.section4 import Section4Params, Section4Results, Section4Scan
+from shared.core.section4 import Section4Params, Section4Results, scan_async
 from shared.ports import ClusterSession
 
 log = logging.getLogger(__name__)
@@ -141,22 +141,8 @@ async def read_objects(
     concurrency: int = LIST_CONCURRENCY,
 ) -> Section4Results:
     """Every list of section 4, ``concurrency`` at a time, each page evaluated as it arrives."""
-    state = Section4Scan(params)
-    permits = asyncio.Semaphore(max(1, concurrency))
     started = time.perf_counter()
-
-    async def read(ref: ListRef) -> None:
-        async with permits:
-            try:
-                async for page in reader.pages(ref):
-                    state.take(page)
-            except ListError as exc:
-                state.failed(ref, exc)
-
-    async with asyncio.TaskGroup() as group:
-        for ref in k8s_lists.READS:
-            group.create_task(read(ref))
-    results = state.finish()
+    results = await scan_async(reader, params, concurrency)
     log.debug(
         "section 4 lists: %d objects in %d lists in %.3f s",
         results.objects_read,

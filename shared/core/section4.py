@@ -20,6 +20,7 @@ and with it, ``FOUND`` for what the list does not cover (or ``NONE_FOUND``).
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -895,16 +896,24 @@ def scan(reader: ListReader, params: Section4Params | None = None) -> Section4Re
 
 
 async def scan_async(
-    reader: AsyncListReader, params: Section4Params | None = None
+    reader: AsyncListReader, params: Section4Params | None = None, concurrency: int = 1
 ) -> Section4Results:
-    """``scan`` for an asyncio reader (lists one after another; see ``Section4Scan`` for more)."""
+    """``scan`` for an asyncio reader, ``concurrency`` lists at a time (1: one after another),
+    each page taken as it arrives (consumers join at the end: see ``Section4Scan``)."""
     state = Section4Scan(params)
-    for ref in lists.READS:
-        try:
-            async for page in reader.pages(ref):
-                state.take(page)
-        except ListError as exc:
-            state.failed(ref, exc)
+    permits = asyncio.Semaphore(max(1, concurrency))
+
+    async def read(ref: ListRef) -> None:
+        async with permits:
+            try:
+                async for page in reader.pages(ref):
+                    state.take(page)
+            except ListError as exc:
+                state.failed(ref, exc)
+
+    async with asyncio.TaskGroup() as group:
+        for ref in lists.READS:
+            group.create_task(read(ref))
     return state.finish()
 
 
