@@ -1,4 +1,5 @@
-"""Azure RBAC (role assignments and definitions in ARM), read the way the registry controls need it: who holds which role where.
+"""Azure RBAC (role assignments and definitions in ARM), read the way the registry controls and
+4.1.1 (Azure's cluster-admins) need it: who holds which role where.
 
 Pure functions over the ARM JSON of role assignments (``properties.principalId``,
 ``principalType``, ``roleDefinitionId``, ``scope``) and role definitions
@@ -110,8 +111,8 @@ def role_name(definition: Mapping[str, Any]) -> str:
     return str(name or definition.get("name") or "?")
 
 
-def writes_registry(definition: Mapping[str, Any], where: str = "roleDefinition") -> bool:
-    """True when the role can change a registry or its content (see module docstring)."""
+def _permission_blocks(definition: Mapping[str, Any], where: str) -> list[Mapping[str, Any]]:
+    """A role definition's ``properties.permissions`` blocks; FieldTypeError names ``where``."""
     props = read_object(definition, "properties")
     permissions = props.get("permissions") or []
     if not isinstance(permissions, list):
@@ -119,6 +120,27 @@ def writes_registry(definition: Mapping[str, Any], where: str = "roleDefinition"
     for index, block in enumerate(permissions):
         if not isinstance(block, Mapping):
             raise FieldTypeError(f"{where}.properties.permissions[{index}]", "an object", block)
+    return permissions
+
+
+def holds_every_data_action(
+    definition: Mapping[str, Any], operation: str, where: str = "roleDefinition"
+) -> bool:
+    """True when one permissions block grants ``operation`` (a wildcard such as
+    ``microsoft.containerservice/managedclusters/*``) through a data action that covers it and
+    carves nothing out (no ``notDataActions``): the whole of it, not most of it."""
+    for block in _permission_blocks(definition, where):
+        grants = [p.lower() for p in read_str_list(block, "dataActions").value]
+        if read_str_list(block, "notDataActions").value:
+            continue
+        if any(fnmatch.fnmatchcase(operation, p) for p in grants):
+            return True
+    return False
+
+
+def writes_registry(definition: Mapping[str, Any], where: str = "roleDefinition") -> bool:
+    """True when the role can change a registry or its content (see module docstring)."""
+    for block in _permission_blocks(definition, where):
         for allowed, denied, operations in (
             ("actions", "notActions", REGISTRY_WRITE_OPERATIONS),
             ("dataActions", "notDataActions", REGISTRY_WRITE_DATA_OPERATIONS),

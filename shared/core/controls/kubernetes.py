@@ -170,23 +170,6 @@ class AzureAdmins:
     complete: bool = True
 
 
-def _grants_all_data_actions(definition: Mapping[str, Any]) -> bool:
-    props = read_object(definition, "properties")
-    blocks = props.get("permissions") or []
-    if not isinstance(blocks, list):
-        raise FieldTypeError("roleDefinition.properties.permissions", "a list of objects", blocks)
-    for block in blocks:
-        if not isinstance(block, Mapping):
-            continue
-        data = [str(a).lower() for a in block.get("dataActions") or []]
-        denied = block.get("notDataActions") or []
-        if denied:
-            continue
-        if any(fnmatch.fnmatchcase(AZURE_CLUSTER_ADMIN_ACTION, pattern) for pattern in data):
-            return True
-    return False
-
-
 def azure_admins(facts: Mapping[str, Any], allow: tuple[str, ...] | None) -> AzureAdmins | None:
     """4.1.1's Azure half; None when the cluster does not authorize with Azure RBAC."""
     cluster = facts.get(MANAGED_CLUSTER)
@@ -224,7 +207,9 @@ def azure_admins(facts: Mapping[str, Any], allow: tuple[str, ...] | None) -> Azu
         if not azure_rbac.covers(item.scope, cluster_id):
             continue
         definition = definitions.get(item.role_id)
-        if not isinstance(definition, Mapping) or not _grants_all_data_actions(definition):
+        if not isinstance(definition, Mapping) or not azure_rbac.holds_every_data_action(
+            definition, AZURE_CLUSTER_ADMIN_ACTION
+        ):
             continue
         subject = f"Azure {item.principal_type or 'Principal'} {item.principal_id}"
         text = f"{subject} via {azure_rbac.role_name(definition)} at {item.scope}"
