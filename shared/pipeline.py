@@ -297,12 +297,9 @@ def evaluate_arm(run: Run, items: Sequence[Discovered]) -> None:
     """
     controls = run.scanner.benchmark.arm_controls
     clusters = [item for item in items if isinstance(item, Cluster)]
-    if not run.arm_rows or not clusters:
+    if not run.arm_rows or not controls or not clusters:
         return
-    wanted = _context_reads(run)
-    if not controls:
-        _collect_context(run, clusters)
-        return
+    wanted = _context_reads(run)  # read once here too; scan_clusters reads what is missing
     reads = frozenset(read for control in controls for read in control.reads) | wanted
     source = run.scanner.facts
     policy = run.scanner.policy
@@ -315,9 +312,7 @@ def evaluate_arm(run: Run, items: Sequence[Discovered]) -> None:
     batch: list[Finding] = []
     for cluster, facts in collected:
         if wanted:
-            run.arm_context[cluster.resource_id.lower()] = {
-                r: facts.values[r] for r in wanted if r in facts.values
-            }
+            _keep_context(run, cluster, facts, wanted)
         context = RowContext.for_cluster(run.run_id, run.scanner.benchmark, cluster)
         verdicts = evaluate_cluster(facts, controls, policy)
         batch.extend(findings(context, verdicts, utc_now(), policy, run.today))
@@ -353,9 +348,14 @@ def _collect_context(run: Run, clusters: Sequence[Cluster]) -> None:
     if not reads or source is None or not missing:
         return
     for cluster, facts in source.collect(missing, reads, run.expired):
-        run.arm_context[cluster.resource_id.lower()] = {
-            r: facts.values[r] for r in reads if r in facts.values
-        }
+        _keep_context(run, cluster, facts, reads)
+
+
+def _keep_context(run: Run, cluster: Cluster, facts: Facts, reads: frozenset[str]) -> None:
+    """What of ``reads`` was read for ``cluster``, for its session controls."""
+    run.arm_context[cluster.resource_id.lower()] = {
+        r: facts.values[r] for r in reads if r in facts.values
+    }
 
 
 def finish(run: Run, delivery: DeliveryCounts | None = None) -> ScanOutcome:
@@ -606,8 +606,7 @@ class _Scan:
         self.waiting = deque(self.states)
         #: Clusters whose configz reads are done while their section 4 lists still run: each
         #: closes itself when they end, so its reader takes the next cluster at once.
-        self.finishing: set[asyncio.Task[None]] = set()
-        self.finishers: list[asyncio.Task[None]] = []  # every one made, for the deadline
+        self.finishers: list[asyncio.Task[None]] = []
         limits = run.scanner.limits
         width = math.ceil(limits.concurrency / limits.cluster_concurrency) + PREFETCH_WORKERS
         # Prepared clusters waiting for a reader: at most one per reader.
@@ -669,14 +668,15 @@ async def _scan_clusters(run: Run, clusters: list[Cluster]) -> bool:
     async def everything() -> None:
         # A preparer or reader that raises is a bug: stop the others rather than wait forever
         # for a queue nobody empties.
-        pending: set[asyncio.Task[None]] = {asyncio.create_task(feed()), *readers}
-        while pending or scan.finishing:
-            if not pending:  # every reader is done: the clusters still finishing
-                pending, scan.finishing = set(scan.finishing), set()
+        await all_of({asyncio.create_task(feed()), *readers})
+        await all_of(set(scan.finishers))  # none is added once every reader is done
+
+    async def all_of(pending: set[asyncio.Task[None]]) -> None:
+        while pending:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
             failed = [task for task in done if task.exception() is not None]
             if failed:
-                for task in (*pending, *preparers, *scan.finishing):
+                for task in (*pending, *preparers, *scan.finishers):
                     task.cancel()
                 raise failed[0].exception()  # type: ignore[misc]  # not None: filtered above
 
@@ -878,9 +878,7 @@ async def _read_cluster(
         raise
     task = state.session_task
     if task is not None and not task.done():
-        finisher = asyncio.create_task(_finish(scan, state, session), name="finish")
-        scan.finishing.add(finisher)
-        scan.finishers.append(finisher)
+        scan.finishers.append(asyncio.create_task(_finish(scan, state, session), name="finish"))
         return
     await _finish(scan, state, session)
 
