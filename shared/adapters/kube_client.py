@@ -334,8 +334,9 @@ class KubeClient:
         times (its first page then says ``restarted``: drop what the expired pass gave); a
         token that comes back, or more than MAX_PAGES pages, is an endless list. ``accept``
         replaces the Accept header (``application/json;as=PartialObjectMetadataList;...``).
-        ``refuse(status, detail)`` (``detail``: the Status message) may turn an error answer into the caller's own exception
-        (a 403 or 404 of a section 4 list); None keeps ``errors.answer``.
+        ``refuse(status, detail)`` (``detail``: the Status message) may turn an error answer
+        into the caller's own exception (a 403 or 404 of a section 4 list); None keeps
+        ``errors.answer``.
         """
         restarts = 0
         restarted = False

@@ -211,16 +211,15 @@ class ImageScanning(BaseModel):
         return value
 
 
-K8S_ALLOW = ALLOW_LISTS
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 MAX_ALLOW = 1000
 
 
 def _allow_key(value: str) -> str:
-    if value not in K8S_ALLOW:
+    if value not in ALLOW_LISTS:
         raise ValueError(
             f"{value[:40]!r} is not a section 4 control that takes an allow-list "
-            f"(those that do: {', '.join(K8S_ALLOW)}; 5.1.4 takes registries.approved)"
+            f"(those that do: {', '.join(ALLOW_LISTS)}; 5.1.4 takes registries.approved)"
         )
     return value
 

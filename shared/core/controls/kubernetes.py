@@ -75,6 +75,15 @@ ALLOW_LISTS: Mapping[str, str] = {
     **dict.fromkeys(("4.1.7", "4.1.8", "4.1.9", "4.1.10", "4.1.11", "4.1.12"), _SUBJECTS),
 }
 _LEARN = "https://learn.microsoft.com/azure/aks/"
+
+
+def allow_list_key(control_id: str) -> str:
+    """Where the policy file takes this control's allow-list ("" when it takes none)."""
+    if control_id == "5.1.4":
+        return "registries.approved"
+    return f'kubernetes.allow."{control_id}"' if control_id in ALLOW_LISTS else ""
+
+
 _CIS_K8S = "https://kubernetes.io/docs/concepts/security/"
 
 
@@ -136,16 +145,12 @@ def outcome(control: PolicyControl, facts: ControlFacts) -> Outcome:
             Status.FAIL, f"{found.total} found", expected, _sentence([reason, *notes]), evidence
         )
     if found:
-        where = (
-            "registries.approved" if control.id == "5.1.4" else f'kubernetes.allow."{control.id}"'
-        )
         ask = (
             f"CIS leaves this to a person ({control.judgement}): {found.total} to review: "
             f"{found.describe()}"
         )
-        if facts.allow_list_supplied is False and (
-            control.id in ALLOW_LISTS or control.id == "5.1.4"
-        ):
+        where = allow_list_key(control.id)
+        if facts.allow_list_supplied is False and where:
             ask += f"; list the approved ones in the policy file ({where}) and the rest FAIL"
         return Outcome(
             Status.MANUAL, f"{found.total} to review", expected, _sentence([ask, *notes]), evidence
@@ -170,6 +175,10 @@ class AzureAdmins:
     complete: bool = True
 
 
+_ASSIGNMENTS_READ = "role assignments (Microsoft.Authorization/roleAssignments/read)"
+_DEFINITIONS_READ = "role definitions (Microsoft.Authorization/roleDefinitions/read)"
+
+
 def azure_admins(facts: Mapping[str, Any], allow: tuple[str, ...] | None) -> AzureAdmins | None:
     """4.1.1's Azure half; None when the cluster does not authorize with Azure RBAC."""
     cluster = facts.get(MANAGED_CLUSTER)
@@ -180,19 +189,10 @@ def azure_admins(facts: Mapping[str, Any], allow: tuple[str, ...] | None) -> Azu
         return None
     assignments = facts.get(ROLE_ASSIGNMENTS)
     definitions = facts.get(ROLE_DEFINITIONS)
-    missing = [
-        action
-        for value, kind, action in (
-            (assignments, list, "role assignments (Microsoft.Authorization/roleAssignments/read)"),
-            (
-                definitions,
-                Mapping,
-                "role definitions (Microsoft.Authorization/roleDefinitions/read)",
-            ),
-        )
-        if not isinstance(value, kind)
-    ]
-    if missing or not isinstance(assignments, list) or not isinstance(definitions, Mapping):
+    if not isinstance(assignments, list) or not isinstance(definitions, Mapping):
+        missing = [] if isinstance(assignments, list) else [_ASSIGNMENTS_READ]
+        if not isinstance(definitions, Mapping):
+            missing.append(_DEFINITIONS_READ)
         return AzureAdmins(
             (),
             (),
@@ -300,10 +300,7 @@ _EVIDENCE_ONLY = frozenset({"4.4.1", "4.5.2", "4.6.1"})
 def _doc(control: PolicyControl) -> str:
     """The check's docstring (the catalogue page): a synopsis, then what decides the row."""
     details = [f"What absence means: {control.absent}."]
-    if control.id in ALLOW_LISTS or control.id == "5.1.4":
-        where = (
-            "registries.approved" if control.id == "5.1.4" else f'kubernetes.allow."{control.id}"'
-        )
+    if where := allow_list_key(control.id):
         details.append(
             f"CIS asks a person: {control.judgement}. Without that list in the policy file "
             f"({where}) what is found makes the row MANUAL, with the names as evidence; with "
